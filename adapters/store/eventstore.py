@@ -1,0 +1,157 @@
+"""The event store: eventsourcing's SQLite (or PostgreSQL) persistence behind LedgerStore.
+
+Never falls back to memory: the persistence module is always set explicitly, and the
+process environment is not consulted (the injected settings are the only input).
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+from uuid import UUID
+
+import structlog
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    IntegrityError as StoreIntegrityError,
+)
+from eventsourcing.persistence import (
+    JSONTranscoder,
+    Mapper,
+    OperationalError,
+    RecordConflictError,
+)
+from eventsourcing.utils import Environment
+
+from floe_ledger.adapters.store.location import LedgerLocation
+from floe_ledger.adapters.store.mapper import PydanticMapper
+from floe_ledger.adapters.store.views import EnvironmentViews
+from floe_ledger.domain.artifact import Artifact
+from floe_ledger.domain.errors import ConcurrencyError, IntegrityError
+from floe_ledger.domain.events import ArtifactEvent, TamperError
+
+log = structlog.get_logger("floe.ledger")
+
+
+class LedgerApplication(Application[UUID]):
+    """eventsourcing Application configured only from the given env mapping."""
+
+    name = "Ledger"
+
+    def construct_env(self, name: str, env: Any = None) -> Environment:
+        return Environment(name, dict(env or {}))
+
+    def construct_mapper(self) -> Mapper[UUID]:
+        return PydanticMapper(transcoder=JSONTranscoder())
+
+
+def sqlite_env(location: LedgerLocation) -> dict[str, str]:
+    assert location.path is not None
+    location.path.parent.mkdir(parents=True, exist_ok=True)
+    return {
+        "PERSISTENCE_MODULE": "eventsourcing.sqlite",
+        "SQLITE_DBNAME": str(location.path),
+        "SQLITE_LOCK_TIMEOUT": "30",
+    }
+
+
+class EventStoreLedger:
+    """LedgerStore on eventsourcing, with the environment views kept in step.
+
+    Args:
+        location: where the ledger lives.
+        env: extra eventsourcing settings (e.g. from the PostgreSQL adapter).
+        create_tables: False on shared PostgreSQL after ``floe ledger init``.
+    """
+
+    def __init__(self, location: LedgerLocation, *, env: dict[str, str] | None = None,
+                 views: EnvironmentViews | None = None, create_tables: bool = True) -> None:
+        self.location = location
+        settings = dict(env) if env is not None else sqlite_env(location)
+        settings["CREATE_TABLE"] = "y" if create_tables else "n"
+        self.app = LedgerApplication(env=settings)
+        if views is None:
+            assert location.path is not None
+            conn = sqlite3.connect(location.path, timeout=30, isolation_level=None,
+                                   check_same_thread=False)
+            conn.execute("PRAGMA journal_mode=WAL")
+            views = EnvironmentViews(_AutoCommit(conn))
+        self.views = views
+        if create_tables:
+            self.views.create_schema()
+
+    def close(self) -> None:
+        self.app.close()
+
+    # ---- LedgerStore ------------------------------------------------------------------
+
+    def load(self, repository: str) -> Artifact | None:
+        try:
+            artifact: Artifact = self.app.repository.get(Artifact.create_id(repository))
+        except AggregateNotFoundError:
+            return None
+        except TamperError as err:
+            raise IntegrityError(
+                f"the ledger for {repository} does not verify: {err}",
+                hint="run 'floe audit verify' to find the first broken event",
+            ) from err
+        return artifact
+
+    def save(self, artifact: Artifact) -> int:
+        pending = len(artifact.pending_events)
+        if not pending:
+            return 0
+        try:
+            self.app.save(artifact)
+        except (StoreIntegrityError, RecordConflictError) as err:
+            raise ConcurrencyError(
+                f"another process changed the ledger for {artifact.repository} at the same time",
+                hint="nothing was written; re-run the command",
+            ) from err
+        except OperationalError as err:
+            raise ConcurrencyError(
+                f"the ledger database is busy: {err}",
+                hint="nothing was written; re-run the command",
+            ) from err
+        self.refresh_views()
+        return pending
+
+    # ---- notifications and views ------------------------------------------------------
+
+    def notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]:
+        items = self.app.recorder.select_notifications(start=start, limit=limit)
+        return [(n.id, self.app.mapper.to_domain_event(n)) for n in items]
+
+    def max_position(self) -> int:
+        return int(self.app.recorder.max_notification_id() or 0)
+
+    def refresh_views(self) -> int:
+        """Fold new notifications into the views; a failure here never loses an event."""
+        try:
+            return self.views.catch_up(self.notifications)
+        except Exception as err:  # the events are committed; the views catch up next time
+            log.warning("views.catch_up_failed", error=str(err))
+            return 0
+
+    def rebuild_views(self) -> int:
+        self.views.drop()
+        self.views.create_schema()
+        return self.views.catch_up(self.notifications)
+
+
+class _AutoCommit:
+    """sqlite3 in autocommit mode with explicit BEGIN/COMMIT, as EnvironmentViews expects."""
+
+    def __init__(self, conn: sqlite3.Connection) -> None:
+        self._conn = conn
+
+    def execute(self, sql: str, params: Any = ()) -> Any:
+        return self._conn.execute(sql, params)
+
+    def commit(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("COMMIT")
+
+    def rollback(self) -> None:
+        if self._conn.in_transaction:
+            self._conn.execute("ROLLBACK")

@@ -1,0 +1,214 @@
+"""Read models in the ledger's own database, updated exactly once per notification.
+
+The view rows and the tracking position change in one transaction; a second
+process catching up at the same time re-reads the position inside its
+transaction and skips what is already applied. ``rebuild`` drops and refolds.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol
+from uuid import UUID
+
+from floe_ledger.domain.events import ArtifactEvent
+from floe_ledger.projections.environment import (
+    AppendHistory,
+    EnvironmentStatus,
+    HistoryEntry,
+    RegisterArtifact,
+    SetLive,
+    SetLock,
+    SetPromotion,
+    ViewOp,
+    project,
+)
+
+TRACKING_NAME = "environment_views"
+
+SCHEMA = [
+    "CREATE TABLE IF NOT EXISTS floe_tracking (name TEXT PRIMARY KEY, position BIGINT NOT NULL)",
+    "CREATE TABLE IF NOT EXISTS floe_artifacts (artifact_id TEXT PRIMARY KEY, repository TEXT)",
+    "CREATE TABLE IF NOT EXISTS floe_env_state (artifact_id TEXT NOT NULL, environment TEXT NOT "
+    "NULL, version TEXT, digest TEXT, promoted_by TEXT, promoted_at TEXT, via TEXT, ref_id TEXT, "
+    "locked INTEGER NOT NULL DEFAULT 0, lock_reason TEXT, locked_by TEXT, locked_at TEXT, "
+    "PRIMARY KEY (artifact_id, environment))",
+    "CREATE TABLE IF NOT EXISTS floe_promotions (promotion_id TEXT PRIMARY KEY, artifact_id TEXT,"
+    " version TEXT, target TEXT, state TEXT, operator TEXT, at TEXT)",
+    "CREATE TABLE IF NOT EXISTS floe_history (position BIGINT NOT NULL, seq INTEGER NOT NULL, "
+    "artifact_id TEXT, environment TEXT, kind TEXT, version TEXT, digest TEXT, operator TEXT, "
+    "at TEXT, reason TEXT, ref_id TEXT, details TEXT, PRIMARY KEY (position, seq))",
+    "CREATE INDEX IF NOT EXISTS floe_history_env ON floe_history (artifact_id, environment, "
+    "position)",
+]
+TABLES = ["floe_tracking", "floe_artifacts", "floe_env_state", "floe_promotions", "floe_history"]
+
+
+class Connection(Protocol):
+    """The DB-API subset both sqlite3 and psycopg offer."""
+
+    def execute(self, sql: str, params: Sequence[Any] = ...) -> Any: ...
+    def commit(self) -> None: ...
+    def rollback(self) -> None: ...
+
+
+Notifications = Callable[[int, int], list[tuple[int, ArtifactEvent]]]
+
+
+class EnvironmentViews:
+    """Environment state, promotions and history tables, folded by :func:`project`.
+
+    Args:
+        conn: a DB-API connection to the ledger database.
+        placeholder: ``?`` for sqlite3, ``%s`` for psycopg.
+        begin: the statement that starts a write transaction holding the tracking row.
+    """
+
+    def __init__(self, conn: Connection, *, placeholder: str = "?",
+                 begin: str = "BEGIN IMMEDIATE") -> None:
+        self.conn = conn
+        self.ph = placeholder
+        self.begin = begin
+
+    def _sql(self, sql: str) -> str:
+        return sql.replace("?", self.ph) if self.ph != "?" else sql
+
+    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        return self.conn.execute(self._sql(sql), params)
+
+    def create_schema(self) -> None:
+        for stmt in SCHEMA:
+            self.conn.execute(stmt)
+        self.conn.commit()
+
+    def position(self) -> int:
+        row = self._x("SELECT position FROM floe_tracking WHERE name = ?", (TRACKING_NAME,)
+                      ).fetchone()
+        return int(row[0]) if row else 0
+
+    def catch_up(self, notifications: Notifications, page: int = 500) -> int:
+        """Apply every notification after the tracked position; returns how many."""
+        applied = 0
+        while True:
+            start = self.position()
+            batch = notifications(start + 1, page)
+            if not batch:
+                return applied
+            applied += self._apply_batch(batch)
+
+    def _apply_batch(self, batch: list[tuple[int, ArtifactEvent]]) -> int:
+        self.conn.execute(self.begin)
+        try:
+            current = self.position()
+            fresh = [(pos, e) for pos, e in batch if pos > current]
+            for pos, event in fresh:
+                for seq, op in enumerate(project(event)):
+                    self._apply(pos, seq, op)
+            if fresh:
+                self._x(
+                    "INSERT INTO floe_tracking (name, position) VALUES (?, ?) ON CONFLICT (name) "
+                    "DO UPDATE SET position = excluded.position",
+                    (TRACKING_NAME, fresh[-1][0]),
+                )
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
+        return len(fresh)
+
+    def _apply(self, pos: int, seq: int, op: ViewOp) -> None:
+        if isinstance(op, RegisterArtifact):
+            self._x("INSERT INTO floe_artifacts VALUES (?, ?) ON CONFLICT (artifact_id) DO NOTHING",
+                    (str(op.artifact_id), op.repository))
+        elif isinstance(op, SetLive):
+            self._x(
+                "INSERT INTO floe_env_state (artifact_id, environment, version, digest, "
+                "promoted_by, promoted_at, via, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "ON CONFLICT (artifact_id, environment) DO UPDATE SET version = excluded.version,"
+                " digest = excluded.digest, promoted_by = excluded.promoted_by, promoted_at = "
+                "excluded.promoted_at, via = excluded.via, ref_id = excluded.ref_id",
+                (str(op.artifact_id), op.environment, op.version, op.digest, op.by, op.at, op.via,
+                 op.ref_id),
+            )
+        elif isinstance(op, SetLock):
+            self._x(
+                "INSERT INTO floe_env_state (artifact_id, environment, locked, lock_reason, "
+                "locked_by, locked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (artifact_id, "
+                "environment) DO UPDATE SET locked = excluded.locked, lock_reason = "
+                "excluded.lock_reason, locked_by = excluded.locked_by, locked_at = "
+                "excluded.locked_at",
+                (str(op.artifact_id), op.environment, int(op.locked), op.reason, op.by, op.at),
+            )
+        elif isinstance(op, SetPromotion):
+            self._x(
+                "INSERT INTO floe_promotions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
+                "(promotion_id) DO UPDATE SET state = excluded.state, at = excluded.at",
+                (op.promotion_id, str(op.artifact_id), op.version, op.target, op.state,
+                 op.operator, op.at),
+            )
+        elif isinstance(op, AppendHistory):
+            self._x(
+                "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (pos, seq, str(op.artifact_id), op.environment, op.kind, op.version, op.digest,
+                 op.operator, op.at, op.reason, op.ref_id, json.dumps(op.details)),
+            )
+
+    def drop(self) -> None:
+        for table in TABLES:
+            self.conn.execute(f"DROP TABLE IF EXISTS {table}")
+        self.conn.commit()
+
+    # ---- queries ------------------------------------------------------------------------
+
+    def statuses(self, artifact_id: UUID, environments: Iterable[str]) -> list[EnvironmentStatus]:
+        return read_statuses(self.conn, self.ph, str(artifact_id), list(environments))
+
+    def history(self, artifact_id: UUID, environment: str | None, limit: int) -> list[HistoryEntry]:
+        return read_history(self.conn, self.ph, str(artifact_id), environment, limit)
+
+
+def read_statuses(conn: Connection, ph: str, artifact_id: str,
+                  environments: list[str]) -> list[EnvironmentStatus]:
+    """Status rows for each environment in path order ("-" rows for empty ones)."""
+    rows = conn.execute(
+        "SELECT environment, version, digest, promoted_by, promoted_at, via, locked, lock_reason,"
+        f" locked_by, locked_at FROM floe_env_state WHERE artifact_id = {ph}", (artifact_id,)
+    ).fetchall()
+    open_rows = conn.execute(
+        f"SELECT target, version FROM floe_promotions WHERE artifact_id = {ph} AND state = 'open'",
+        (artifact_id,),
+    ).fetchall()
+    opened = {str(r[0]): str(r[1]) for r in open_rows}
+    by_env = {str(r[0]): r for r in rows}
+    out = []
+    for env in environments:
+        r = by_env.get(env)
+        if r is None:
+            out.append(EnvironmentStatus(environment=env, open_promotion=opened.get(env)))
+            continue
+        out.append(EnvironmentStatus(
+            environment=env, version=r[1], digest=r[2], promoted_by=r[3], promoted_at=r[4],
+            via=r[5], locked=bool(r[6]), lock_reason=r[7] or None, locked_by=r[8] or None,
+            locked_at=r[9] or None, open_promotion=opened.get(env),
+        ))
+    return out
+
+
+def read_history(conn: Connection, ph: str, artifact_id: str, environment: str | None,
+                 limit: int) -> list[HistoryEntry]:
+    """The newest ``limit`` history entries, newest first."""
+    sql = ("SELECT environment, kind, version, digest, operator, at, reason, ref_id, details "
+           f"FROM floe_history WHERE artifact_id = {ph}")
+    params: list[Any] = [artifact_id]
+    if environment:
+        sql += f" AND environment = {ph}"
+        params.append(environment)
+    sql += f" ORDER BY position DESC, seq DESC LIMIT {ph}"
+    params.append(limit)
+    return [
+        HistoryEntry(environment=r[0], kind=r[1], version=r[2], digest=r[3], operator=r[4],
+                     at=r[5], reason=r[6] or "", ref_id=r[7] or "",
+                     details=json.loads(r[8] or "{}"))
+        for r in conn.execute(sql, params).fetchall()
+    ]

@@ -1,0 +1,54 @@
+"""``floe ledger``: create the schema, rebuild projections."""
+
+from __future__ import annotations
+
+import click
+
+from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.options import manifest_option
+from floe_ledger.cli.output import Output, handle_errors, output_option
+
+
+@click.group()
+def ledger() -> None:
+    """Manage the ledger database."""
+
+
+@ledger.command()
+@manifest_option
+@output_option
+@handle_errors
+def init(manifest: str | None, output: str, out: Output) -> None:
+    """Create the ledger's tables once (run before parallel CI runners share PostgreSQL)."""
+    app = App(Settings.from_options(manifest))
+    try:
+        from floe_ledger.adapters.store.factory import init_store
+
+        init_store(app.ledger_location, app.settings.env)
+        if out.structured:
+            out.result({"ledger": app.ledger_location.display})
+        else:
+            out.console.print(f"ledger ready: {app.ledger_location.display}")
+    finally:
+        app.close()
+
+
+@ledger.command()
+@manifest_option
+@output_option
+@handle_errors
+def rebuild(manifest: str | None, output: str, out: Output) -> None:
+    """Drop the read models and fold them again from the first event."""
+    import time
+
+    app = App(Settings.from_options(manifest))
+    try:
+        start = time.perf_counter()
+        count = app.store.rebuild_views()
+        seconds = time.perf_counter() - start
+        if out.structured:
+            out.result({"events": count, "seconds": round(seconds, 3)})
+        else:
+            out.console.print(f"rebuilt views from {count} events in {seconds:.2f} s")
+    finally:
+        app.close()

@@ -1,0 +1,39 @@
+"""``floe``: promote immutable OCI artifacts through environments, with a verifiable ledger.
+
+    floe platform promote v1.2.3 --to dev
+    floe platform promote v1.2.3 --from dev --to staging -o json
+    floe platform status --history 5
+"""
+
+from __future__ import annotations
+
+import click
+
+from floe_ledger.cli.ledger_cmds import ledger
+from floe_ledger.cli.platform import platform
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(package_name="floe-ledger", prog_name="floe")
+def cli() -> None:
+    """Promote immutable OCI artifacts through environments (dev -> staging -> prod),
+    recording every decision in an append-only, hash-chained ledger.
+
+    Configuration is the ``artifacts:`` section of manifest.yaml (--manifest, or
+    FLOE_MANIFEST). The ledger is .floe/ledger.sqlite beside it, or FLOE_LEDGER_URL.
+
+    Exit codes: 0 ok, 1 unexpected, 2 usage/config, 3 not found, 5 registry
+    unavailable, 6 signature, 7 concurrent modification (retry), 8 gate failed,
+    9 invalid transition, 10 tag exists, 11 never promoted there, 12 unauthorized,
+    13 environment locked, 14 ledger integrity or drift.
+    """
+
+
+cli.add_command(platform)
+cli.add_command(ledger)
+
+
+def main() -> None:
+    cli(prog_name="floe", auto_envvar_prefix="FLOE")

@@ -1,0 +1,129 @@
+"""Results to stdout (table, JSON or YAML), diagnostics to stderr; one error-to-exit map.
+
+JSON and YAML documents carry ``success``, ``trace_id`` and ``error`` ({code, message,
+hint}) plus the command's own fields. Nothing else is written to stdout.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from floe_ledger.domain.errors import ExitCode, FloeError
+
+F = TypeVar("F", bound=Callable[..., Any])
+FORMATS = ("table", "json", "yaml")
+
+
+class Output:
+    """Where and how a command prints; rich is imported only for tables."""
+
+    def __init__(self, fmt: str, trace_id: str = "") -> None:
+        self.fmt = fmt
+        self.trace_id = trace_id
+        self._out: Any = None
+        self._err: Any = None
+
+    @property
+    def structured(self) -> bool:
+        return self.fmt in ("json", "yaml")
+
+    @property
+    def console(self) -> Any:
+        if self._out is None:
+            from rich.console import Console
+
+            self._out = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False,
+                                soft_wrap=True)
+        return self._out
+
+    @property
+    def err_console(self) -> Any:
+        if self._err is None:
+            from rich.console import Console
+
+            self._err = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")),
+                                highlight=False, soft_wrap=True)
+        return self._err
+
+    def document(self, payload: Any) -> None:
+        """Print a JSON or YAML document to stdout."""
+        if self.fmt == "yaml":
+            import yaml
+
+            sys.stdout.write(yaml.safe_dump(payload, sort_keys=False, allow_unicode=True))
+        else:
+            sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
+        sys.stdout.flush()
+
+    def result(self, fields: dict[str, Any], *, success: bool = True) -> None:
+        self.document({"success": success, "trace_id": self.trace_id, "error": None, **fields})
+
+    def note(self, text: str) -> None:
+        """A human line on stderr (never on stdout in JSON/YAML mode)."""
+        if self.structured:
+            return
+        self.err_console.print(text)
+
+    def warn(self, text: str) -> None:
+        from rich.markup import escape
+
+        self.err_console.print(f"[yellow]warning:[/yellow] {escape(text)}")
+
+    def error(self, err: FloeError, extra: dict[str, Any] | None = None) -> None:
+        if self.structured:
+            self.document({"success": False, "trace_id": self.trace_id, "error": err.as_dict(),
+                           **(extra or {})})
+            return
+        from rich.markup import escape
+
+        self.err_console.print(f"[bold red]error:[/bold red] {escape(err.message)}")
+        if err.hint:
+            self.err_console.print(f"[dim]hint:[/dim] {escape(err.hint)}")
+        if self.trace_id:
+            self.err_console.print(f"[dim]trace id: {self.trace_id}[/dim]")
+
+
+def output_option(func: F) -> F:
+    return click.option(
+        "-o", "--output", "output", type=click.Choice(FORMATS), default="table",
+        show_default=True, envvar="FLOE_OUTPUT", help="Result format; JSON/YAML are for scripts.",
+    )(func)
+
+
+def handle_errors(func: F) -> F:
+    """Map every exception to its exit code in one place, rendering it in the chosen format."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        out = Output(kwargs.get("output", "table"))
+        click.get_current_context().meta["floe.output"] = out
+        try:
+            return func(*args, out=out, **kwargs)
+        except FloeError as err:
+            out.error(err, getattr(err, "payload", None))
+            sys.exit(int(err.exit_code))
+        except click.exceptions.Exit:
+            raise
+        except click.ClickException:
+            raise
+        except KeyboardInterrupt:
+            out.error(FloeError("interrupted", hint="re-run the command; promotions resume"))
+            sys.exit(130)
+        except Exception as exc:  # the one place unexpected errors become exit 1
+            if os.environ.get("FLOE_DEBUG"):
+                traceback.print_exc()
+            out.error(FloeError(
+                f"unexpected error: {type(exc).__name__}: {exc}",
+                hint="set FLOE_DEBUG=1 for a traceback, and report it",
+            ))
+            sys.exit(int(ExitCode.UNEXPECTED))
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,124 @@
+"""Human and machine renderings of results; untrusted strings are escaped before markup."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from floe_ledger.cli.output import Output
+from floe_ledger.domain.promote import PromoteResult
+
+
+def short(digest: str | None) -> str:
+    if not digest:
+        return "-"
+    algo, _, hexpart = digest.partition(":")
+    return f"{algo}:{hexpart[:12]}"
+
+
+def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
+    """JSON-01 fields, plus what the ledger knows about this promotion."""
+    return {
+        "promotion_id": result.promotion_id,
+        "artifact_digest": result.digest,
+        "artifact_tag": result.artifact_tag,
+        "version": result.version,
+        "source_environment": result.source,
+        "target_environment": result.target,
+        "tags": result.tags,
+        "gate_results": result.gate_results,
+        "signature": result.signature,
+        "registries": result.registries,
+        "warnings": result.warnings,
+        "operator": operator,
+        "promoted_at": datetime.now(UTC).isoformat(),
+        "dry_run": result.dry_run,
+        "would_succeed": not result.blocking if result.dry_run else None,
+        "blocking": result.blocking,
+        "resumed": result.resumed,
+        "nothing_written": result.nothing_written,
+        "record_digest": result.record_digest,
+    }
+
+
+def render_promotion(out: Output, result: PromoteResult, payload: dict[str, Any]) -> None:
+    from rich.markup import escape
+
+    c = out.console
+    src = result.source or f"release tag {result.artifact_tag}"
+    if result.dry_run:
+        verdict = ("[green]would succeed[/green]" if not result.blocking
+                   else "[bold red]BLOCKED[/bold red]")
+        c.print(f"Dry run: promote {escape(result.version)} from {escape(src)} to "
+                f"{escape(result.target)}: {verdict}")
+        for block in result.blocking:
+            c.print(f"  [red]blocked:[/red] {escape(block['message'])}")
+    elif result.nothing_written:
+        c.print(f"{escape(result.version)} is already in {escape(result.target)}; "
+                "nothing written")
+    else:
+        word = "Resumed and promoted" if result.resumed else "Promoted"
+        c.print(f"[green]{word}[/green] {escape(result.version)} from {escape(src)} to "
+                f"{escape(result.target)}")
+    c.print(f"  digest      {result.digest}")
+    for tag in result.tags:
+        kind = "mutable" if tag.startswith("latest-") else "immutable"
+        verb = "would write" if result.dry_run else "tag"
+        c.print(f"  {verb:<11} {escape(tag)} ({kind})")
+    _render_gates(out, result.gate_results)
+    sig = result.signature or {}
+    if sig:
+        detail = sig.get("key_fingerprint") or sig.get("subject") or ""
+        c.print(f"  signature   {escape(str(sig.get('status')))} "
+                f"{escape(str(sig.get('mode') or ''))} {escape(str(detail))[:40]}")
+    c.print(f"  trace id    {out.trace_id}")
+
+
+def _render_gates(out: Output, gates: list[dict[str, Any]]) -> None:
+    from rich.markup import escape
+
+    if not gates:
+        out.console.print("  gates       none configured")
+        return
+    passed = sum(1 for g in gates if g.get("status") in ("passed", "warning", "skipped"))
+    out.console.print(f"  gates       {passed}/{len(gates)} passed")
+    for g in gates:
+        status = str(g.get("status"))
+        colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")
+        line = f"    [{colour}]{status:<8}[/{colour}] {escape(str(g.get('gate')))}"
+        if g.get("duration_ms") is not None:
+            line += f" ({g['duration_ms']} ms)"
+        if g.get("error"):
+            line += f": {escape(str(g['error']))}"
+        out.console.print(line)
+
+
+def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Environments", title_justify="left")
+    for col in ("Environment", "Version", "Digest", "Promoted By", "At", "Lock"):
+        table.add_column(col)
+    for r in rows:
+        lock = (f"LOCKED: {r.get('lock_reason')} ({r.get('locked_by')})" if r.get("locked")
+                else "")
+        version = r.get("version") or "-"
+        if r.get("open_promotion"):
+            version += f" (interrupted: {r['open_promotion']})"
+        if r.get("via") == "rollback":
+            version += " (rollback)"
+        table.add_row(escape(r["environment"]), escape(version), short(r.get("digest")),
+                      escape(r.get("promoted_by") or "-"), escape(r.get("promoted_at") or "-"),
+                      escape(lock))
+    out.console.print(table)
+    if not history:
+        return
+    for r in rows:
+        hist = Table(title=f"History: {r['environment']}", title_justify="left")
+        for col in ("At", "Kind", "Version", "Operator", "Reason"):
+            hist.add_column(col)
+        for h in r.get("history") or []:
+            hist.add_row(escape(h["at"]), escape(h["kind"]), escape(h["version"] or "-"),
+                         escape(h["operator"]), escape(h["reason"] or ""))
+        out.console.print(hist)

@@ -1,0 +1,56 @@
+"""Read ``status`` from the views; the fast path imports no event machinery."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floe_ledger.adapters.store.fastread import FastViews
+from floe_ledger.cli.bootstrap import App
+from floe_ledger.domain.artifact_id import artifact_id
+
+
+def query_status(app: App, environment: str | None, history: int) -> list[dict[str, Any]]:
+    """One dict per environment in path order, each with its last ``history`` events."""
+    envs = list(app.manifest.artifacts.promotion.path.names)
+    if environment is not None:
+        app.manifest.artifacts.promotion.path.index(environment)
+        envs = [environment]
+    aid = str(artifact_id(app.repository))
+    loc = app.ledger_location
+    fast: FastViews | None = None
+    if loc.kind == "sqlite" and loc.path is not None and loc.path.exists():
+        fast = FastViews(loc.path)
+        if not fast.current():
+            fast.close()
+            fast = None
+            app.store.refresh_views()
+            fast = FastViews(loc.path)
+    if fast is None and loc.kind == "sqlite":
+        return [{"environment": e, "version": None, "digest": None, "promoted_by": None,
+                 "promoted_at": None, "locked": False, "history": [] if history else None}
+                for e in envs]
+    reader: Any = fast if fast is not None else _StoreReader(app)
+    rows = []
+    for st in reader.statuses(aid, envs):
+        row = st.as_dict()
+        if history:
+            row["history"] = [h.as_dict() for h in reader.history(aid, st.environment, history)]
+        rows.append(row)
+    return rows
+
+
+class _StoreReader:
+    """Views through the store's own connection (PostgreSQL), after a catch-up."""
+
+    def __init__(self, app: App) -> None:
+        from uuid import UUID
+
+        self._uuid = UUID
+        self.views = app.store.views
+        app.store.refresh_views()
+
+    def statuses(self, aid: str, envs: list[str]) -> Any:
+        return self.views.statuses(self._uuid(aid), envs)
+
+    def history(self, aid: str, env: str, limit: int) -> Any:
+        return self.views.history(self._uuid(aid), env, limit)

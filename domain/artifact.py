@@ -1,0 +1,337 @@
+"""The Artifact aggregate: one OCI repository and everything promoted in it.
+
+Command methods check invariants and emit events; :meth:`Artifact.when` folds
+every event into state. Refusals are raised as FloeError subclasses; the service
+records them as PromotionRejected before re-raising.
+
+    >>> art = Artifact.register("registry.example.com/acme/platform", actor=Actor("ci"))
+    >>> art.repository
+    'registry.example.com/acme/platform'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import singledispatchmethod
+from typing import Any, ClassVar
+from uuid import UUID
+
+from eventsourcing.domain import BaseAggregate
+from eventsourcing.utils import register_topic
+
+from floe_ledger.domain import events as ev
+from floe_ledger.domain.artifact_id import artifact_id
+from floe_ledger.domain.errors import (
+    EnvironmentLockedError,
+    FloeError,
+    IntegrityError,
+    TagExistsError,
+)
+from floe_ledger.domain.values import EnvironmentPath, env_tag
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting and the trace the action belongs to."""
+
+    operator: str
+    trace_id: str = ""
+
+
+@dataclass
+class Live:
+    version: str
+    digest: str
+    by: str
+    at: datetime
+    via: str  # promotion | rollback
+    ref_id: str
+
+
+@dataclass
+class Promotion:
+    """A promotion from its request to its completion (or refusal)."""
+
+    promotion_id: str
+    version: str
+    digest: str
+    source: str | None
+    target: str
+    operator: str
+    requested_at: datetime
+    owner: str = ""
+    lease_until: datetime | None = None
+    tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (registry, tag) -> digest
+    gate_results: list[dict[str, Any]] = field(default_factory=list)
+    signature: dict[str, Any] = field(default_factory=dict)
+    state: str = "open"  # open | completed | rejected
+    completed_at: datetime | None = None
+
+
+@dataclass
+class Lock:
+    reason: str
+    by: str
+    at: datetime
+
+
+class Artifact(BaseAggregate[UUID]):
+    """Aggregate root for one OCI repository."""
+
+    TOPIC: ClassVar[str] = ev.TOPIC_PREFIX + "Artifact"
+    Event = ev.ArtifactEvent
+    Created = ev.ArtifactRegistered
+
+    def __init__(self, repository: str) -> None:
+        self.repository = repository
+        self.chain_head = ev.GENESIS
+        self.versions: dict[str, str] = {}
+        self.live: dict[str, Live] = {}
+        self.promotions: dict[str, Promotion] = {}
+        self.by_target: dict[tuple[str, str], str] = {}  # (version, env) -> latest promotion id
+        self.rollbacks: dict[tuple[str, str], int] = {}
+        self.locks: dict[str, Lock] = {}
+
+    @staticmethod
+    def create_id(repository: str) -> UUID:
+        return artifact_id(repository)
+
+    @classmethod
+    def register(cls, repository: str, *, actor: Actor) -> Artifact:
+        return cls._create(
+            ev.ArtifactRegistered,
+            repository=repository,
+            prev_hash=ev.GENESIS,
+            operator=actor.operator,
+            trace_id=actor.trace_id,
+        )
+
+    def _emit(self, event_class: type[ev.ArtifactEvent], actor: Actor, **fields: Any) -> None:
+        self.trigger_event(
+            event_class,
+            prev_hash=self.chain_head,
+            operator=actor.operator,
+            trace_id=actor.trace_id,
+            **fields,
+        )
+
+    # ---- queries used by decisions -------------------------------------------------
+
+    def completed(self, version: str, env: str) -> Promotion | None:
+        pid = self.by_target.get((version, env))
+        promo = self.promotions.get(pid) if pid else None
+        return promo if promo and promo.state == "completed" else None
+
+    def open_promotion(self, version: str, env: str) -> Promotion | None:
+        pid = self.by_target.get((version, env))
+        promo = self.promotions.get(pid) if pid else None
+        return promo if promo and promo.state == "open" else None
+
+    def versions_in(self, env: str) -> list[str]:
+        """Versions promoted into ``env`` (completed), oldest first."""
+        found = [
+            p for p in self.promotions.values() if p.target == env and p.state == "completed"
+        ]
+        found.sort(key=lambda p: p.completed_at or p.requested_at)
+        return list(dict.fromkeys(p.version for p in found))
+
+    # ---- commands ---------------------------------------------------------------------
+
+    def check_not_locked(self, env: str) -> None:
+        lock = self.locks.get(env)
+        if lock:
+            raise EnvironmentLockedError(
+                f"environment {env} is locked: {lock.reason}",
+                hint=f"locked by {lock.by} at {lock.at.isoformat()}; "
+                f"'floe platform unlock --env {env} --reason TEXT' releases it",
+                details={"environment": env, "reason": lock.reason, "locked_by": lock.by,
+                         "locked_at": lock.at.isoformat()},
+            )
+
+    def check_env_tag_free(self, version: str, target: str, *, force: bool) -> None:
+        """An immutable env tag already written in the ledger is exit 10 unless --force."""
+        done = self.completed(version, target)
+        if done and not force:
+            raise TagExistsError(
+                f"{env_tag(version, target)} already exists: {version} was promoted to "
+                f"{target} by {done.operator} at {done.requested_at.isoformat()}",
+                hint="already promoted; use --force to re-check and complete it idempotently",
+                details={"tag": env_tag(version, target), "existing_digest": done.digest},
+            )
+
+    def observe_version(
+        self, version: str, digest: str, env: str | None, tag: str, actor: Actor
+    ) -> None:
+        """Record where a version's digest was seen, refusing a digest that drifted."""
+        known = self.versions.get(version)
+        if known is not None and known != digest:
+            raise IntegrityError(
+                f"{tag} is {digest} in the registry but the ledger recorded {version} as {known}",
+                hint="the tag was moved outside floe; run 'floe audit verify --registry'",
+                details={"tag": tag, "registry_digest": digest, "ledger_digest": known},
+            )
+        if known is None:
+            self._emit(ev.VersionObserved, actor, version=version, digest=digest,
+                       environment=env, tag=tag)
+
+    def request_promotion(
+        self,
+        *,
+        promotion_id: str,
+        version: str,
+        digest: str,
+        source: str | None,
+        target: str,
+        path: EnvironmentPath,
+        force: bool,
+        actor: Actor,
+        owner: str = "",
+        lease_until: datetime | None = None,
+        authorization: dict[str, Any] | None = None,
+    ) -> None:
+        path.check_transition(source, target)
+        self.check_not_locked(target)
+        self.check_env_tag_free(version, target, force=force)
+        self._emit(
+            ev.PromotionRequested, actor, promotion_id=promotion_id, version=version,
+            digest=digest, source_environment=source, target_environment=target, force=force,
+            owner=owner, lease_until=lease_until, authorization=authorization or {},
+        )
+
+    def reject(
+        self,
+        error: FloeError,
+        *,
+        promotion_id: str,
+        version: str,
+        source: str | None,
+        target: str,
+        actor: Actor,
+    ) -> None:
+        self._emit(
+            ev.PromotionRejected, actor, promotion_id=promotion_id, version=version,
+            source_environment=source, target_environment=target, code=error.code,
+            exit_code=int(error.exit_code), reason=error.message, hint=error.hint,
+            details=_jsonable(error.details),
+        )
+
+    def record_signature(
+        self, promotion_id: str, digest: str, verdict: dict[str, Any], ok: bool, actor: Actor
+    ) -> None:
+        cls = ev.SignatureVerified if ok else ev.SignatureRejected
+        self._emit(cls, actor, promotion_id=promotion_id, digest=digest, verdict=verdict)
+
+    def record_gate(self, promotion_id: str, result: dict[str, Any], actor: Actor) -> None:
+        cls = ev.GateFailed if result.get("status") == "failed" else ev.GatePassed
+        self._emit(cls, actor, promotion_id=promotion_id, result=result)
+
+    def record_tag(
+        self, promotion_id: str, registry: str, tag: str, digest: str, *, mutable: bool,
+        already_present: bool, actor: Actor,
+    ) -> bool:
+        """Record a tag write once; returns False if it was already recorded."""
+        promo = self.promotions[promotion_id]
+        if promo.tags.get((registry, tag)) == digest:
+            return False
+        self._emit(ev.TagWritten, actor, promotion_id=promotion_id, registry=registry, tag=tag,
+                   digest=digest, mutable=mutable, already_present=already_present)
+        return True
+
+    def complete_promotion(
+        self, promotion_id: str, *, registries: list[dict[str, Any]], actor: Actor,
+        record_digest: str | None = None,
+    ) -> None:
+        promo = self.promotions[promotion_id]
+        if promo.state != "open":
+            return
+        tags = sorted({tag for (_reg, tag) in promo.tags})
+        self._emit(
+            ev.PromotionCompleted, actor, promotion_id=promotion_id, version=promo.version,
+            digest=promo.digest, source_environment=promo.source,
+            target_environment=promo.target, tags=tags, registries=registries,
+            gate_results=promo.gate_results, signature=promo.signature,
+            record_digest=record_digest,
+        )
+
+    # ---- evolve -------------------------------------------------------------------------
+
+    @singledispatchmethod
+    def when(self, event: ev.ArtifactEvent) -> None:
+        """Events with no effect on decision state (e.g. ArtifactRegistered)."""
+
+    @when.register
+    def _(self, event: ev.VersionObserved) -> None:
+        self.versions[event.version] = event.digest
+
+    @when.register
+    def _(self, event: ev.PromotionRequested) -> None:
+        self.versions.setdefault(event.version, event.digest)
+        self.promotions[event.promotion_id] = Promotion(
+            promotion_id=event.promotion_id, version=event.version, digest=event.digest,
+            source=event.source_environment, target=event.target_environment,
+            operator=event.operator, requested_at=event.timestamp, owner=event.owner,
+            lease_until=event.lease_until,
+        )
+        self.by_target[(event.version, event.target_environment)] = event.promotion_id
+
+    @when.register
+    def _(self, event: ev.PromotionRejected) -> None:
+        promo = self.promotions.get(event.promotion_id)
+        if promo is not None:
+            promo.state = "rejected"
+
+    @when.register
+    def _(self, event: ev.SignatureVerified) -> None:
+        self.promotions[event.promotion_id].signature = event.verdict
+
+    @when.register
+    def _(self, event: ev.SignatureRejected) -> None:
+        self.promotions[event.promotion_id].signature = event.verdict
+
+    @when.register
+    def _(self, event: ev.GatePassed) -> None:
+        self.promotions[event.promotion_id].gate_results.append(event.result)
+
+    @when.register
+    def _(self, event: ev.GateFailed) -> None:
+        self.promotions[event.promotion_id].gate_results.append(event.result)
+
+    @when.register
+    def _(self, event: ev.TagWritten) -> None:
+        self.promotions[event.promotion_id].tags[(event.registry, event.tag)] = event.digest
+
+    @when.register
+    def _(self, event: ev.PromotionCompleted) -> None:
+        promo = self.promotions[event.promotion_id]
+        promo.state = "completed"
+        promo.completed_at = event.timestamp
+        self.live[promo.target] = Live(promo.version, promo.digest, promo.operator,
+                                       event.timestamp, "promotion", promo.promotion_id)
+
+    @when.register
+    def _(self, event: ev.RolledBack) -> None:
+        self.rollbacks[(event.version, event.environment)] = event.sequence
+        self.live[event.environment] = Live(event.version, event.digest, event.operator,
+                                            event.timestamp, "rollback", event.rollback_id)
+
+    @when.register
+    def _(self, event: ev.EnvironmentLocked) -> None:
+        self.locks[event.environment] = Lock(event.reason, event.operator, event.timestamp)
+
+    @when.register
+    def _(self, event: ev.EnvironmentUnlocked) -> None:
+        self.locks.pop(event.environment, None)
+
+
+register_topic(Artifact.TOPIC, Artifact)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    return str(value)

@@ -1,0 +1,154 @@
+"""The ``artifacts:`` section of manifest.yaml (REQUIREMENTS.md §9), validated.
+
+Gate and signature settings are validated by their own modules' models; they are
+kept as plain mappings here and parsed where they are used, so a bad gate block
+is reported with its full key path all the same.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from floe_ledger.domain.values import ENV_NAME_RE, EnvironmentPath
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class AuthorizationConfig(_Strict):
+    """Who may promote into an environment (ENT-11)."""
+
+    allowed_groups: list[str] = []
+    allowed_operators: list[str] = []
+    separation_of_duties: bool = False
+
+
+class EnvironmentConfig(_Strict):
+    name: str
+    gates: dict[str, Any] = {}
+    gate_timeout_seconds: int = Field(300, ge=30, le=3600)
+    authorization: AuthorizationConfig | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        if not ENV_NAME_RE.match(value):
+            raise ValueError(
+                f"{value!r} is not a valid environment name (lower-case letters and digits, "
+                "starting with a letter, at most 31 characters)"
+            )
+        return value
+
+    @field_validator("gates")
+    @classmethod
+    def _policy_always_on(cls, value: dict[str, Any]) -> dict[str, Any]:
+        if value.get("policy_compliance") is False:
+            raise ValueError("policy_compliance always runs and cannot be switched off")
+        return value
+
+
+def _default_environments() -> list[EnvironmentConfig]:
+    return [EnvironmentConfig(name=n) for n in ("dev", "staging", "prod")]
+
+
+class WebhookConfig(_Strict):
+    url: str
+    events: list[Literal["promote", "rollback", "lock", "unlock", "reject"]] = [
+        "promote", "rollback"]
+    headers: dict[str, str] = {}
+    timeout_seconds: float = Field(30, gt=0, le=300)
+    retry_count: int = Field(3, ge=0, le=10)
+    secret_env: str | None = None
+
+
+class PromotionConfig(_Strict):
+    environments: list[EnvironmentConfig] = Field(default_factory=_default_environments)
+    gate_commands: dict[str, Any] = {}
+    policies: list[dict[str, Any]] | None = None
+    webhooks: list[WebhookConfig] = []
+    default_timeout: int = Field(300, ge=30, le=3600)
+    max_parallel_gates: int = Field(4, ge=1, le=32)
+
+    @field_validator("environments")
+    @classmethod
+    def _unique(cls, value: list[EnvironmentConfig]) -> list[EnvironmentConfig]:
+        if not value:
+            raise ValueError("list at least one environment (default is dev, staging, prod)")
+        names = [e.name for e in value]
+        dupes = sorted({n for n in names if names.count(n) > 1})
+        if dupes:
+            raise ValueError(f"environment names must be unique; repeated: {', '.join(dupes)}")
+        return value
+
+    @property
+    def path(self) -> EnvironmentPath:
+        return EnvironmentPath(tuple(e.name for e in self.environments))
+
+    def environment(self, name: str) -> EnvironmentConfig:
+        self.path.index(name)  # raises UsageError naming the path
+        return next(e for e in self.environments if e.name == name)
+
+
+class RegistryConfig(_Strict):
+    uri: str
+    plain_http: bool = False
+    ca_file: str | None = None
+    verification: dict[str, Any] = {}
+
+    @field_validator("uri")
+    @classmethod
+    def _uri(cls, value: str) -> str:
+        if not value.strip() or re.search(r"\s", value):
+            raise ValueError("must be oci://host[:port]/repository or oci-layout:path")
+        return value
+
+
+class ReplicaConfig(_Strict):
+    uri: str
+    plain_http: bool = False
+    ca_file: str | None = None
+    name: str | None = None
+
+
+class OidcConfig(_Strict):
+    issuer: str
+    audience: str
+    jwks_url: str | None = None
+    jwks_file: str | None = None
+    groups_claim: str = "groups"
+
+    @model_validator(mode="after")
+    def _one_source(self) -> OidcConfig:
+        if not (self.jwks_url or self.jwks_file):
+            raise ValueError("set jwks_url or jwks_file for the issuer's signing keys")
+        return self
+
+
+class IdentityConfig(_Strict):
+    oidc: OidcConfig | None = None
+    groups: dict[str, list[str]] = {}
+
+
+class DependentConfig(_Strict):
+    name: str
+    repository: str | None = None
+    constraint: str | None = None
+
+
+class ArtifactsConfig(_Strict):
+    registry: RegistryConfig
+    promotion: PromotionConfig = Field(default_factory=PromotionConfig)
+    replicas: list[ReplicaConfig] = []
+    identity: IdentityConfig = Field(default_factory=IdentityConfig)
+    dependents: list[DependentConfig] = []
+
+
+class ManifestConfig(BaseModel):
+    """The whole manifest.yaml; only ``artifacts`` is ours, other top-level keys are kept."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    artifacts: ArtifactsConfig

@@ -1,0 +1,145 @@
+"""Errors the ledger raises, each carrying a message, a hint and an exit-code kind.
+
+Hierarchy::
+
+    FloeError                      root; never raised itself
+    ├── UsageError                 2  bad flags, bad manifest.yaml, bad tag names
+    ├── NotFoundError              3  artifact, version or tag not found
+    ├── RegistryUnavailableError   5  registry unreachable, 5xx, auth refused
+    ├── SignatureError             6  signature verification failed
+    ├── ConcurrencyError           7  lost an optimistic-concurrency race; safe to retry
+    ├── GateFailedError            8  a validation gate failed
+    ├── InvalidTransitionError     9  not the next environment on the path
+    ├── TagExistsError            10  immutable tag already written
+    ├── NeverPromotedError        11  version was never promoted to that environment
+    ├── UnauthorizedError         12  not allowed, or separation of duties
+    ├── EnvironmentLockedError    13  environment is locked
+    └── IntegrityError            14  ledger chain broken, or registry drift
+
+The exit codes live in :class:`ExitCode`, the one table of them; the CLI maps a
+:class:`FloeError` to its code in one place.
+"""
+
+from __future__ import annotations
+
+from enum import IntEnum
+from typing import Any, ClassVar
+
+
+class ExitCode(IntEnum):
+    """Process exit codes (DESIGN.md "Conventions")."""
+
+    OK = 0
+    UNEXPECTED = 1
+    USAGE = 2
+    NOT_FOUND = 3
+    REGISTRY_UNAVAILABLE = 5
+    SIGNATURE = 6
+    CONCURRENCY = 7
+    GATE_FAILED = 8
+    INVALID_TRANSITION = 9
+    TAG_EXISTS = 10
+    NEVER_PROMOTED = 11
+    UNAUTHORIZED = 12
+    LOCKED = 13
+    INTEGRITY = 14
+
+
+class FloeError(Exception):
+    """Root of every error the ledger raises on purpose.
+
+    Args:
+        message: what went wrong, one sentence.
+        hint: what the user can do next.
+        details: machine-readable facts for the JSON output and the ledger.
+    """
+
+    exit_code: ClassVar[ExitCode] = ExitCode.UNEXPECTED
+    code: ClassVar[str] = "unexpected"
+
+    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None):
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.details: dict[str, Any] = dict(details or {})
+
+    def as_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"code": self.code, "message": self.message, "hint": self.hint}
+        if self.details:
+            out["details"] = self.details
+        return out
+
+
+class UsageError(FloeError):
+    exit_code = ExitCode.USAGE
+    code = "usage"
+
+
+class ConfigError(UsageError):
+    code = "config"
+
+
+class NotFoundError(FloeError):
+    exit_code = ExitCode.NOT_FOUND
+    code = "not_found"
+
+
+class RegistryUnavailableError(FloeError):
+    exit_code = ExitCode.REGISTRY_UNAVAILABLE
+    code = "registry_unavailable"
+
+
+class SignatureError(FloeError):
+    exit_code = ExitCode.SIGNATURE
+    code = "signature_verification_failed"
+
+
+class ConcurrencyError(FloeError):
+    exit_code = ExitCode.CONCURRENCY
+    code = "concurrent_modification"
+
+
+class GateFailedError(FloeError):
+    exit_code = ExitCode.GATE_FAILED
+    code = "gate_failed"
+
+
+class InvalidTransitionError(FloeError):
+    exit_code = ExitCode.INVALID_TRANSITION
+    code = "invalid_transition"
+
+
+class TagExistsError(FloeError):
+    exit_code = ExitCode.TAG_EXISTS
+    code = "tag_exists"
+
+
+class NeverPromotedError(FloeError):
+    exit_code = ExitCode.NEVER_PROMOTED
+    code = "version_not_promoted"
+
+
+class UnauthorizedError(FloeError):
+    exit_code = ExitCode.UNAUTHORIZED
+    code = "unauthorized"
+
+
+class EnvironmentLockedError(FloeError):
+    exit_code = ExitCode.LOCKED
+    code = "environment_locked"
+
+
+class IntegrityError(FloeError):
+    exit_code = ExitCode.INTEGRITY
+    code = "integrity"
+
+
+ERRORS_BY_CODE: dict[str, type[FloeError]] = {
+    cls.code: cls
+    for cls in (
+        FloeError, UsageError, ConfigError, NotFoundError, RegistryUnavailableError,
+        SignatureError, ConcurrencyError, GateFailedError, InvalidTransitionError,
+        TagExistsError, NeverPromotedError, UnauthorizedError, EnvironmentLockedError,
+        IntegrityError,
+    )
+}

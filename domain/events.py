@@ -1,0 +1,233 @@
+"""The Artifact stream's events: past tense, frozen, pydantic, each with a stable topic.
+
+Every event carries ``prev_hash``: the hash of the previous event of its stream over
+the RFC 8785 canonical JSON of ``{"topic", "event"}``. Applying an event checks the
+link, so a stream that was edited, reordered or cut in the middle does not load.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any, ClassVar
+from uuid import UUID
+
+import rfc8785
+from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
+from eventsourcing.utils import register_topic
+from pydantic import BaseModel, ConfigDict
+
+GENESIS = "0" * 64
+TOPIC_PREFIX = "floe.ledger/"
+
+
+class TamperError(Exception):
+    """An event's prev_hash does not match the hash of the event before it."""
+
+
+def event_hash(topic: str, state: dict[str, Any]) -> str:
+    """sha256 of the canonical JSON of an event (``state`` as stored, mode="json")."""
+    return hashlib.sha256(rfc8785.dumps({"topic": topic, "event": state})).hexdigest()
+
+
+class ArtifactEvent(BaseModel, CanMutateAggregate[UUID]):
+    """Base of every event in an Artifact stream."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "ArtifactEvent"
+
+    originator_id: UUID
+    originator_version: int
+    timestamp: datetime
+    prev_hash: str = GENESIS
+    operator: str = ""
+    trace_id: str = ""
+
+    @classmethod
+    def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
+        super().__pydantic_init_subclass__(**kwargs)
+        if "TOPIC" in cls.__dict__:
+            register_topic(cls.TOPIC, cls)
+
+    @property
+    def kind(self) -> str:
+        return type(self).__name__
+
+    def stored_state(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    def chain_hash(self) -> str:
+        return event_hash(self.TOPIC, self.stored_state())
+
+    def mutate(self, aggregate: Any) -> Any:
+        expected = GENESIS if aggregate is None else aggregate.chain_head
+        if self.prev_hash != expected:
+            raise TamperError(
+                f"event v{self.originator_version} ({self.kind}) of {self.originator_id}: "
+                f"prev_hash {self.prev_hash[:12]}… does not match {expected[:12]}…"
+            )
+        aggregate = super().mutate(aggregate)
+        aggregate.chain_head = self.chain_hash()
+        return aggregate
+
+    def apply(self, aggregate: Any) -> None:
+        aggregate.when(self)
+
+
+register_topic(ArtifactEvent.TOPIC, ArtifactEvent)
+
+
+class ArtifactRegistered(ArtifactEvent, CanInitAggregate[UUID]):
+    """The first event: the ledger starts tracking a repository."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "ArtifactRegistered.v1"
+    originator_topic: str
+    repository: str
+
+
+class VersionObserved(ArtifactEvent):
+    """A version's digest first seen: in the registry as ``{version}-{env}``, or as the release tag."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "VersionObserved.v1"
+    version: str
+    digest: str
+    environment: str | None
+    tag: str
+
+
+class PromotionRequested(ArtifactEvent):
+    """A promotion passed the transition, lock and authorization checks."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "PromotionRequested.v1"
+    promotion_id: str
+    version: str
+    digest: str
+    source_environment: str | None
+    target_environment: str
+    force: bool = False
+    owner: str = ""  # host:pid of the process that runs it
+    lease_until: datetime | None = None
+    authorization: dict[str, Any] = {}
+
+
+class PromotionRejected(ArtifactEvent):
+    """A promotion was refused; refusals are audit facts (FR-048, FR-052)."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "PromotionRejected.v1"
+    promotion_id: str
+    version: str
+    source_environment: str | None
+    target_environment: str
+    code: str
+    exit_code: int
+    reason: str
+    hint: str = ""
+    details: dict[str, Any] = {}
+
+
+class SignatureVerified(ArtifactEvent):
+    """Signature verdict that lets the promotion proceed (verified, warned or skipped)."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "SignatureVerified.v1"
+    promotion_id: str
+    digest: str
+    verdict: dict[str, Any]
+
+
+class SignatureRejected(ArtifactEvent):
+    """Signature verdict that refused the promotion (enforce)."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "SignatureRejected.v1"
+    promotion_id: str
+    digest: str
+    verdict: dict[str, Any]
+
+
+class GatePassed(ArtifactEvent):
+    """One gate's result that does not block: passed, warning or skipped."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "GatePassed.v1"
+    promotion_id: str
+    result: dict[str, Any]
+
+
+class GateFailed(ArtifactEvent):
+    """One gate's failed result."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "GateFailed.v1"
+    promotion_id: str
+    result: dict[str, Any]
+
+
+class TagWritten(ArtifactEvent):
+    """One tag in one registry now names the digest."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "TagWritten.v1"
+    promotion_id: str
+    registry: str
+    tag: str
+    digest: str
+    mutable: bool
+    already_present: bool = False
+
+
+class PromotionCompleted(ArtifactEvent):
+    """Every tag is written and verified on the primary; replicas' status recorded."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "PromotionCompleted.v1"
+    promotion_id: str
+    version: str
+    digest: str
+    source_environment: str | None
+    target_environment: str
+    tags: list[str]
+    registries: list[dict[str, Any]] = []
+    gate_results: list[dict[str, Any]] = []
+    signature: dict[str, Any] = {}
+    record_digest: str | None = None
+
+
+class RolledBack(ArtifactEvent):
+    """An environment re-pointed to a version it ran before."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "RolledBack.v1"
+    rollback_id: str
+    version: str
+    digest: str
+    environment: str
+    previous_version: str | None
+    previous_digest: str | None
+    rollback_tag: str
+    sequence: int
+    reason: str
+    impact: dict[str, Any] = {}
+    registries: list[dict[str, Any]] = []
+
+
+class EnvironmentLocked(ArtifactEvent):
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "EnvironmentLocked.v1"
+    environment: str
+    reason: str
+
+
+class EnvironmentUnlocked(ArtifactEvent):
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "EnvironmentUnlocked.v1"
+    environment: str
+    reason: str
+
+
+class LockBroken(ArtifactEvent):
+    """A locked environment was entered with --break-glass; the lock stays."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "LockBroken.v1"
+    environment: str
+    reason: str
+    lock_reason: str
+    locked_by: str
+
+
+EVENT_TYPES: tuple[type[ArtifactEvent], ...] = (
+    ArtifactRegistered, VersionObserved, PromotionRequested, PromotionRejected,
+    SignatureVerified, SignatureRejected, GatePassed, GateFailed, TagWritten,
+    PromotionCompleted, RolledBack, EnvironmentLocked, EnvironmentUnlocked, LockBroken,
+)

@@ -1,0 +1,92 @@
+"""Ports the promotion flow calls between deciding and writing tags.
+
+Each has a do-nothing default so the core flow runs with no signature policy and
+no gates; the composition root plugs in the real adapters.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from floe_ledger.domain.ports import Registry
+
+
+@dataclass(frozen=True)
+class SignatureOutcome:
+    """What signature verification means for the promotion.
+
+    ``decision`` is ``proceed`` (verified or off), ``warn`` (promote, but say so) or
+    ``refuse`` (enforce and not verified).
+    """
+
+    decision: str
+    verdict: dict[str, Any]
+    message: str = ""
+
+
+class SignatureCheck(Protocol):
+    def check(self, registry: Registry, digest: str, *, use_cache: bool) -> SignatureOutcome: ...
+
+
+class NoSignatureCheck:
+    """Verification off: recorded as skipped."""
+
+    def check(self, registry: Registry, digest: str, *, use_cache: bool) -> SignatureOutcome:
+        return SignatureOutcome("proceed", {"status": "skipped", "mode": "none",
+                                            "enforcement": "off"}, "signature check is off")
+
+
+@dataclass(frozen=True)
+class GateContext:
+    """What a gate may know about the promotion."""
+
+    repository: str
+    artifact_ref: str
+    digest: str
+    version: str
+    tag: str
+    source: str | None
+    target: str
+    registry: Registry
+    signature: dict[str, Any] = field(default_factory=dict)
+
+
+class GateRunner(Protocol):
+    def gate_names(self, target: str) -> list[str]: ...
+    def run(self, context: GateContext) -> list[dict[str, Any]]: ...
+
+
+class NoGates:
+    def gate_names(self, target: str) -> list[str]:
+        return []
+
+    def run(self, context: GateContext) -> list[dict[str, Any]]:
+        return []
+
+
+class RecordWriter(Protocol):
+    """Writes the promotion record next to the artifact (an OCI referrer)."""
+
+    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> str | None:
+        ...
+
+
+class NoRecords:
+    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> str | None:
+        return None
+
+
+class ProcessProbe(Protocol):
+    def owner(self) -> str: ...
+    def alive(self, owner: str) -> bool | None: ...
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now(UTC)

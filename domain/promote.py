@@ -1,0 +1,333 @@
+"""The promotion flow: decide, verify, gate, write tags, complete. Dry-run shares it.
+
+    service = PromotionService(store, registry, repository, config.promotion)
+    result = service.promote(PromoteRequest("v1.2.3", "dev", "staging"), actor)
+
+Every refusal is recorded as PromotionRejected before it is raised (not in dry-run).
+Registry outages before the decision raise without writing anything.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any, NoReturn
+
+from floe_ledger.domain.artifact import Actor, Artifact, Promotion
+from floe_ledger.domain.config import PromotionConfig
+from floe_ledger.domain.errors import (
+    ConcurrencyError,
+    FloeError,
+    GateFailedError,
+    InvalidTransitionError,
+    SignatureError,
+    TagExistsError,
+)
+from floe_ledger.domain.hooks import (
+    Clock,
+    GateContext,
+    GateRunner,
+    NoGates,
+    NoRecords,
+    NoSignatureCheck,
+    ProcessProbe,
+    RecordWriter,
+    SignatureCheck,
+    SystemClock,
+)
+from floe_ledger.domain.ports import LedgerStore, Manifest, Registry
+from floe_ledger.domain.resolve import SourceResolution, check_target_tag, resolve_source
+from floe_ledger.domain.values import Version, env_tag, latest_tag, strip_env_suffix
+
+MAX_RETRIES = 8
+
+
+@dataclass(frozen=True)
+class PromoteRequest:
+    version: str
+    source: str | None
+    target: str
+    force: bool = False
+    dry_run: bool = False
+    use_cache: bool = True
+
+
+@dataclass
+class PromoteResult:
+    promotion_id: str
+    version: str
+    digest: str
+    artifact_tag: str
+    source: str | None
+    target: str
+    tags: list[str] = field(default_factory=list)
+    gate_results: list[dict[str, Any]] = field(default_factory=list)
+    signature: dict[str, Any] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+    registries: list[dict[str, Any]] = field(default_factory=list)
+    dry_run: bool = False
+    resumed: bool = False
+    nothing_written: bool = False
+    blocking: list[dict[str, Any]] = field(default_factory=list)
+    record_digest: str | None = None
+
+
+@dataclass
+class PromotionService:
+    """Application service for promotions of one repository."""
+
+    store: LedgerStore
+    registry: Registry
+    repository: str
+    config: PromotionConfig
+    signatures: SignatureCheck = field(default_factory=NoSignatureCheck)
+    gates: GateRunner = field(default_factory=NoGates)
+    records: RecordWriter = field(default_factory=NoRecords)
+    probe: ProcessProbe | None = None
+    clock: Clock = field(default_factory=SystemClock)
+    on_step: Callable[[str, dict[str, Any]], None] | None = None
+
+    # ---- entry point -----------------------------------------------------------------
+
+    def promote(self, req: PromoteRequest, actor: Actor) -> PromoteResult:
+        path = self.config.path
+        version = strip_env_suffix(req.version, path.names)
+        Version.parse(version)
+        path.index(req.target)
+        if req.source is not None:
+            path.index(req.source)
+        pid = str(uuid.uuid4())
+        artifact = self._load(actor)
+        refuse = self._refuser(req, version, pid, actor)
+
+        try:
+            path.check_transition(req.source, req.target)
+        except InvalidTransitionError as err:
+            refuse(err)
+        resumable = self._resumable(artifact, version, req)
+        if resumable is not None:
+            return self._finish(resumable, req, actor, resumed=True)
+        try:
+            artifact.check_not_locked(req.target)
+            artifact.check_env_tag_free(version, req.target, force=req.force)
+            source = resolve_source(self.registry, artifact, version, req.source, path.names)
+            target_state = check_target_tag(self.registry, version, req.target, source.digest,
+                                            force=req.force)
+        except FloeError as err:
+            if err.exit_code == 5:  # registry unavailable: no decision was made
+                raise
+            refuse(err)
+        if target_state == "present" and artifact.completed(version, req.target):
+            return self._already_done(artifact, req, version, source)
+        artifact = self._decide(req, version, pid, source, actor)
+        return self._finish(artifact.promotions[pid], req, actor, artifact=artifact)
+
+    # ---- steps -----------------------------------------------------------------------
+
+    def _load(self, actor: Actor) -> Artifact:
+        return self.store.load(self.repository) or Artifact.register(self.repository, actor=actor)
+
+    def _refuser(self, req: PromoteRequest, version: str, pid: str,
+                 actor: Actor) -> Callable[[FloeError], NoReturn]:
+        def refuse(err: FloeError) -> NoReturn:
+            if not req.dry_run:
+                def record(art: Artifact) -> None:
+                    art.reject(err, promotion_id=pid, version=version, source=req.source,
+                               target=req.target, actor=actor)
+                self._append(record, actor)
+            raise err
+        return refuse
+
+    def _append(self, change: Callable[[Artifact], None], actor: Actor,
+                artifact: Artifact | None = None) -> Artifact:
+        """Apply ``change`` and save; on a lost race reload, re-decide and retry."""
+        for attempt in range(MAX_RETRIES):
+            art = artifact if (artifact is not None and attempt == 0) else self._load(actor)
+            change(art)
+            try:
+                self.store.save(art)
+                return art
+            except ConcurrencyError:
+                if attempt == MAX_RETRIES - 1:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _resumable(self, artifact: Artifact, version: str, req: PromoteRequest) -> Promotion | None:
+        """An open promotion of the same version into the same environment, if it may be
+        finished by this process: its owner is gone, its lease ran out, or --force."""
+        promo = artifact.open_promotion(version, req.target)
+        if promo is None:
+            return None
+        alive = self.probe.alive(promo.owner) if (self.probe and promo.owner) else None
+        expired = promo.lease_until is not None and self.clock.now() > promo.lease_until
+        if req.force or alive is False or expired:
+            return promo
+        raise TagExistsError(
+            f"{version} is being promoted to {req.target} by {promo.operator} "
+            f"(promotion {promo.promotion_id}, since {promo.requested_at.isoformat()})",
+            hint="wait for it to finish; if it was interrupted, re-run with --force to resume",
+            details={"promotion_id": promo.promotion_id, "owner": promo.owner},
+        )
+
+    def _decide(self, req: PromoteRequest, version: str, pid: str, source: SourceResolution,
+                actor: Actor) -> Artifact:
+        lease = timedelta(seconds=120 + self._gate_budget(req.target))
+        owner = self.probe.owner() if self.probe else ""
+
+        def decide(art: Artifact) -> None:
+            art.observe_version(version, source.digest, req.source, source.tag, actor)
+            art.request_promotion(
+                promotion_id=pid, version=version, digest=source.digest, source=req.source,
+                target=req.target, path=self.config.path, force=req.force, actor=actor,
+                owner=owner, lease_until=self.clock.now() + lease,
+            )
+
+        if req.dry_run:
+            artifact = self._load(actor)
+            decide(artifact)
+            return artifact
+        try:
+            return self._append(decide, actor)
+        except FloeError as err:
+            if isinstance(err, ConcurrencyError):
+                raise
+            self._refuser(req, version, pid, actor)(err)
+            raise
+
+    def _gate_budget(self, target: str) -> int:
+        env = self.config.environment(target)
+        return env.gate_timeout_seconds * max(1, len(self.gates.gate_names(target)))
+
+    def _finish(self, promo: Promotion, req: PromoteRequest, actor: Actor, *,
+                artifact: Artifact | None = None, resumed: bool = False) -> PromoteResult:
+        result = PromoteResult(
+            promotion_id=promo.promotion_id, version=promo.version, digest=promo.digest,
+            artifact_tag=promo.version if promo.source is None else env_tag(promo.version,
+                                                                            promo.source),
+            source=promo.source, target=promo.target, dry_run=req.dry_run, resumed=resumed,
+        )
+        manifest = self.registry.get_manifest(promo.digest)
+        self._step("verify", {"digest": promo.digest})
+        self._verify(promo, req, actor, result)
+        self._step("gates", {"target": promo.target})
+        self._run_gates(promo, req, actor, result)
+        if req.dry_run:
+            result.tags = [env_tag(promo.version, promo.target), latest_tag(promo.target)]
+            return result
+        self._write_tags(promo, manifest, actor, result)
+        self._complete(promo, actor, result)
+        return result
+
+    def _verify(self, promo: Promotion, req: PromoteRequest, actor: Actor,
+                result: PromoteResult) -> None:
+        if promo.signature and promo.signature.get("status") in ("verified", "skipped"):
+            result.signature = promo.signature  # resumed: already decided
+            return
+        outcome = self.signatures.check(self.registry, promo.digest, use_cache=req.use_cache)
+        verdict = dict(outcome.verdict, decision=outcome.decision)
+        result.signature = verdict
+        if outcome.decision == "warn":
+            result.warnings.append(outcome.message or "signature not verified (warn mode)")
+        ok = outcome.decision != "refuse"
+        if not req.dry_run:
+            self._append(lambda a: a.record_signature(promo.promotion_id, promo.digest, verdict,
+                                                      ok, actor), actor)
+        if not ok:
+            err = SignatureError(
+                f"signature verification failed for {promo.digest}: {outcome.message}",
+                hint="sign it with 'floe artifact sign', or check "
+                "artifacts.registry.verification (public_keys, trusted_issuers)",
+                details={"verdict": verdict},
+            )
+            self._block(err, promo, req, actor, result)
+
+    def _run_gates(self, promo: Promotion, req: PromoteRequest, actor: Actor,
+                   result: PromoteResult) -> None:
+        if promo.gate_results and all(g.get("status") != "failed" for g in promo.gate_results):
+            result.gate_results = list(promo.gate_results)  # resumed: gates already passed
+            return
+        context = GateContext(
+            repository=self.repository, artifact_ref=f"{self.registry.uri}@{promo.digest}",
+            digest=promo.digest, version=promo.version, tag=result.artifact_tag,
+            source=promo.source, target=promo.target, registry=self.registry,
+            signature=result.signature,
+        )
+        results = self.gates.run(context)
+        result.gate_results = results
+        if not req.dry_run:
+            def record(art: Artifact) -> None:
+                for gate in results:
+                    art.record_gate(promo.promotion_id, gate, actor)
+            if results:
+                self._append(record, actor)
+        failed = [g for g in results if g.get("status") == "failed"]
+        for g in results:
+            if g.get("status") == "warning":
+                result.warnings.append(f"gate {g.get('gate')}: warning")
+        if failed:
+            names = ", ".join(str(g.get("gate")) for g in failed)
+            err = GateFailedError(
+                f"gate {names} failed: {failed[0].get('error') or 'see gate_results'}",
+                hint="promotion aborted, artifact not tagged; fix the cause and re-run",
+                details={"failed_gates": [g.get("gate") for g in failed]},
+            )
+            self._block(err, promo, req, actor, result)
+
+    def _block(self, err: FloeError, promo: Promotion, req: PromoteRequest, actor: Actor,
+               result: PromoteResult) -> None:
+        result.blocking.append({"code": err.code, "exit_code": int(err.exit_code),
+                                "message": err.message, "hint": err.hint, "details": err.details})
+        if req.dry_run:
+            return
+        self._append(lambda a: a.reject(err, promotion_id=promo.promotion_id,
+                                        version=promo.version, source=promo.source,
+                                        target=promo.target, actor=actor), actor)
+        err.details.setdefault("gate_results", result.gate_results)
+        raise err
+
+    def _write_tags(self, promo: Promotion, manifest: Manifest, actor: Actor,
+                    result: PromoteResult) -> None:
+        for tag, mutable in ((env_tag(promo.version, promo.target), False),
+                             (latest_tag(promo.target), True)):
+            if promo.tags.get((self.registry.uri, tag)) == promo.digest:
+                result.tags.append(tag)
+                continue
+            current = self.registry.resolve(tag)
+            present = current is not None and current.digest == promo.digest
+            if not present:
+                self._step("tag.write", {"tag": tag})
+                self.registry.put_manifest(tag, manifest)
+            self._append(lambda a, t=tag, m=mutable, p=present: a.record_tag(
+                promo.promotion_id, self.registry.uri, t, promo.digest, mutable=m,
+                already_present=p, actor=actor) or None, actor)
+            result.tags.append(tag)
+        result.registries = [{"uri": self.registry.uri, "status": "ok", "error": None}]
+
+    def _complete(self, promo: Promotion, actor: Actor, result: PromoteResult) -> None:
+        record = {"promotion_id": promo.promotion_id, "version": promo.version,
+                  "digest": promo.digest, "source_environment": promo.source,
+                  "target_environment": promo.target, "tags": result.tags,
+                  "operator": actor.operator, "trace_id": actor.trace_id,
+                  "gate_results": result.gate_results, "signature": result.signature}
+        result.record_digest = self.records.write(self.registry, promo.digest, record)
+        self._append(lambda a: a.complete_promotion(
+            promo.promotion_id, registries=result.registries, actor=actor,
+            record_digest=result.record_digest), actor)
+
+    def _already_done(self, artifact: Artifact, req: PromoteRequest, version: str,
+                      source: SourceResolution) -> PromoteResult:
+        done = artifact.completed(version, req.target)
+        assert done is not None
+        return PromoteResult(
+            promotion_id=done.promotion_id, version=version, digest=done.digest,
+            artifact_tag=source.tag, source=req.source, target=req.target,
+            tags=[env_tag(version, req.target)], gate_results=done.gate_results,
+            signature=done.signature, dry_run=req.dry_run, nothing_written=True,
+        )
+
+    def _step(self, name: str, attrs: dict[str, Any]) -> None:
+        if self.on_step:
+            self.on_step(name, attrs)
+

@@ -1,0 +1,90 @@
+"""Where a promotion starts: the source tag in the registry, checked against the ledger."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from floe_ledger.domain.artifact import Artifact
+from floe_ledger.domain.errors import IntegrityError, NotFoundError, TagExistsError
+from floe_ledger.domain.ports import Registry
+from floe_ledger.domain.values import VERSION_RE, env_tag
+
+
+@dataclass(frozen=True)
+class SourceResolution:
+    tag: str
+    digest: str
+    media_type: str
+
+
+def resolve_source(registry: Registry, artifact: Artifact, version: str, source: str | None,
+                   environments: tuple[str, ...]) -> SourceResolution:
+    """Resolve ``{version}-{source}`` (or the release tag ``version``) to its digest.
+
+    Raises:
+        NotFoundError: no such tag; lists the versions that are there (exit 3).
+        IntegrityError: the ledger recorded the version in ``source`` but the tag is gone.
+    """
+    tag = version if source is None else env_tag(version, source)
+    found = registry.resolve(tag)
+    if found is None:
+        if source is not None and artifact.completed(version, source):
+            raise IntegrityError(
+                f"{tag} was promoted by floe but is missing from {registry.uri}",
+                hint="the tag was removed outside floe; run 'floe audit verify --registry'",
+            )
+        available = available_versions(registry, artifact, source, environments)
+        where = f"in {source}" if source else "as a release tag"
+        raise NotFoundError(
+            f"{version} is not {where} in {registry.uri} (no tag {tag})",
+            hint=("versions available: " + ", ".join(available)) if available
+            else "no versions found; publish one first ('floe artifact push')",
+            details={"tag": tag, "available_versions": available},
+        )
+    return SourceResolution(tag=tag, digest=found.digest, media_type=found.media_type)
+
+
+def available_versions(registry: Registry, artifact: Artifact, source: str | None,
+                       environments: tuple[str, ...]) -> list[str]:
+    """Versions present in ``source`` (or released, for None), from the registry and ledger."""
+    found: set[str] = set()
+    for tag in registry.list_tags():
+        if source is None:
+            if VERSION_RE.match(tag) and not any(tag.endswith(f"-{e}") for e in environments):
+                found.add(tag)
+        elif tag.endswith(f"-{source}") and VERSION_RE.match(tag[: -len(source) - 1]):
+            found.add(tag[: -len(source) - 1])
+    if source is not None:
+        found.update(artifact.versions_in(source))
+    return sorted(found, key=_version_key)
+
+
+def _version_key(text: str) -> tuple[int, ...]:
+    match = VERSION_RE.match(text)
+    if not match:
+        return (0,)
+    return (int(match["major"]), int(match["minor"]), int(match["patch"]),
+            0 if match["pre"] else 1)
+
+
+def check_target_tag(registry: Registry, version: str, target: str, digest: str, *,
+                     force: bool) -> str:
+    """Whether ``{version}-{target}`` may be written: ``absent`` or ``present`` (same digest,
+    --force). Immutable tags are never re-pointed (TAG-06, TXN-05, TXN-06)."""
+    tag = env_tag(version, target)
+    found = registry.resolve(tag)
+    if found is None:
+        return "absent"
+    if found.digest != digest:
+        raise TagExistsError(
+            f"{tag} already exists and points at {found.digest}, not {digest}",
+            hint="immutable tags are never re-pointed; promote a new version instead",
+            details={"tag": tag, "existing_digest": found.digest, "digest": digest},
+        )
+    if not force:
+        raise TagExistsError(
+            f"{tag} already exists (same digest): already promoted",
+            hint="use --force to complete the promotion idempotently",
+            details={"tag": tag, "existing_digest": found.digest},
+        )
+    return "present"

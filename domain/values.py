@@ -1,0 +1,148 @@
+"""Value objects: digests, versions, tag names and the environment path."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from floe_ledger.domain.errors import InvalidTransitionError, UsageError
+
+DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+VERSION_RE = re.compile(
+    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
+)
+ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,30}$")
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+
+
+def check_digest(digest: str) -> str:
+    """Return ``digest`` if it is a sha256 OCI digest, else raise UsageError."""
+    if not DIGEST_RE.match(digest):
+        raise UsageError(f"not a sha256 digest: {digest!r}", hint="digests look like sha256:<64 hex>")
+    return digest
+
+
+def check_tag(tag: str) -> str:
+    """Return ``tag`` if it is a valid OCI tag, else raise UsageError."""
+    if not TAG_RE.match(tag):
+        raise UsageError(
+            f"not a valid OCI tag: {tag!r}",
+            hint="tags are 1-128 characters of letters, digits, '_', '.' and '-'",
+        )
+    return tag
+
+
+@dataclass(frozen=True, order=True)
+class Version:
+    """A semantic version as released, e.g. ``v1.2.3``; ``text`` keeps the user's spelling."""
+
+    major: int
+    minor: int
+    patch: int
+    pre: str
+    text: str
+
+    @classmethod
+    def parse(cls, text: str) -> Version:
+        match = VERSION_RE.match(text)
+        if not match:
+            raise UsageError(
+                f"not a semantic version: {text!r}",
+                hint="versions look like v1.2.3 (or 1.2.3, v1.2.3-rc.1)",
+            )
+        return cls(
+            int(match["major"]), int(match["minor"]), int(match["patch"]), match["pre"] or "", text
+        )
+
+    def __str__(self) -> str:
+        return self.text
+
+
+def env_tag(version: str, env: str) -> str:
+    """The immutable tag naming ``version`` in ``env`` (TAG-02)."""
+    return check_tag(f"{version}-{env}")
+
+
+def latest_tag(env: str) -> str:
+    """The mutable tag naming what ``env`` runs now (TAG-03)."""
+    return check_tag(f"latest-{env}")
+
+
+def rollback_tag(version: str, env: str, n: int) -> str:
+    """The immutable tag of the n-th rollback of ``env`` to ``version`` (TAG-04)."""
+    return check_tag(f"{version}-{env}-rollback-{n}")
+
+
+def strip_env_suffix(version: str, environments: tuple[str, ...]) -> str:
+    """Accept ``v1.2.3-dev`` where ``v1.2.3`` is meant (CLI-01)."""
+    for env in environments:
+        suffix = f"-{env}"
+        if version.endswith(suffix) and VERSION_RE.match(version[: -len(suffix)]):
+            return version[: -len(suffix)]
+    return version
+
+
+@dataclass(frozen=True)
+class EnvironmentPath:
+    """The ordered, one-way path of environments (FR-001, FR-001a, FR-001b)."""
+
+    names: tuple[str, ...] = ("dev", "staging", "prod")
+
+    def __post_init__(self) -> None:
+        if not self.names:
+            raise UsageError("the environment path is empty", hint="list at least one environment")
+        if len(set(self.names)) != len(self.names):
+            raise UsageError(f"environment names repeat: {list(self.names)}")
+
+    @property
+    def first(self) -> str:
+        return self.names[0]
+
+    def index(self, env: str) -> int:
+        if env not in self.names:
+            raise UsageError(
+                f"unknown environment {env!r}",
+                hint=f"environments are: {' -> '.join(self.names)}",
+                details={"environments": list(self.names)},
+            )
+        return self.names.index(env)
+
+    def previous(self, env: str) -> str | None:
+        i = self.index(env)
+        return self.names[i - 1] if i > 0 else None
+
+    def later_than(self, env: str) -> tuple[str, ...]:
+        return self.names[self.index(env) + 1 :]
+
+    def check_transition(self, source: str | None, target: str) -> None:
+        """Raise InvalidTransitionError unless ``target`` directly follows ``source``.
+
+        ``source`` None means entering the first environment from the release tag.
+        """
+        target_i = self.index(target)
+        path = " -> ".join(self.names)
+        if source is None:
+            if target_i != 0:
+                raise InvalidTransitionError(
+                    f"cannot promote into {target} from the release tag",
+                    hint=f"only {self.first} is entered from the release tag; "
+                    f"then promote {self.first}"
+                    + "".join(f" -> {n}" for n in self.names[1 : target_i + 1]),
+                    details={"required_path": list(self.names[: target_i + 1])},
+                )
+            return
+        source_i = self.index(source)
+        if target_i == source_i + 1:
+            return
+        if target_i <= source_i:
+            reason = "promotion is one-way; use 'floe platform rollback' to go back"
+        else:
+            skipped = self.names[source_i + 1 : target_i]
+            reason = f"it must pass through {', '.join(skipped)} first"
+        raise InvalidTransitionError(
+            f"cannot promote from {source} to {target}: {reason}",
+            hint=f"the path is {path}; required: "
+            + " -> ".join(self.names[min(source_i, target_i) : max(source_i, target_i) + 1]),
+            details={"required_path": list(self.names), "source": source, "target": target},
+        )

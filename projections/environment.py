@@ -1,0 +1,190 @@
+"""Environment state and history as a fold over the ledger.
+
+:func:`project` turns one event into view operations. It is pure, so the same fold
+drives the SQLite and PostgreSQL read models and can be rebuilt from zero.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+from uuid import UUID
+
+from floe_ledger.domain import events as ev
+
+
+@dataclass(frozen=True)
+class RegisterArtifact:
+    artifact_id: UUID
+    repository: str
+
+
+@dataclass(frozen=True)
+class SetLive:
+    artifact_id: UUID
+    environment: str
+    version: str
+    digest: str
+    by: str
+    at: str
+    via: str
+    ref_id: str
+
+
+@dataclass(frozen=True)
+class SetLock:
+    artifact_id: UUID
+    environment: str
+    locked: bool
+    reason: str
+    by: str
+    at: str
+
+
+@dataclass(frozen=True)
+class SetPromotion:
+    """The lifecycle row of one promotion: open, completed or rejected."""
+
+    artifact_id: UUID
+    promotion_id: str
+    version: str
+    target: str
+    state: str
+    operator: str
+    at: str
+
+
+@dataclass(frozen=True)
+class AppendHistory:
+    artifact_id: UUID
+    environment: str
+    kind: str
+    version: str
+    digest: str
+    operator: str
+    at: str
+    reason: str = ""
+    ref_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+ViewOp = RegisterArtifact | SetLive | SetLock | SetPromotion | AppendHistory
+
+
+def project(event: ev.ArtifactEvent) -> list[ViewOp]:
+    """The view operations one event implies (possibly none)."""
+    handler = _HANDLERS.get(type(event))
+    return handler(event) if handler else []
+
+
+def _at(event: ev.ArtifactEvent) -> str:
+    return event.timestamp.isoformat()
+
+
+def _registered(e: Any) -> list[ViewOp]:
+    return [RegisterArtifact(e.originator_id, e.repository)]
+
+
+def _requested(e: Any) -> list[ViewOp]:
+    return [SetPromotion(e.originator_id, e.promotion_id, e.version, e.target_environment,
+                         "open", e.operator, _at(e))]
+
+
+def _completed(e: Any) -> list[ViewOp]:
+    aid, at = e.originator_id, _at(e)
+    return [
+        SetPromotion(aid, e.promotion_id, e.version, e.target_environment, "completed",
+                     e.operator, at),
+        SetLive(aid, e.target_environment, e.version, e.digest, e.operator, at, "promotion",
+                e.promotion_id),
+        AppendHistory(aid, e.target_environment, "PROMOTED", e.version, e.digest, e.operator, at,
+                      ref_id=e.promotion_id,
+                      details={"source": e.source_environment, "tags": e.tags}),
+    ]
+
+
+def _rejected(e: Any) -> list[ViewOp]:
+    aid, at = e.originator_id, _at(e)
+    return [
+        SetPromotion(aid, e.promotion_id, e.version, e.target_environment, "rejected",
+                     e.operator, at),
+        AppendHistory(aid, e.target_environment, "REJECTED", e.version, "", e.operator, at,
+                      reason=e.reason, ref_id=e.promotion_id,
+                      details={"code": e.code, "exit_code": e.exit_code}),
+    ]
+
+
+def _rolled_back(e: Any) -> list[ViewOp]:
+    aid, at = e.originator_id, _at(e)
+    return [
+        SetLive(aid, e.environment, e.version, e.digest, e.operator, at, "rollback",
+                e.rollback_id),
+        AppendHistory(aid, e.environment, "ROLLBACK", e.version, e.digest, e.operator, at,
+                      reason=e.reason, ref_id=e.rollback_id,
+                      details={"tag": e.rollback_tag, "previous_version": e.previous_version}),
+    ]
+
+
+def _locked(e: Any) -> list[ViewOp]:
+    aid, at = e.originator_id, _at(e)
+    return [SetLock(aid, e.environment, True, e.reason, e.operator, at),
+            AppendHistory(aid, e.environment, "LOCKED", "", "", e.operator, at, reason=e.reason)]
+
+
+def _unlocked(e: Any) -> list[ViewOp]:
+    aid, at = e.originator_id, _at(e)
+    return [SetLock(aid, e.environment, False, "", "", ""),
+            AppendHistory(aid, e.environment, "UNLOCKED", "", "", e.operator, at, reason=e.reason)]
+
+
+def _lock_broken(e: Any) -> list[ViewOp]:
+    return [AppendHistory(e.originator_id, e.environment, "BREAK_GLASS", "", "", e.operator,
+                          _at(e), reason=e.reason, details={"lock_reason": e.lock_reason})]
+
+
+_HANDLERS: dict[type[ev.ArtifactEvent], Any] = {
+    ev.ArtifactRegistered: _registered,
+    ev.PromotionRequested: _requested,
+    ev.PromotionCompleted: _completed,
+    ev.PromotionRejected: _rejected,
+    ev.RolledBack: _rolled_back,
+    ev.EnvironmentLocked: _locked,
+    ev.EnvironmentUnlocked: _unlocked,
+    ev.LockBroken: _lock_broken,
+}
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    """One row of ``floe platform status`` (JSON-04)."""
+
+    environment: str
+    version: str | None = None
+    digest: str | None = None
+    promoted_by: str | None = None
+    promoted_at: str | None = None
+    via: str | None = None
+    locked: bool = False
+    lock_reason: str | None = None
+    locked_by: str | None = None
+    locked_at: str | None = None
+    open_promotion: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    environment: str
+    kind: str
+    version: str
+    digest: str
+    operator: str
+    at: str
+    reason: str = ""
+    ref_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
