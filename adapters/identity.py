@@ -1,21 +1,102 @@
-"""Who the operator is (FR-045): from credentials, never from a flag."""
+"""Who the operator is (FR-045): from credentials, never from a flag.
+
+In order: an OIDC ID token in ``FLOE_OIDC_TOKEN`` verified against
+``artifacts.identity.oidc`` (issuer, audience, JWKS URL or file); else the username of
+the registry credential, once the registry has accepted it; else the local user,
+marked unauthenticated. Groups come from the token's groups claim and from
+``artifacts.identity.groups`` in manifest.yaml.
+"""
 
 from __future__ import annotations
 
 import getpass
+import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 from typing import Any
 
-from floe_ledger.domain.config import IdentityConfig
-from floe_ledger.domain.ports import Operator
+from floe_ledger.domain.config import IdentityConfig, OidcConfig
+from floe_ledger.domain.errors import ConfigError, UnauthorizedError
+from floe_ledger.domain.ports import Operator, Registry
+
+ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
 
 
-def resolve_operator(config: IdentityConfig, env: Mapping[str, str],
-                     registry: Callable[[], Any] | None = None) -> Operator:
-    """The local user, marked unauthenticated (OIDC and registry identity come next)."""
+def resolve_operator(config: IdentityConfig, env: Mapping[str, str], *,
+                     registry: Callable[[], Registry] | None = None,
+                     probe_tag: str = "latest", base_dir: Path | None = None) -> Operator:
+    """The operator for this run; a token that is present but invalid is an error (exit 12)."""
+    token = env.get("FLOE_OIDC_TOKEN")
+    if token:
+        return _from_oidc(token, config, base_dir or Path.cwd())
+    if registry is not None:
+        user = _registry_user(registry(), probe_tag)
+        if user:
+            return Operator(name=user, source="registry", authenticated=True,
+                            groups=tuple(config.groups.get(user, [])))
     name = env.get("USER") or env.get("LOGNAME") or _getuser()
     return Operator(name=name, source="local", authenticated=False,
                     groups=tuple(config.groups.get(name, [])))
+
+
+def _registry_user(registry: Registry, probe_tag: str) -> str | None:
+    """Make one authenticated request, then ask who the registry accepted."""
+    registry.resolve(probe_tag)
+    return registry.authenticated_user()
+
+
+def _from_oidc(token: str, config: IdentityConfig, base_dir: Path) -> Operator:
+    if config.oidc is None:
+        raise ConfigError(
+            "FLOE_OIDC_TOKEN is set but artifacts.identity.oidc is not configured",
+            hint="configure issuer, audience and jwks_url or jwks_file, or unset FLOE_OIDC_TOKEN",
+        )
+    claims = verify_id_token(token, config.oidc, base_dir)
+    name = str(claims.get("email") or claims.get("sub") or "")
+    if not name:
+        raise UnauthorizedError("the OIDC token has neither an email nor a sub claim")
+    raw_groups = claims.get(config.oidc.groups_claim) or []
+    groups = [str(g) for g in raw_groups] if isinstance(raw_groups, list) else [str(raw_groups)]
+    groups += [g for g in config.groups.get(name, []) if g not in groups]
+    return Operator(name=name, source="oidc", authenticated=True, groups=tuple(groups),
+                    email=str(claims["email"]) if claims.get("email") else None)
+
+
+def verify_id_token(token: str, oidc: OidcConfig, base_dir: Path) -> dict[str, Any]:
+    """Verify signature, issuer, audience and expiry; return the claims."""
+    import jwt
+
+    try:
+        header = jwt.get_unverified_header(token)
+        key = _signing_key(header.get("kid"), oidc, base_dir)
+        claims: dict[str, Any] = jwt.decode(
+            token, key=key, algorithms=ALGORITHMS, audience=oidc.audience, issuer=oidc.issuer,
+            options={"require": ["exp", "iss", "aud"]}, leeway=30,
+        )
+    except jwt.PyJWTError as err:
+        raise UnauthorizedError(
+            f"FLOE_OIDC_TOKEN was refused: {err}",
+            hint=f"get a fresh ID token from {oidc.issuer} with audience {oidc.audience}",
+        ) from None
+    return claims
+
+
+def _signing_key(kid: str | None, oidc: OidcConfig, base_dir: Path) -> Any:
+    import jwt
+
+    if oidc.jwks_file:
+        path = Path(oidc.jwks_file)
+        path = path if path.is_absolute() else base_dir / path
+        try:
+            jwks = jwt.PyJWKSet.from_json(path.read_text())
+        except OSError as err:
+            raise ConfigError(f"artifacts.identity.oidc.jwks_file {path}: {err.strerror}") from None
+        keys = [k for k in jwks.keys if kid is None or k.key_id == kid]
+        if not keys:
+            raise jwt.PyJWKError(f"no key with kid {kid!r} in {path}")
+        return keys[0].key
+    assert oidc.jwks_url is not None
+    return jwt.PyJWKClient(oidc.jwks_url, timeout=5).get_signing_key(kid or "").key
 
 
 def _getuser() -> str:
@@ -23,3 +104,7 @@ def _getuser() -> str:
         return getpass.getuser()
     except (KeyError, OSError):
         return "unknown"
+
+
+def describe(operator: Operator) -> str:
+    return json.dumps(operator.as_dict())

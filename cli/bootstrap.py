@@ -21,6 +21,7 @@ from floe_ledger.domain.artifact import Actor
 if TYPE_CHECKING:
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
     from floe_ledger.domain.config import ManifestConfig
+    from floe_ledger.domain.operations import OperationsService
     from floe_ledger.domain.ports import Operator, Registry
     from floe_ledger.domain.promote import PromotionService
 
@@ -95,8 +96,10 @@ class App:
     def operator(self) -> Operator:
         from floe_ledger.adapters.identity import resolve_operator
 
+        first = self.manifest.artifacts.promotion.path.first
         return resolve_operator(self.manifest.artifacts.identity, self.settings.env,
-                                registry=lambda: self.registry)
+                                registry=lambda: self.registry, probe_tag=f"latest-{first}",
+                                base_dir=self.settings.base_dir)
 
     @cached_property
     def trace_id(self) -> str:
@@ -105,7 +108,7 @@ class App:
         return current_trace_id(self.settings.env)
 
     def actor(self) -> Actor:
-        return Actor(self.operator.name, self.trace_id)
+        return Actor(self.operator.name, self.trace_id, self.operator)
 
     def promotion_service(self) -> PromotionService:
         from floe_ledger.adapters.process import LocalProcessProbe
@@ -114,6 +117,15 @@ class App:
         return PromotionService(
             store=self.store, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, probe=LocalProcessProbe(),
+        )
+
+    def operations_service(self) -> OperationsService:
+        from floe_ledger.domain.operations import OperationsService
+
+        return OperationsService(
+            store=self.store, registry=self.registry, repository=self.repository,
+            config=self.manifest.artifacts.promotion,
+            dependents=list(self.manifest.artifacts.dependents),
         )
 
     def close(self) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from floe_ledger.cli.ledger_cmds import ledger
+from floe_ledger.cli.operations_cmds import whoami
 from floe_ledger.cli.platform import platform
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
@@ -33,6 +34,7 @@ def cli() -> None:
 
 cli.add_command(platform)
 cli.add_command(ledger)
+cli.add_command(whoami)
 
 
 def main() -> None:

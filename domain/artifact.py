@@ -26,17 +26,24 @@ from floe_ledger.domain.errors import (
     EnvironmentLockedError,
     FloeError,
     IntegrityError,
+    NeverPromotedError,
     TagExistsError,
 )
+from floe_ledger.domain.ports import Operator
 from floe_ledger.domain.values import EnvironmentPath, env_tag
 
 
 @dataclass(frozen=True)
 class Actor:
-    """Who is acting and the trace the action belongs to."""
+    """Who is acting (and how we know), and the trace the action belongs to."""
 
     operator: str
     trace_id: str = ""
+    identity: Operator | None = None
+
+    @property
+    def who(self) -> Operator:
+        return self.identity or Operator(self.operator)
 
 
 @dataclass
@@ -62,6 +69,7 @@ class Promotion:
     requested_at: datetime
     owner: str = ""
     lease_until: datetime | None = None
+    authorization: dict[str, Any] = field(default_factory=dict)
     tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (registry, tag) -> digest
     gate_results: list[dict[str, Any]] = field(default_factory=list)
     signature: dict[str, Any] = field(default_factory=dict)
@@ -92,6 +100,7 @@ class Artifact(BaseAggregate[UUID]):
         self.by_target: dict[tuple[str, str], str] = {}  # (version, env) -> latest promotion id
         self.rollbacks: dict[tuple[str, str], int] = {}
         self.locks: dict[str, Lock] = {}
+        self.timeline: dict[str, list[Live]] = {}  # env -> what went live there, in order
 
     @staticmethod
     def create_id(repository: str) -> UUID:
@@ -149,6 +158,58 @@ class Artifact(BaseAggregate[UUID]):
                          "locked_at": lock.at.isoformat()},
             )
 
+    def enter(self, env: str, break_glass: str | None, actor: Actor) -> None:
+        """Refuse a locked environment, unless break-glass, which is recorded (the lock stays)."""
+        lock = self.locks.get(env)
+        if lock is None:
+            return
+        if not break_glass:
+            self.check_not_locked(env)
+        self._emit(ev.LockBroken, actor, environment=env, reason=str(break_glass),
+                   lock_reason=lock.reason, locked_by=lock.by)
+
+    def lock(self, env: str, reason: str, actor: Actor) -> bool:
+        """Lock ``env``; False (and no event) if it is already locked."""
+        if env in self.locks:
+            return False
+        self._emit(ev.EnvironmentLocked, actor, environment=env, reason=reason)
+        return True
+
+    def unlock(self, env: str, reason: str, actor: Actor) -> bool:
+        """Unlock ``env``; False (and no event) if it was not locked."""
+        if env not in self.locks:
+            return False
+        self._emit(ev.EnvironmentUnlocked, actor, environment=env, reason=reason)
+        return True
+
+    def roll_back(
+        self, *, rollback_id: str, version: str, env: str, rollback_tag: str, sequence: int,
+        reason: str, impact: dict[str, Any], registries: list[dict[str, Any]], actor: Actor,
+    ) -> None:
+        """Re-point ``env`` to ``version``, which must have been promoted there (FR-013)."""
+        target = self.completed(version, env)
+        assert target is not None, "checked by check_rollback"
+        previous = self.live.get(env)
+        self._emit(
+            ev.RolledBack, actor, rollback_id=rollback_id, version=version, digest=target.digest,
+            environment=env, previous_version=previous.version if previous else None,
+            previous_digest=previous.digest if previous else None, rollback_tag=rollback_tag,
+            sequence=sequence, reason=reason, impact=impact, registries=registries,
+        )
+
+    def check_rollback(self, version: str, env: str) -> Promotion:
+        """The promotion that put ``version`` into ``env``; NeverPromotedError if none."""
+        done = self.completed(version, env)
+        if done is None:
+            versions = self.versions_in(env)
+            listed = ", ".join(f"{v}-{env}" for v in versions) or "none"
+            raise NeverPromotedError(
+                f"{version} was never promoted to {env}",
+                hint=f"versions promoted to {env}: {listed}",
+                details={"environment": env, "available_versions": versions},
+            )
+        return done
+
     def check_env_tag_free(self, version: str, target: str, *, force: bool) -> None:
         """An immutable env tag already written in the ledger is exit 10 unless --force."""
         done = self.completed(version, target)
@@ -189,9 +250,10 @@ class Artifact(BaseAggregate[UUID]):
         owner: str = "",
         lease_until: datetime | None = None,
         authorization: dict[str, Any] | None = None,
+        break_glass: str | None = None,
     ) -> None:
         path.check_transition(source, target)
-        self.check_not_locked(target)
+        self.enter(target, break_glass, actor)
         self.check_env_tag_free(version, target, force=force)
         self._emit(
             ev.PromotionRequested, actor, promotion_id=promotion_id, version=version,
@@ -208,9 +270,12 @@ class Artifact(BaseAggregate[UUID]):
         source: str | None,
         target: str,
         actor: Actor,
+        action: str = "promote",
     ) -> None:
+        cls = {"rollback": ev.RollbackRejected, "lock": ev.LockRejected,
+               "unlock": ev.LockRejected}.get(action, ev.PromotionRejected)
         self._emit(
-            ev.PromotionRejected, actor, promotion_id=promotion_id, version=version,
+            cls, actor, promotion_id=promotion_id, version=version,
             source_environment=source, target_environment=target, code=error.code,
             exit_code=int(error.exit_code), reason=error.message, hint=error.hint,
             details=_jsonable(error.details),
@@ -271,7 +336,7 @@ class Artifact(BaseAggregate[UUID]):
             promotion_id=event.promotion_id, version=event.version, digest=event.digest,
             source=event.source_environment, target=event.target_environment,
             operator=event.operator, requested_at=event.timestamp, owner=event.owner,
-            lease_until=event.lease_until,
+            lease_until=event.lease_until, authorization=dict(event.authorization),
         )
         self.by_target[(event.version, event.target_environment)] = event.promotion_id
 
@@ -306,14 +371,18 @@ class Artifact(BaseAggregate[UUID]):
         promo = self.promotions[event.promotion_id]
         promo.state = "completed"
         promo.completed_at = event.timestamp
-        self.live[promo.target] = Live(promo.version, promo.digest, promo.operator,
-                                       event.timestamp, "promotion", promo.promotion_id)
+        self._go_live(promo.target, Live(promo.version, promo.digest, promo.operator,
+                                         event.timestamp, "promotion", promo.promotion_id))
 
     @when.register
     def _(self, event: ev.RolledBack) -> None:
         self.rollbacks[(event.version, event.environment)] = event.sequence
-        self.live[event.environment] = Live(event.version, event.digest, event.operator,
-                                            event.timestamp, "rollback", event.rollback_id)
+        self._go_live(event.environment, Live(event.version, event.digest, event.operator,
+                                              event.timestamp, "rollback", event.rollback_id))
+
+    def _go_live(self, env: str, live: Live) -> None:
+        self.live[env] = live
+        self.timeline.setdefault(env, []).append(live)
 
     @when.register
     def _(self, event: ev.EnvironmentLocked) -> None:

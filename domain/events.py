@@ -125,6 +125,18 @@ class PromotionRejected(ArtifactEvent):
     details: dict[str, Any] = {}
 
 
+class RollbackRejected(PromotionRejected):
+    """A rollback was refused (never promoted there, locked, unauthorized, blocked)."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "RollbackRejected.v1"
+
+
+class LockRejected(PromotionRejected):
+    """A lock or unlock was refused (unauthorized)."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "LockRejected.v1"
+
+
 class SignatureVerified(ArtifactEvent):
     """Signature verdict that lets the promotion proceed (verified, warned or skipped)."""
 
@@ -227,7 +239,8 @@ class LockBroken(ArtifactEvent):
 
 
 EVENT_TYPES: tuple[type[ArtifactEvent], ...] = (
-    ArtifactRegistered, VersionObserved, PromotionRequested, PromotionRejected,
+    ArtifactRegistered, VersionObserved, PromotionRequested, PromotionRejected, RollbackRejected,
+    LockRejected,
     SignatureVerified, SignatureRejected, GatePassed, GateFailed, TagWritten,
     PromotionCompleted, RolledBack, EnvironmentLocked, EnvironmentUnlocked, LockBroken,
 )

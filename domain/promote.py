@@ -16,6 +16,7 @@ from datetime import timedelta
 from typing import Any, NoReturn
 
 from floe_ledger.domain.artifact import Actor, Artifact, Promotion
+from floe_ledger.domain.authorization import authorize, check_separation_of_duties
 from floe_ledger.domain.config import PromotionConfig
 from floe_ledger.domain.errors import (
     ConcurrencyError,
@@ -52,6 +53,7 @@ class PromoteRequest:
     force: bool = False
     dry_run: bool = False
     use_cache: bool = True
+    break_glass: str | None = None
 
 
 @dataclass
@@ -110,7 +112,7 @@ class PromotionService:
         if resumable is not None:
             return self._finish(resumable, req, actor, resumed=True)
         try:
-            artifact.check_not_locked(req.target)
+            authorization = self._check_entry(artifact, version, req, actor)
             artifact.check_env_tag_free(version, req.target, force=req.force)
             source = resolve_source(self.registry, artifact, version, req.source, path.names)
             target_state = check_target_tag(self.registry, version, req.target, source.digest,
@@ -121,7 +123,7 @@ class PromotionService:
             refuse(err)
         if target_state == "present" and artifact.completed(version, req.target):
             return self._already_done(artifact, req, version, source)
-        artifact = self._decide(req, version, pid, source, actor)
+        artifact = self._decide(req, version, pid, source, actor, authorization)
         return self._finish(artifact.promotions[pid], req, actor, artifact=artifact)
 
     # ---- steps -----------------------------------------------------------------------
@@ -171,8 +173,20 @@ class PromotionService:
             details={"promotion_id": promo.promotion_id, "owner": promo.owner},
         )
 
+    def _check_entry(self, artifact: Artifact, version: str, req: PromoteRequest,
+                     actor: Actor) -> dict[str, Any]:
+        """Lock (unless break-glass), authorization and separation of duties."""
+        if not req.break_glass:
+            artifact.check_not_locked(req.target)
+        policy = self.config.environment(req.target).authorization
+        decision = authorize(policy, actor.who, "promote to", req.target)
+        previous = artifact.completed(version, req.source) if req.source else None
+        check_separation_of_duties(policy, actor.who, previous.operator if previous else None,
+                                   version, req.source, req.target)
+        return decision.as_dict()
+
     def _decide(self, req: PromoteRequest, version: str, pid: str, source: SourceResolution,
-                actor: Actor) -> Artifact:
+                actor: Actor, authorization: dict[str, Any]) -> Artifact:
         lease = timedelta(seconds=120 + self._gate_budget(req.target))
         owner = self.probe.owner() if self.probe else ""
 
@@ -182,6 +196,7 @@ class PromotionService:
                 promotion_id=pid, version=version, digest=source.digest, source=req.source,
                 target=req.target, path=self.config.path, force=req.force, actor=actor,
                 owner=owner, lease_until=self.clock.now() + lease,
+                authorization=authorization, break_glass=req.break_glass,
             )
 
         if req.dry_run:
@@ -310,11 +325,16 @@ class PromotionService:
                   "digest": promo.digest, "source_environment": promo.source,
                   "target_environment": promo.target, "tags": result.tags,
                   "operator": actor.operator, "trace_id": actor.trace_id,
-                  "gate_results": result.gate_results, "signature": result.signature}
+                  "gate_results": result.gate_results, "signature": result.signature,
+                  "authorization": promo.authorization, "ledger_head": self._head(actor)}
         result.record_digest = self.records.write(self.registry, promo.digest, record)
         self._append(lambda a: a.complete_promotion(
             promo.promotion_id, registries=result.registries, actor=actor,
             record_digest=result.record_digest), actor)
+
+    def _head(self, actor: Actor) -> dict[str, Any]:
+        art = self._load(actor)
+        return {"artifact_id": str(art.id), "version": art.version, "hash": art.chain_head}
 
     def _already_done(self, artifact: Artifact, req: PromoteRequest, version: str,
                       source: SourceResolution) -> PromoteResult:

@@ -105,6 +105,11 @@ def _completed(e: Any) -> list[ViewOp]:
 
 def _rejected(e: Any) -> list[ViewOp]:
     aid, at = e.originator_id, _at(e)
+    if isinstance(e, (ev.RollbackRejected, ev.LockRejected)):
+        kind = "ROLLBACK_REJECTED" if isinstance(e, ev.RollbackRejected) else "LOCK_REJECTED"
+        return [AppendHistory(aid, e.target_environment, kind, e.version, "",
+                              e.operator, at, reason=e.reason, ref_id=e.promotion_id,
+                              details={"code": e.code, "exit_code": e.exit_code})]
     return [
         SetPromotion(aid, e.promotion_id, e.version, e.target_environment, "rejected",
                      e.operator, at),
@@ -147,6 +152,8 @@ _HANDLERS: dict[type[ev.ArtifactEvent], Any] = {
     ev.PromotionRequested: _requested,
     ev.PromotionCompleted: _completed,
     ev.PromotionRejected: _rejected,
+    ev.RollbackRejected: _rejected,
+    ev.LockRejected: _rejected,
     ev.RolledBack: _rolled_back,
     ev.EnvironmentLocked: _locked,
     ev.EnvironmentUnlocked: _unlocked,

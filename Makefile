@@ -1,0 +1,63 @@
+# floe: two commands for a newcomer: `make demo` (quickstart) and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+STAMP := $(VENV)/.installed
+
+.PHONY: dev test lint typecheck layers unit demo bench system-deps clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+	$(PIP) install -q -e '.[dev]' --config-settings editable_mode=strict
+	touch $(STAMP)
+
+# Install (again: strict editable installs only see modules present at install time).
+dev:
+	rm -f $(STAMP)
+	$(MAKE) $(STAMP)
+
+# Debian packages the tests use: a real OCI registry, htpasswd, PostgreSQL.
+system-deps:
+	@missing=""; \
+	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
+	command -v htpasswd >/dev/null || missing="$$missing apache2-utils"; \
+	command -v openssl >/dev/null || missing="$$missing openssl"; \
+	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
+	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
+	fi
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check domain projections adapters cli tests benchmarks
+
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+layers: $(STAMP)
+	$(VENV)/bin/lint-imports
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -q tests/unit
+
+# Everything CI runs: installs, static checks, then the whole suite against a real
+# registry (started per test session) and a throwaway PostgreSQL on 127.0.0.1.
+test: system-deps
+	rm -f $(STAMP)
+	$(MAKE) $(STAMP)
+	$(MAKE) lint typecheck layers
+	scripts/with-postgres.sh $(VENV)/bin/pytest -q -n 2 -p no:cacheprovider
+
+# The quickstart: no server needed; an OCI image-layout directory and a SQLite ledger.
+demo: $(STAMP)
+	$(PY) scripts/demo.py
+
+bench: system-deps $(STAMP)
+	scripts/with-postgres.sh $(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) build *.egg-info .floe demo-out .pytest_cache .mypy_cache .ruff_cache

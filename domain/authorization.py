@@ -1,0 +1,95 @@
+"""Who may change an environment (FR-045..FR-053), decided from the operator's identity.
+
+No ``authorization`` block: no check (the quickstart needs no login). A block with
+empty lists: any *authenticated* operator. Otherwise the operator must be named in
+``allowed_operators`` or belong to one of ``allowed_groups``, and be authenticated,
+because a name nobody vouched for proves nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from floe_ledger.domain.config import AuthorizationConfig
+from floe_ledger.domain.errors import UnauthorizedError
+from floe_ledger.domain.ports import Operator
+
+
+class SeparationOfDutiesError(UnauthorizedError):
+    code = "separation_of_duties"
+
+
+@dataclass(frozen=True)
+class AuthorizationDecision:
+    passed: bool
+    via: str
+    operator: str
+    operator_groups: tuple[str, ...]
+    required_groups: tuple[str, ...]
+    required_operators: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"authorization_passed": self.passed, "authorized_via": self.via,
+                "operator": self.operator, "operator_groups": list(self.operator_groups),
+                "required_groups": list(self.required_groups),
+                "required_operators": list(self.required_operators)}
+
+
+def authorize(policy: AuthorizationConfig | None, operator: Operator, action: str,
+              environment: str) -> AuthorizationDecision:
+    """Decide, raising UnauthorizedError (exit 12) with what would have been required."""
+    if policy is None:
+        return AuthorizationDecision(True, "no-policy", operator.name, operator.groups, (), ())
+    groups = tuple(policy.allowed_groups)
+    names = tuple(policy.allowed_operators)
+
+    def decision(passed: bool, via: str) -> AuthorizationDecision:
+        return AuthorizationDecision(passed, via, operator.name, operator.groups, groups, names)
+
+    if not operator.authenticated:
+        raise _refusal(decision(False, "unauthenticated"), action, environment,
+                       f"operator {operator.name} is not authenticated (identity from "
+                       f"{operator.source})")
+    if not groups and not names:
+        return decision(True, f"authenticated:{operator.source}")
+    if operator.name in names:
+        return decision(True, f"operator:{operator.name}")
+    shared = [g for g in operator.groups if g in groups]
+    if shared:
+        return decision(True, f"group:{shared[0]}")
+    raise _refusal(decision(False, "denied"), action, environment,
+                   f"operator {operator.name} is not authorized to {action} {environment}")
+
+
+def _refusal(d: AuthorizationDecision, action: str, env: str, why: str) -> UnauthorizedError:
+    required = []
+    if d.required_groups:
+        required.append(f"required groups [{', '.join(d.required_groups)}]")
+    if d.required_operators:
+        required.append(f"or operators [{', '.join(d.required_operators)}]")
+    if not required:
+        required.append("any authenticated operator")
+    return UnauthorizedError(
+        f"Unauthorized: {why}; {' '.join(required)}; operator's groups "
+        f"[{', '.join(d.operator_groups)}]",
+        hint="authenticate with FLOE_OIDC_TOKEN or registry credentials (docker login); "
+        f"see environments[{env}].authorization in manifest.yaml",
+        details=d.as_dict() | {"action": action, "environment": env},
+    )
+
+
+def check_separation_of_duties(policy: AuthorizationConfig | None, operator: Operator,
+                               previous_operator: str | None, version: str, source: str | None,
+                               target: str) -> None:
+    """FR-051: who put ``version`` into the previous environment may not take it further."""
+    if policy is None or not policy.separation_of_duties or previous_operator is None:
+        return
+    if previous_operator == operator.name:
+        raise SeparationOfDutiesError(
+            f"Separation of duties violation: {operator.name} promoted {version} to {source}, "
+            f"so a different operator must promote it to {target}",
+            hint=f"ask another authorized operator to run the promotion to {target}",
+            details={"operator": operator.name, "previous_environment": source,
+                     "previous_operator": previous_operator, "environment": target},
+        )
