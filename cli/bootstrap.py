@@ -110,14 +110,61 @@ class App:
     def actor(self) -> Actor:
         return Actor(self.operator.name, self.trace_id, self.operator)
 
+    @property
+    def docker_reference(self) -> str:
+        """``host/repository`` as cosign's simple-signing payload names it."""
+        loc = self.location
+        return f"{loc.host}/{loc.repository}" if not loc.is_layout else str(loc.path)
+
+    def signature_verifier(self, *, force: bool = False) -> Any:
+        """The configured SignatureVerifier, or None when enforcement is off (and not forced).
+
+        ``force`` builds one even with enforcement off (``floe artifact verify``)."""
+        raw = dict(self.manifest.artifacts.registry.verification)
+        if not force and raw.get("enforcement", "off") == "off":
+            return None
+        from floe_ledger.adapters.signing.cache import SqliteVerdictCache
+        from floe_ledger.adapters.signing.verifier import SignatureVerifier
+        from floe_ledger.domain.signature import parse_policy
+
+        if force and raw.get("enforcement", "off") == "off":
+            raw["enforcement"] = "enforce"
+        policy = parse_policy(raw)
+        return SignatureVerifier(policy, trust_root=self.settings.env.get(
+            "FLOE_SIGSTORE_TRUST_ROOT", "production"), cache=SqliteVerdictCache(
+            self._cache_path()), base_dir=self.settings.base_dir)
+
+    def _cache_path(self) -> Path:
+        loc = self.ledger_location
+        if loc.kind == "sqlite" and loc.path is not None:
+            loc.path.parent.mkdir(parents=True, exist_ok=True)
+            return loc.path
+        path = self.settings.base_dir / ".floe" / "signature-cache.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
     def promotion_service(self) -> PromotionService:
         from floe_ledger.adapters.process import LocalProcessProbe
+        from floe_ledger.domain.hooks import NoSignatureCheck
         from floe_ledger.domain.promote import PromotionService
 
+        verifier = self.signature_verifier()
         return PromotionService(
             store=self.store, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, probe=LocalProcessProbe(),
+            signatures=verifier if verifier is not None else NoSignatureCheck(),
+            gates=self.gates(),
         )
+
+    def gates(self) -> Any:
+        """The configured gates, validated up front (a bad rule is exit 2, not a failed gate)."""
+        from floe_ledger.adapters.gates.service import ConfiguredGates
+
+        gates = ConfiguredGates(self.manifest.artifacts.promotion,
+                                workdir=str(self.settings.base_dir),
+                                base_env=dict(self.settings.env))
+        gates.validate()
+        return gates
 
     def operations_service(self) -> OperationsService:
         from floe_ledger.domain.operations import OperationsService

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from floe_ledger.cli.artifact_cmds import artifact
 from floe_ledger.cli.ledger_cmds import ledger
 from floe_ledger.cli.operations_cmds import whoami
 from floe_ledger.cli.platform import platform
@@ -33,6 +34,7 @@ def cli() -> None:
 
 
 cli.add_command(platform)
+cli.add_command(artifact)
 cli.add_command(ledger)
 cli.add_command(whoami)
 

@@ -86,7 +86,7 @@ class ArtifactRegistered(ArtifactEvent, CanInitAggregate[UUID]):
 
 
 class VersionObserved(ArtifactEvent):
-    """A version's digest first seen: in the registry as ``{version}-{env}``, or as the release tag."""
+    """A version's digest first seen in the registry: ``{version}-{env}`` or the release tag."""
 
     TOPIC: ClassVar[str] = TOPIC_PREFIX + "VersionObserved.v1"
     version: str

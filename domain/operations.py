@@ -18,9 +18,9 @@ from floe_ledger.domain.authorization import authorize
 from floe_ledger.domain.config import DependentConfig, PromotionConfig
 from floe_ledger.domain.errors import ConcurrencyError, FloeError, InvalidTransitionError
 from floe_ledger.domain.hooks import NoRecords, RecordWriter
+from floe_ledger.domain.impact import BLOCKED, ManifestFacts, analyze_rollback, manifest_facts
 from floe_ledger.domain.ports import LedgerStore, Registry
 from floe_ledger.domain.values import latest_tag, rollback_tag, strip_env_suffix
-from floe_ledger.domain.impact import BLOCKED, ManifestFacts, analyze_rollback, manifest_facts
 
 MAX_RETRIES = 8
 
@@ -109,13 +109,13 @@ class OperationsService:
             art, self.config.path, version, env, self._facts(target.digest),
             self._facts(live.digest) if live else None, self.dependents)
         if result.impact["risk"] == BLOCKED and not req.force:
-            err = InvalidTransitionError(
+            if req.dry_run:
+                return result
+            blocked = InvalidTransitionError(
                 f"rollback of {env} to {version} is BLOCKED by its impact analysis",
                 hint="; ".join(result.impact["recommendations"]) + " (--force overrides)",
                 details={"impact": result.impact})
-            if req.dry_run:
-                return result
-            self._refuse(err, "rollback", version, env, actor, rid)
+            self._refuse(blocked, "rollback", version, env, actor, rid)
         sequence, present = self._sequence(art, version, env, target.digest)
         result.rollback_tag = rollback_tag(version, env, sequence)
         if req.dry_run:

@@ -311,14 +311,24 @@ class PromotionService:
                 continue
             current = self.registry.resolve(tag)
             present = current is not None and current.digest == promo.digest
+            if current is not None and not present and not mutable:
+                raise TagExistsError(
+                    f"{tag} appeared pointing at {current.digest} while promoting "
+                    f"{promo.digest}", hint="immutable tags are never re-pointed",
+                    details={"tag": tag, "existing_digest": current.digest})
             if not present:
                 self._step("tag.write", {"tag": tag})
                 self.registry.put_manifest(tag, manifest)
-            self._append(lambda a, t=tag, m=mutable, p=present: a.record_tag(
-                promo.promotion_id, self.registry.uri, t, promo.digest, mutable=m,
-                already_present=p, actor=actor) or None, actor)
+            self._record_tag(promo, tag, mutable, present, actor)
             result.tags.append(tag)
         result.registries = [{"uri": self.registry.uri, "status": "ok", "error": None}]
+
+    def _record_tag(self, promo: Promotion, tag: str, mutable: bool, present: bool,
+                    actor: Actor) -> None:
+        def record(art: Artifact) -> None:
+            art.record_tag(promo.promotion_id, self.registry.uri, tag, promo.digest,
+                           mutable=mutable, already_present=present, actor=actor)
+        self._append(record, actor)
 
     def _complete(self, promo: Promotion, actor: Actor, result: PromoteResult) -> None:
         record = {"promotion_id": promo.promotion_id, "version": promo.version,

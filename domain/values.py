@@ -19,7 +19,8 @@ TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
 def check_digest(digest: str) -> str:
     """Return ``digest`` if it is a sha256 OCI digest, else raise UsageError."""
     if not DIGEST_RE.match(digest):
-        raise UsageError(f"not a sha256 digest: {digest!r}", hint="digests look like sha256:<64 hex>")
+        raise UsageError(f"not a sha256 digest: {digest!r}",
+                         hint="digests look like sha256:<64 hex>")
     return digest
 
 

@@ -7,7 +7,7 @@ process environment is not consulted (the injected settings are the only input).
 from __future__ import annotations
 
 import sqlite3
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import structlog
@@ -82,6 +82,7 @@ class EventStoreLedger:
 
     def close(self) -> None:
         self.app.close()
+        self.views.close()
 
     # ---- LedgerStore ------------------------------------------------------------------
 
@@ -120,7 +121,7 @@ class EventStoreLedger:
 
     def notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]:
         items = self.app.recorder.select_notifications(start=start, limit=limit)
-        return [(n.id, self.app.mapper.to_domain_event(n)) for n in items]
+        return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
 
     def max_position(self) -> int:
         return int(self.app.recorder.max_notification_id() or 0)
@@ -155,3 +156,6 @@ class _AutoCommit:
     def rollback(self) -> None:
         if self._conn.in_transaction:
             self._conn.execute("ROLLBACK")
+
+    def close(self) -> None:
+        self._conn.close()

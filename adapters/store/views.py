@@ -154,6 +154,12 @@ class EnvironmentViews:
                  op.operator, op.at, op.reason, op.ref_id, json.dumps(op.details)),
             )
 
+    def close(self) -> None:
+        """Close the connection (sqlite3 and psycopg both have ``close``)."""
+        closer = getattr(self.conn, "close", None)
+        if callable(closer):
+            closer()
+
     def drop(self) -> None:
         for table in TABLES:
             self.conn.execute(f"DROP TABLE IF EXISTS {table}")
@@ -171,12 +177,15 @@ class EnvironmentViews:
 def read_statuses(conn: Connection, ph: str, artifact_id: str,
                   environments: list[str]) -> list[EnvironmentStatus]:
     """Status rows for each environment in path order ("-" rows for empty ones)."""
+    # ``ph`` is the driver's placeholder ("?" or "%s"), never user input.
     rows = conn.execute(
-        "SELECT environment, version, digest, promoted_by, promoted_at, via, locked, lock_reason,"
-        f" locked_by, locked_at FROM floe_env_state WHERE artifact_id = {ph}", (artifact_id,)
+        "SELECT environment, version, digest, promoted_by, promoted_at, via, locked, lock_reason,"  # noqa: S608
+        f" locked_by, locked_at FROM floe_env_state WHERE artifact_id = {ph}",
+        (artifact_id,),
     ).fetchall()
     open_rows = conn.execute(
-        f"SELECT target, version FROM floe_promotions WHERE artifact_id = {ph} AND state = 'open'",
+        f"SELECT target, version FROM floe_promotions WHERE artifact_id = {ph} "  # noqa: S608
+        "AND state = 'open'",
         (artifact_id,),
     ).fetchall()
     opened = {str(r[0]): str(r[1]) for r in open_rows}
@@ -198,7 +207,7 @@ def read_statuses(conn: Connection, ph: str, artifact_id: str,
 def read_history(conn: Connection, ph: str, artifact_id: str, environment: str | None,
                  limit: int) -> list[HistoryEntry]:
     """The newest ``limit`` history entries, newest first."""
-    sql = ("SELECT environment, kind, version, digest, operator, at, reason, ref_id, details "
+    sql = ("SELECT environment, kind, version, digest, operator, at, reason, ref_id, details "  # noqa: S608
            f"FROM floe_history WHERE artifact_id = {ph}")
     params: list[Any] = [artifact_id]
     if environment:

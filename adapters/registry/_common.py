@@ -1,0 +1,162 @@
+"""Helpers shared by the registry adapters: digests, references, descriptors, indexes."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from typing import Any
+
+from floe_ledger.domain.errors import IntegrityError, UsageError
+from floe_ledger.domain.ports import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.values import DIGEST_RE, TAG_RE
+
+ANY_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+TITLE = "org.opencontainers.image.title"
+REF_NAME = "org.opencontainers.image.ref.name"
+
+
+def sha256_digest(data: bytes) -> str:
+    """The OCI sha256 digest of ``data``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def is_digest(reference: str) -> bool:
+    """Whether ``reference`` is a digest (``algorithm:hex``) rather than a tag."""
+    return ":" in reference
+
+
+def check_reference(reference: str) -> str:
+    """Return ``reference`` if it is a valid tag or sha256 digest, else raise UsageError."""
+    if DIGEST_RE.match(reference) or TAG_RE.match(reference):
+        return reference
+    raise UsageError(
+        f"not a valid tag or digest: {reference!r}",
+        hint="tags are 1-128 of [A-Za-z0-9_.-]; digests look like sha256:<64 hex>",
+    )
+
+
+def check_sha256(digest: str) -> str:
+    """Return ``digest`` if it is ``sha256:<64 hex>``, else raise UsageError."""
+    if not DIGEST_RE.match(digest):
+        raise UsageError(f"not a sha256 digest: {digest!r}", hint="use sha256:<64 hex>")
+    return digest
+
+
+def verify_digest(data: bytes, expected: str, what: str) -> str:
+    """Check that ``data`` hashes to ``expected``; return the digest or raise IntegrityError."""
+    actual = sha256_digest(data)
+    if actual != expected:
+        raise IntegrityError(
+            f"{what}: content digest {actual} does not match {expected}",
+            hint="the registry returned different bytes than it named; check for a proxy "
+            "or a corrupted registry store",
+            details={"expected": expected, "actual": actual},
+        )
+    return actual
+
+
+def fallback_tag(digest: str) -> str:
+    """The referrers fallback tag of a subject digest: ``sha256-<hex>``."""
+    return check_sha256(digest).replace(":", "-", 1)
+
+
+def load_json(data: bytes, what: str) -> dict[str, Any]:
+    """Parse a JSON object, raising IntegrityError if it is not one."""
+    hint = "inspect it in the registry"
+    try:
+        value = json.loads(data)
+    except ValueError:
+        raise IntegrityError(f"{what} is not valid JSON", hint=hint) from None
+    if not isinstance(value, dict):
+        raise IntegrityError(f"{what} is not a JSON object", hint=hint)
+    return value
+
+
+def compact_json(value: Any) -> bytes:
+    """Deterministic compact JSON bytes (sorted keys, no spaces)."""
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def sniff_media_type(data: bytes) -> str:
+    """The media type a manifest's JSON declares (or implies, when ``mediaType`` is absent)."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return OCI_MANIFEST
+    if isinstance(doc, dict):
+        declared = doc.get("mediaType")
+        if isinstance(declared, str) and declared:
+            return declared
+        if "manifests" in doc:
+            return OCI_INDEX
+    return OCI_MANIFEST
+
+
+def descriptor_from_json(entry: dict[str, Any]) -> Descriptor:
+    """A Descriptor from a JSON descriptor object (unknown fields ignored)."""
+    annotations = entry.get("annotations") or {}
+    return Descriptor(
+        media_type=str(entry.get("mediaType", "")),
+        digest=str(entry.get("digest", "")),
+        size=int(entry.get("size", 0)),
+        artifact_type=entry.get("artifactType"),
+        annotations={str(k): str(v) for k, v in annotations.items()},
+    )
+
+
+def descriptor_to_json(desc: Descriptor) -> dict[str, Any]:
+    """A JSON descriptor object from a Descriptor (empty optional fields left out)."""
+    out: dict[str, Any] = {"mediaType": desc.media_type, "digest": desc.digest, "size": desc.size}
+    if desc.artifact_type:
+        out["artifactType"] = desc.artifact_type
+    if desc.annotations:
+        out["annotations"] = dict(desc.annotations)
+    return out
+
+
+def index_entries(data: bytes, what: str) -> list[dict[str, Any]]:
+    """The raw ``manifests`` entries of an image index."""
+    doc = load_json(data, what)
+    entries = doc.get("manifests")
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise IntegrityError(f"{what} is not an OCI image index", hint="inspect it in the registry")
+    return entries
+
+
+def filter_referrers(entries: list[dict[str, Any]], artifact_type: str | None) -> list[Descriptor]:
+    """Descriptors of index entries, keeping those of ``artifact_type`` when given."""
+    found = [descriptor_from_json(e) for e in entries]
+    if artifact_type is None:
+        return found
+    return [d for d in found if d.artifact_type == artifact_type]
+
+
+def referrer_descriptor(manifest: Manifest, artifact_type: str, subject: str) -> Descriptor:
+    """The fallback-index entry for a referrer manifest (its annotations copied).
+
+    Raises:
+        UsageError: the manifest's ``subject`` or ``artifactType`` disagree with the call.
+    """
+    doc = load_json(manifest.data, f"referrer manifest {manifest.digest}")
+    named = doc.get("subject")
+    if not isinstance(named, dict) or named.get("digest") != subject:
+        raise UsageError(
+            f"referrer manifest {manifest.digest} does not name {subject} as its subject",
+            hint="set the manifest's subject to the descriptor of the artifact it describes",
+        )
+    declared = doc.get("artifactType")
+    if declared is not None and declared != artifact_type:
+        raise UsageError(
+            f"referrer manifest {manifest.digest} has artifactType {declared!r}, "
+            f"not {artifact_type!r}",
+            hint="attach it with the artifact type its manifest declares",
+        )
+    annotations = doc.get("annotations") or {}
+    return Descriptor(
+        media_type=manifest.media_type,
+        digest=manifest.digest,
+        size=len(manifest.data),
+        artifact_type=artifact_type,
+        annotations={str(k): str(v) for k, v in annotations.items()},
+    )

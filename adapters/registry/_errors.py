@@ -1,0 +1,71 @@
+"""Translate registry error answers into ledger errors, quoting the registry's code."""
+
+from __future__ import annotations
+
+import httpx
+
+from floe_ledger.domain.errors import (
+    FloeError,
+    IntegrityError,
+    NotFoundError,
+    RegistryUnavailableError,
+    TagExistsError,
+    UnauthorizedError,
+    UsageError,
+)
+
+_USAGE_CODES = {"NAME_INVALID", "TAG_INVALID", "UNSUPPORTED", "PAGINATION_NUMBER_INVALID"}
+_CONTENT_CODES = {"MANIFEST_INVALID", "DIGEST_INVALID", "SIZE_INVALID", "BLOB_UPLOAD_INVALID"}
+
+
+def error_code(response: httpx.Response) -> tuple[str, str]:
+    """The first ``errors[]`` code and message of a registry answer (or ``("", "")``)."""
+    try:
+        errors = response.json().get("errors") or []
+        first = errors[0]
+        return str(first.get("code", "")), str(first.get("message", ""))
+    except (ValueError, AttributeError, IndexError, TypeError):
+        return "", ""
+
+
+def registry_error(response: httpx.Response, what: str, repository: str) -> FloeError:
+    """The ledger error for an unexpected registry answer to ``what``.
+
+    Args:
+        response: the registry's answer.
+        what: the operation, e.g. ``"PUT manifest v1.2.3-staging"``.
+        repository: the repository, for the message.
+
+    Returns:
+        The error to raise (NotFoundError for missing content, UnauthorizedError for
+        DENIED, TagExistsError for immutable tags, UsageError for invalid names,
+        IntegrityError for refused content, RegistryUnavailableError otherwise).
+    """
+    code, message = error_code(response)
+    status = response.status_code
+    said = f"{code}: {message}" if code else f"HTTP {status}"
+    text = f"{what} in {repository} failed: registry answered {said}"
+    details = {"status": status, "registry_code": code, "repository": repository}
+    if "immutable" in message.lower() or status == 409:
+        return TagExistsError(text, hint="the registry protects this tag", details=details)
+    if status == 404 or code.endswith("_UNKNOWN"):
+        return NotFoundError(
+            text, hint="push the missing content first (or check the reference)", details=details
+        )
+    if code in ("DENIED", "UNAUTHORIZED"):
+        return UnauthorizedError(text, hint="check the credential's permissions", details=details)
+    if code in _USAGE_CODES:
+        return UsageError(text, hint="check the tag or repository name", details=details)
+    if code in _CONTENT_CODES:
+        return IntegrityError(text, hint="the registry refused the content", details=details)
+    if status == 400 and not code and response.url.scheme == "http":
+        # Go's TLS listener answers plain http with a bare 400 (no registry error body).
+        return RegistryUnavailableError(
+            f"{what}: {response.url.host} answered plain http with HTTP 400; "
+            "it probably speaks https, but plain_http is set",
+            hint="unset plain_http (and set ca_file for a private CA)",
+            details=details,
+        )
+    return RegistryUnavailableError(
+        text, hint="check the registry's logs and artifacts.registry.uri", details=details
+    )

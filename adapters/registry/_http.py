@@ -1,0 +1,236 @@
+"""One kept-alive HTTP client per registry, with bounded retries and registry auth.
+
+Retries: 3 attempts (pauses 0.2 s, 0.6 s) on 5xx and connection/timeout errors
+only, then RegistryUnavailableError. Auth: on a 401 the ``WWW-Authenticate``
+challenge decides: Basic → resend with the credentials; Bearer → fetch a token
+from the realm (service, scope ``repository:<name>:pull,push``), cache it, resend.
+"""
+
+from __future__ import annotations
+
+import re
+import ssl
+import time
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from floe_ledger.adapters.registry.auth import Credentials
+from floe_ledger.domain.errors import RegistryUnavailableError, UnauthorizedError
+
+BACKOFF_S = (0.2, 0.6)
+TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+AUTH_HINT = (
+    "check docker config.json (DOCKER_CONFIG) or FLOE_REGISTRY_USERNAME/FLOE_REGISTRY_PASSWORD"
+)
+_PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+
+CredentialSource = Callable[[], Credentials | None]
+
+
+def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
+    """Split ``Bearer realm="...",service="..."`` into (``bearer``, params)."""
+    scheme, _, rest = header.strip().partition(" ")
+    params = {m[1].lower(): m[2] if m[2] else m[3] for m in _PARAM_RE.finditer(rest)}
+    return scheme.lower(), params
+
+
+class RegistryHttp:
+    """HTTP transport for one repository: lazy client, retries, Basic and Bearer auth."""
+
+    def __init__(
+        self,
+        *,
+        host: str,
+        repository: str,
+        credentials: CredentialSource,
+        plain_http: bool = False,
+        ca_file: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        self.base_url = f"{'http' if plain_http else 'https'}://{host}"
+        self.host = host
+        self.repository = repository
+        self._credential_source = credentials
+        self._credentials: Credentials | None = None
+        self._credentials_loaded = False
+        self._plain_http = plain_http
+        self._ca_file = ca_file
+        self._transport = transport
+        self._sleep = sleep
+        self._client: httpx.Client | None = None
+        self._auth_header: str | None = None
+        self._auth_uses_credentials = False
+        self._scopes: set[str] = {f"repository:{repository}:pull,push"}
+        self.accepted_user: str | None = None
+
+    @property
+    def credentials(self) -> Credentials | None:
+        """The credentials for this host (looked up once, on first need)."""
+        if not self._credentials_loaded:
+            self._credentials = self._credential_source()
+            self._credentials_loaded = True
+        return self._credentials
+
+    def client(self) -> httpx.Client:
+        """The one httpx client of this registry, created on first use."""
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=TIMEOUT, verify=self._ssl_context(), transport=self._transport,
+                trust_env=False, headers={"User-Agent": "floe-ledger"},
+            )
+        return self._client
+
+    def _ssl_context(self) -> ssl.SSLContext:
+        if self._plain_http:
+            # Never used for http:// URLs; cheap, and fails closed for any https realm.
+            return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        if self._ca_file is not None:
+            return ssl.create_default_context(cafile=str(self._ca_file))
+        return ssl.create_default_context()
+
+    def close(self) -> None:
+        """Close the client (it is recreated if used again)."""
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def request(
+        self,
+        method: str,
+        url: str | httpx.URL,
+        *,
+        headers: Mapping[str, str] | None = None,
+        content: bytes | None = None,
+        params: Mapping[str, str] | None = None,
+        scopes: tuple[str, ...] = (),
+        follow_redirects: bool = False,
+    ) -> httpx.Response:
+        """Send a request, answering auth challenges once; 401/403 → UnauthorizedError.
+
+        Args:
+            method: HTTP method.
+            url: absolute URL, or a path under the registry's base URL.
+            headers: extra request headers.
+            content: the request body.
+            params: query parameters.
+            scopes: extra token scopes (e.g. pull on a mount source repository).
+            follow_redirects: follow redirects (blob downloads).
+
+        Returns:
+            The response, whatever its status other than 401/403.
+        """
+        target = httpx.URL(self.base_url).join(url)
+        send: dict[str, Any] = {
+            "headers": dict(headers or {}), "content": content, "params": params,
+            "follow_redirects": follow_redirects,
+        }
+        response = self._send(method, target, **send)
+        if response.status_code == 401:
+            self._answer_challenge(response, scopes)
+            response = self._send(method, target, **send)
+        if response.status_code in (401, 403):
+            raise self._refused(response)
+        if self._auth_uses_credentials and self.credentials is not None:
+            self.accepted_user = self.credentials.display_user
+        return response
+
+    def _send(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+        if self._auth_header is not None:
+            kwargs["headers"] = {**kwargs["headers"], "Authorization": self._auth_header}
+        return self.send_with_retries(method, url, **kwargs)
+
+    def send_with_retries(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
+        """Send, retrying 5xx and connection errors; RegistryUnavailableError at the end."""
+        problem = ""
+        for attempt in range(len(BACKOFF_S) + 1):
+            if attempt:
+                self._sleep(BACKOFF_S[attempt - 1])
+            try:
+                response = self.client().request(method, url, **kwargs)
+            except httpx.TransportError as exc:
+                if _is_tls_failure(exc):
+                    raise self._tls_error(exc) from None
+                problem = f"{type(exc).__name__}: {exc}"
+                continue
+            if response.status_code < 500:
+                return response
+            problem = f"HTTP {response.status_code} on {method} {url.path}"
+        raise RegistryUnavailableError(
+            f"registry {self.host} is unavailable after {len(BACKOFF_S) + 1} attempts ({problem})",
+            hint="is the registry running and reachable? check artifacts.registry.uri "
+            "and plain_http (http vs https)",
+            details={"host": self.host, "problem": problem},
+        )
+
+    def _tls_error(self, exc: httpx.TransportError) -> RegistryUnavailableError:
+        return RegistryUnavailableError(
+            f"TLS handshake with {self.host} failed: {exc}",
+            hint="if the registry uses a private CA, set ca_file; if it speaks plain http, "
+            "set plain_http",
+            details={"host": self.host},
+        )
+
+    def _answer_challenge(self, response: httpx.Response, scopes: tuple[str, ...]) -> None:
+        scheme, params = parse_challenge(response.headers.get("WWW-Authenticate", ""))
+        creds = self.credentials
+        if scheme == "basic":
+            if creds is None or self._auth_uses_credentials:
+                raise self._refused(response)
+            self._auth_header, self._auth_uses_credentials = creds.basic_header(), True
+        elif scheme == "bearer" and params.get("realm"):
+            # Always fetch afresh: the cached token may have expired or lack a scope.
+            wanted = self._scopes | set(scopes) | set(params.get("scope", "").split())
+            self._scopes = {s for s in wanted if s}
+            self._auth_header = "Bearer " + self._fetch_token(params["realm"], params, creds)
+            self._auth_uses_credentials = creds is not None
+        else:
+            raise self._refused(response)
+
+    def _fetch_token(self, realm: str, params: dict[str, str], creds: Credentials | None) -> str:
+        query: list[tuple[str, str]] = [("scope", s) for s in sorted(self._scopes)]
+        if params.get("service"):
+            query.insert(0, ("service", params["service"]))
+        url = httpx.URL(realm)
+        if creds is not None and creds.identity_token:
+            form = dict(query) | {"grant_type": "refresh_token", "client_id": "floe-ledger",
+                                  "refresh_token": creds.identity_token}
+            form["scope"] = " ".join(sorted(self._scopes))
+            response = self.send_with_retries("POST", url, headers={}, data=form)
+        else:
+            headers = {"Authorization": creds.basic_header()} if creds else {}
+            response = self.send_with_retries("GET", url, headers=headers, params=query)
+        if response.status_code != 200:
+            raise self._refused(response, token_service=True)
+        try:
+            body = response.json()
+            return str(body.get("token") or body["access_token"])
+        except (ValueError, KeyError, AttributeError):
+            raise UnauthorizedError(
+                f"the token service of {self.host} answered without a token", hint=AUTH_HINT
+            ) from None
+
+    def _refused(
+        self, response: httpx.Response, *, token_service: bool = False
+    ) -> UnauthorizedError:
+        creds = self._credentials
+        who = f"user {creds.username!r}" if creds else "anonymous access"
+        where = "token service" if token_service else "registry"
+        return UnauthorizedError(
+            f"{where} {self.host} refused {who} for {self.repository} "
+            f"(HTTP {response.status_code})",
+            hint=AUTH_HINT,
+            details={"host": self.host, "status": response.status_code},
+        )
+
+
+def _is_tls_failure(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return "CERTIFICATE_VERIFY_FAILED" in str(exc) or "WRONG_VERSION_NUMBER" in str(exc)

@@ -1,0 +1,299 @@
+"""The Registry port over the OCI distribution HTTP API (distribution, Harbor, GHCR, ECR...).
+
+Example::
+
+    registry = DistributionRegistry("127.0.0.1:5000", "acme/app", plain_http=True)
+    source = registry.get_manifest("v1.2.3-dev")          # 1 GET
+    registry.put_manifest("v1.2.3-staging", source)       # 1 PUT, same bytes and digest
+    registry.close()
+
+Manifests are copied byte for byte with their own Content-Type, and every digest
+the registry reports is checked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+
+from floe_ledger.adapters.registry._common import (
+    check_reference,
+    check_sha256,
+    filter_referrers,
+    index_entries,
+    is_digest,
+    referrer_descriptor,
+    sha256_digest,
+    sniff_media_type,
+    verify_digest,
+)
+from floe_ledger.adapters.registry._errors import registry_error
+from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
+from floe_ledger.adapters.registry._http import CredentialSource, RegistryHttp
+from floe_ledger.adapters.registry.auth import Credentials
+from floe_ledger.domain.errors import FloeError, IntegrityError, NotFoundError
+from floe_ledger.domain.ports import MANIFEST_MEDIA_TYPES, OCI_INDEX, Descriptor, Manifest
+
+ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
+MAX_TAG_PAGES = 10_000
+
+
+class DistributionRegistry:
+    """One repository in an OCI distribution registry, over one kept-alive httpx client.
+
+    Args:
+        host: ``name[:port]`` of the registry.
+        repository: the repository path, e.g. ``acme/floe-platform``.
+        credentials: credentials, a function returning them (called on the first
+            auth challenge), or None for anonymous access.
+        plain_http: talk http instead of https (loopback and test registries).
+        ca_file: PEM bundle of the CA that signed the registry's certificate.
+        transport: an httpx transport to use instead of the network (tests).
+        sleep: the pause between retries (tests).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        repository: str,
+        *,
+        credentials: Credentials | CredentialSource | None = None,
+        plain_http: bool = False,
+        ca_file: Path | None = None,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
+        source: CredentialSource = (
+            credentials if callable(credentials) else (lambda: credentials)
+        )
+        self._http = RegistryHttp(
+            host=host, repository=repository, credentials=source, plain_http=plain_http,
+            ca_file=ca_file, transport=transport, sleep=sleep,
+        )
+        self._repository = repository
+        self._sleep = sleep
+        self._referrers_api: bool | None = None
+        self._probed_identity = False
+
+    @property
+    def uri(self) -> str:
+        """``oci://host/repository`` (never with credentials)."""
+        return f"oci://{self._http.host}/{self._repository}"
+
+    def _path(self, kind: str, reference: str = "") -> str:
+        return f"/v2/{self._repository}/{kind}/{reference}"
+
+    def _fail(self, response: httpx.Response, what: str) -> FloeError:
+        return registry_error(response, what, self.uri)
+
+    def resolve(self, reference: str) -> Descriptor | None:
+        """Descriptor of the manifest ``reference`` names (HEAD), or None if absent."""
+        ref = check_reference(reference)
+        response = self._http.request("HEAD", self._path("manifests", ref), headers=ACCEPT)
+        if response.status_code == 404:
+            return None
+        if response.status_code != 200:
+            raise self._fail(response, f"HEAD manifest {ref}")
+        digest = response.headers.get("Docker-Content-Digest")
+        media_type = _media_type(response)
+        size = response.headers.get("Content-Length")
+        if not digest or not media_type or size is None:
+            return self.get_manifest(ref).descriptor
+        if is_digest(ref) and digest != ref:
+            raise IntegrityError(
+                f"{self.uri}: HEAD {ref} answered digest {digest}",
+                hint="the registry or a proxy is inconsistent",
+            )
+        return Descriptor(media_type, digest, int(size))
+
+    def get_manifest(self, reference: str) -> Manifest:
+        """The exact manifest bytes; their sha256 is checked. NotFoundError if absent."""
+        ref = check_reference(reference)
+        response = self._http.request("GET", self._path("manifests", ref), headers=ACCEPT)
+        if response.status_code == 404:
+            raise NotFoundError(
+                f"manifest {ref} not found in {self.uri}",
+                hint="check the tag or digest (floe status lists what exists)",
+                details={"reference": ref, "repository": self.uri},
+            )
+        if response.status_code != 200:
+            raise self._fail(response, f"GET manifest {ref}")
+        data = response.content
+        digest = sha256_digest(data)
+        what = f"manifest {ref} in {self.uri}"
+        if header := response.headers.get("Docker-Content-Digest"):
+            verify_digest(data, header, what)
+        if is_digest(ref):
+            verify_digest(data, ref, what)
+        return Manifest(digest, _media_type(response) or sniff_media_type(data), data)
+
+    def put_manifest(self, reference: str, manifest: Manifest) -> str:
+        """PUT ``manifest.data`` byte for byte under a tag or its digest.
+
+        Returns:
+            The digest the registry reports (checked to equal ``manifest.digest``).
+        """
+        return self._put_manifest(reference, manifest)[0]
+
+    def _put_manifest(self, reference: str, manifest: Manifest) -> tuple[str, httpx.Response]:
+        ref = check_reference(reference)
+        verify_digest(manifest.data, manifest.digest, f"manifest to store as {ref}")
+        if is_digest(ref) and ref != manifest.digest:
+            raise IntegrityError(
+                f"cannot store manifest {manifest.digest} under digest {ref}",
+                hint="a manifest can only be stored under its own digest",
+            )
+        response = self._http.request(
+            "PUT", self._path("manifests", ref), content=manifest.data,
+            headers={"Content-Type": manifest.media_type},
+        )
+        if response.status_code not in (200, 201):
+            raise self._fail(response, f"PUT manifest {ref}")
+        reported = response.headers.get("Docker-Content-Digest", manifest.digest)
+        if reported != manifest.digest:
+            raise IntegrityError(
+                f"{self.uri}: stored {ref} as {reported}, expected {manifest.digest}",
+                hint="the registry rewrote the manifest; it cannot be promoted by retagging",
+                details={"expected": manifest.digest, "actual": reported},
+            )
+        return reported, response
+
+    def list_tags(self) -> list[str]:
+        """Every tag, following ``Link`` pagination; [] if the repository does not exist."""
+        tags: list[str] = []
+        url: str | httpx.URL = self._path("tags", "list")
+        for _ in range(MAX_TAG_PAGES):
+            response = self._http.request("GET", url)
+            if response.status_code == 404:
+                return tags
+            if response.status_code != 200:
+                raise self._fail(response, "list tags")
+            tags.extend(response.json().get("tags") or [])
+            link = response.links.get("next", {}).get("url")
+            if not link:
+                break
+            url = response.url.join(link)
+        return tags
+
+    def has_blob(self, digest: str) -> bool:
+        """Whether the repository holds the blob."""
+        response = self._http.request("HEAD", self._path("blobs", check_sha256(digest)))
+        if response.status_code in (200, 307):
+            return True
+        if response.status_code == 404:
+            return False
+        raise self._fail(response, f"HEAD blob {digest}")
+
+    def get_blob(self, digest: str) -> bytes:
+        """The blob's bytes, checked against ``digest``. NotFoundError if absent."""
+        path = self._path("blobs", check_sha256(digest))
+        response = self._http.request("GET", path, follow_redirects=True)
+        if response.status_code != 200:
+            raise self._fail(response, f"GET blob {digest}")
+        verify_digest(response.content, digest, f"blob in {self.uri}")
+        return response.content
+
+    def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
+        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``."""
+        digest = sha256_digest(data)
+        if self.has_blob(digest):
+            return digest
+        started = self._http.request("POST", self._path("blobs", "uploads/"))
+        location = started.headers.get("Location")
+        if started.status_code != 202 or not location:
+            raise self._fail(started, "start blob upload")
+        target = httpx.URL(self._http.base_url).join(location).copy_merge_params({"digest": digest})
+        response = self._http.request(
+            "PUT", target, content=data, headers={"Content-Type": "application/octet-stream"}
+        )
+        if response.status_code not in (201, 204):
+            raise self._fail(response, f"upload blob {digest}")
+        return digest
+
+    def mount_blob(self, digest: str, from_repository: str) -> bool:
+        """Mount a blob from another repository of the same registry.
+
+        Returns:
+            True if the registry mounted it (201); False if it did not (upload it then).
+        """
+        response = self._http.request(
+            "POST", self._path("blobs", "uploads/"),
+            params={"mount": check_sha256(digest), "from": from_repository},
+            scopes=(f"repository:{from_repository}:pull",),
+        )
+        if response.status_code == 201:
+            return True
+        if response.status_code != 202:
+            raise self._fail(response, f"mount blob {digest} from {from_repository}")
+        if location := response.headers.get("Location"):
+            self._http.request("DELETE", location)  # cancel the upload the registry opened
+        return False
+
+    def referrers(self, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
+        """Referrers of ``digest``: the referrers API if the registry has it, else the
+        ``sha256-<hex>`` fallback index; filtered by ``artifact_type`` if given."""
+        check_sha256(digest)
+        if self._referrers_api is not False:
+            found = self._referrers_from_api(digest, artifact_type)
+            if found is not None:
+                return found
+        return read_fallback(self, digest, artifact_type)
+
+    def _referrers_from_api(
+        self, digest: str, artifact_type: str | None
+    ) -> list[Descriptor] | None:
+        params = {"artifactType": artifact_type} if artifact_type else None
+        response = self._http.request(
+            "GET", self._path("referrers", digest), params=params, headers={"Accept": OCI_INDEX}
+        )
+        index = _index_or_none(response)
+        if index is None and response.status_code in (400, 404, 405):
+            self._referrers_api = False
+            return None
+        if index is None:
+            raise self._fail(response, f"list referrers of {digest}")
+        self._referrers_api = True
+        return filter_referrers(index_entries(response.content, "referrers answer"), artifact_type)
+
+    def attach_referrer(self, subject: str, manifest: Manifest, artifact_type: str) -> None:
+        """PUT a referrer by digest and make it discoverable (API or fallback index)."""
+        entry = referrer_descriptor(manifest, artifact_type, check_sha256(subject))
+        _, response = self._put_manifest(manifest.digest, manifest)
+        if response.headers.get("OCI-Subject"):
+            self._referrers_api = True
+            return
+        if self._referrers_api is None:
+            self._referrers_from_api(subject, None)
+        if not self._referrers_api:
+            add_to_fallback(self, subject, entry, sleep=self._sleep)
+
+    def authenticated_user(self) -> str | None:
+        """The username the registry accepted; checks the credentials once if need be."""
+        http = self._http
+        if http.accepted_user is None and not self._probed_identity and http.credentials:
+            self._probed_identity = True
+            response = http.request("GET", "/v2/")
+            if response.status_code != 200:
+                raise self._fail(response, "check credentials")
+        return http.accepted_user
+
+    def close(self) -> None:
+        """Close the HTTP client."""
+        self._http.close()
+
+
+def _media_type(response: httpx.Response) -> str:
+    return str(response.headers.get("Content-Type", "")).split(";", 1)[0].strip()
+
+
+def _index_or_none(response: httpx.Response) -> bytes | None:
+    if response.status_code not in (200, 404) or not response.content:
+        return None
+    try:
+        index_entries(response.content, "referrers answer")
+    except FloeError:
+        return None
+    return response.content

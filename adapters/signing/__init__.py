@@ -1,0 +1,24 @@
+"""Signature signing and verification: cosign key-based layout and Sigstore bundles.
+
+Importing this package does not import ``sigstore`` (see :mod:`.keyless`).
+"""
+
+from floe_ledger.adapters.signing.cache import MemoryVerdictCache, SqliteVerdictCache, VerdictCache
+from floe_ledger.adapters.signing.cosign import SignResult, sign, signature_tag, verify_key_based
+from floe_ledger.adapters.signing.keyless import BUNDLE_TYPE, KeylessVerifier, attach_bundle
+from floe_ledger.adapters.signing.verifier import SignatureVerifier, trust_root_path
+
+__all__ = [
+    "BUNDLE_TYPE",
+    "KeylessVerifier",
+    "MemoryVerdictCache",
+    "SignResult",
+    "SignatureVerifier",
+    "SqliteVerdictCache",
+    "VerdictCache",
+    "attach_bundle",
+    "sign",
+    "signature_tag",
+    "trust_root_path",
+    "verify_key_based",
+]

@@ -1,0 +1,75 @@
+"""Small OCI helpers shared by the signing adapters: digests, JSON bytes, manifests."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from floe_ledger.domain.errors import IntegrityError
+from floe_ledger.domain.ports import OCI_EMPTY, Manifest
+
+EMPTY_CONFIG = b"{}"
+EMPTY_DESCRIPTOR: dict[str, Any] = {
+    "mediaType": OCI_EMPTY,
+    "digest": "sha256:" + hashlib.sha256(EMPTY_CONFIG).hexdigest(),
+    "size": 2,
+    "data": "e30=",
+}
+
+
+def sha256_digest(data: bytes) -> str:
+    """The OCI digest (``sha256:<hex>``) of ``data``."""
+    return "sha256:" + hashlib.sha256(data).hexdigest()
+
+
+def compact_json(value: Any) -> bytes:
+    """JSON with no whitespace, keys in insertion order (as Go's encoder writes structs)."""
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
+
+
+def descriptor(media_type: str, data: bytes, **extra: Any) -> dict[str, Any]:
+    """An OCI descriptor for ``data`` in go-containerregistry's key order."""
+    out: dict[str, Any] = {
+        "mediaType": media_type, "size": len(data), "digest": sha256_digest(data)
+    }
+    out.update(extra)
+    return out
+
+
+def manifest_of(data: bytes, media_type: str) -> Manifest:
+    """A :class:`Manifest` for ``data`` with its computed digest."""
+    return Manifest(digest=sha256_digest(data), media_type=media_type, data=data)
+
+
+def parse_manifest(manifest: Manifest) -> dict[str, Any]:
+    """The manifest's JSON object, after checking its bytes against its digest.
+
+    Raises:
+        IntegrityError: the bytes do not hash to the digest, or are not a JSON object.
+    """
+    actual = sha256_digest(manifest.data)
+    if manifest.digest != actual:
+        raise IntegrityError(
+            f"manifest bytes hash to {actual}, not {manifest.digest}",
+            hint="the registry returned content that does not match its digest",
+        )
+    try:
+        value = json.loads(manifest.data)
+    except ValueError:
+        raise IntegrityError(f"manifest {manifest.digest} is not JSON") from None
+    if not isinstance(value, dict):
+        raise IntegrityError(f"manifest {manifest.digest} is not a JSON object")
+    return value
+
+
+def layers_of(manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The manifest's layer descriptors.
+
+    Raises:
+        IntegrityError: ``layers`` is not a list of JSON objects.
+    """
+    layers = manifest.get("layers", [])
+    if not isinstance(layers, list) or not all(isinstance(x, dict) for x in layers):
+        raise IntegrityError("manifest layers are not a list of descriptors")
+    return layers

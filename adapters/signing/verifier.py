@@ -1,0 +1,178 @@
+"""The signature check a promotion runs before writing any tag (FR-004, FR-018..FR-022).
+
+Usage::
+
+    verifier = SignatureVerifier(policy, trust_root="production",
+                                 cache=SqliteVerdictCache(ledger_db))
+    outcome = verifier.check(registry, digest, use_cache=True)   # domain.hooks.SignatureCheck
+    # outcome.decision: proceed | warn | refuse; outcome.verdict: the Verdict as a dict
+"""
+
+from __future__ import annotations
+
+import hashlib
+from importlib import resources
+from pathlib import Path
+
+from floe_ledger.adapters.signing.cache import VerdictCache
+from floe_ledger.adapters.signing.cosign import verify_key_based
+from floe_ledger.adapters.signing.keyless import KeylessVerifier
+from floe_ledger.adapters.signing.keys import TrustedKey, load_public_key
+from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.hooks import SignatureOutcome
+from floe_ledger.domain.ports import Registry
+from floe_ledger.domain.signature import (
+    Verdict,
+    VerificationPolicy,
+    decide,
+    outcome_message,
+    policy_fingerprint,
+)
+from floe_ledger.domain.values import check_digest
+
+BUILTIN_TRUST_ROOTS = ("production", "staging")
+
+
+def trust_root_path(trust_root: str | Path) -> Path:
+    """The ``trusted_root.json`` for ``production``, ``staging`` or a file path.
+
+    Raises:
+        ConfigError: the path does not exist.
+    """
+    if isinstance(trust_root, str) and trust_root in BUILTIN_TRUST_ROOTS:
+        ref = resources.files("floe_ledger.adapters.signing") / f"trusted_root.{trust_root}.json"
+        return Path(str(ref))
+    path = Path(trust_root)
+    if not path.is_file():
+        raise ConfigError(
+            f"Sigstore trust root {path} does not exist",
+            hint="use 'production', 'staging' or the path of a trusted_root.json",
+        )
+    return path
+
+
+class SignatureVerifier:
+    """Verifies digests under one :class:`VerificationPolicy`.
+
+    Public keys are read on first use; ``sigstore`` is imported only when a
+    keyless check runs (``trusted_issuers`` configured and no key verified).
+
+    Args:
+        policy: the ``verification`` configuration.
+        trust_root: ``"production"``, ``"staging"`` or the path of a pinned
+            ``trusted_root.json`` (keyless only).
+        cache: where verified verdicts are remembered (None: no caching).
+        base_dir: directory relative ``public_keys`` paths are resolved against.
+    """
+
+    def __init__(
+        self,
+        policy: VerificationPolicy,
+        trust_root: str | Path = "production",
+        cache: VerdictCache | None = None,
+        *,
+        base_dir: Path | None = None,
+    ) -> None:
+        self.policy = policy
+        self._cache = cache
+        self._base_dir = base_dir
+        self._keys: list[TrustedKey] | None = None
+        self._fingerprint: str | None = None
+        self._trust_root = trust_root_path(trust_root) if policy.trusted_issuers else None
+        self._keyless = (
+            KeylessVerifier(policy.trusted_issuers, self._trust_root)
+            if self._trust_root is not None
+            else None
+        )
+
+    @property
+    def keys(self) -> list[TrustedKey]:
+        """The configured public keys, loaded once (ConfigError if one cannot be read)."""
+        if self._keys is None:
+            self._keys = [load_public_key(self._resolve(p)) for p in self.policy.public_keys]
+        return self._keys
+
+    def _resolve(self, path: str) -> Path:
+        candidate = Path(path).expanduser()
+        if self._base_dir is not None and not candidate.is_absolute():
+            return self._base_dir / candidate
+        return candidate
+
+    @property
+    def policy_fingerprint(self) -> str:
+        """Hash of the key contents, identities and trust root: the cache key's second half."""
+        if self._fingerprint is None:
+            root = (
+                hashlib.sha256(self._trust_root.read_bytes()).hexdigest()
+                if self._trust_root is not None
+                else ""
+            )
+            self._fingerprint = policy_fingerprint(
+                [k.fingerprint for k in self.keys], self.policy.trusted_issuers, root
+            )
+        return self._fingerprint
+
+    def verify(self, registry: Registry, digest: str, *, use_cache: bool = True) -> Verdict:
+        """Verify ``digest`` in ``registry`` under the policy.
+
+        Returns:
+            ``skipped`` when enforcement is off (the registry is not contacted);
+            otherwise ``verified`` if any configured key or identity verifies,
+            ``unsigned`` if no signature was found, ``failed`` if signatures were
+            found but none is valid. ``cached`` is True when served from the cache.
+
+        Raises:
+            ConfigError: a configured key or trust root cannot be read.
+            RegistryUnavailableError: the registry cannot be reached.
+        """
+        if self.policy.enforcement == "off":
+            return Verdict(digest=digest, status="skipped", mode="none",
+                           reasons=["verification.enforcement is off"])
+        check_digest(digest)
+        if use_cache and self._cache is not None:
+            hit = self._cache.get(digest, self.policy_fingerprint)
+            if hit is not None:
+                return hit.model_copy(update={"cached": True})
+        verdict = self._verify_uncached(registry, digest)
+        if verdict.status == "verified" and self._cache is not None:
+            self._cache.put(digest, self.policy_fingerprint, verdict)
+        return verdict
+
+    def check(self, registry: Registry, digest: str, *, use_cache: bool) -> SignatureOutcome:
+        """The promotion hook (``domain.hooks.SignatureCheck``): verify and decide.
+
+        Returns:
+            The decision (``proceed``, ``warn`` or ``refuse``), the verdict as a
+            dict (with ``enforcement``), and a short message.
+        """
+        verdict = self.verify(registry, digest, use_cache=use_cache)
+        decision = decide(self.policy.enforcement, verdict)
+        return SignatureOutcome(
+            decision,
+            {**verdict.model_dump(mode="json"), "enforcement": self.policy.enforcement},
+            outcome_message(decision, verdict),
+        )
+
+    def _verify_uncached(self, registry: Registry, digest: str) -> Verdict:
+        verdicts: list[Verdict] = []
+        if self.policy.public_keys:
+            verdicts.append(verify_key_based(registry, digest, self.keys))
+            if verdicts[-1].status == "verified":
+                return verdicts[-1]
+        if self._keyless is not None:
+            verdicts.append(self._keyless.verify(registry, digest))
+            if verdicts[-1].status == "verified":
+                return verdicts[-1]
+        return _combine(digest, verdicts)
+
+
+def _combine(digest: str, verdicts: list[Verdict]) -> Verdict:
+    """One verdict from several unverified ones: failed if any failed, else unsigned."""
+    failed = [v for v in verdicts if v.status == "failed"]
+    relevant = failed or verdicts
+    return Verdict(
+        digest=digest,
+        status="failed" if failed else "unsigned",
+        mode=relevant[0].mode if len(relevant) == 1 else "none",
+        reasons=[reason for v in verdicts for reason in v.reasons],
+    )

@@ -1,0 +1,219 @@
+"""What the ``floe audit`` commands do, wired from the App: verify, replay, history, checkpoint.
+
+Every read goes through the raw rows of the ledger (or of a JSON Lines export), so
+the folds see exactly what the chain verifier checked.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+from floe_ledger.cli.bootstrap import App
+from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
+from floe_ledger.projections.audit import (
+    Anchor,
+    ChainBreak,
+    ChainReport,
+    ChainVerifier,
+    RawEvent,
+    check_anchors,
+)
+from floe_ledger.projections.audit_replay import TagDrift, TagFold
+
+
+def parse_time(text: str, option: str) -> datetime:
+    """An ISO 8601 date or date-time (``Z`` or an offset; naive means UTC), or ``now``."""
+    value = text.strip()
+    if value.lower() == "now":
+        return datetime.now(UTC)
+    try:
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        try:
+            day = date.fromisoformat(value)
+        except ValueError:
+            raise UsageError(f"{option}: not an ISO 8601 time: {text!r}",
+                             hint="e.g. 2026-11-20T14:30:00Z, 2026-11-20 or now") from None
+        moment = datetime(day.year, day.month, day.day)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def ledger_rows(app: App, export: Path | None = None) -> Iterator[RawEvent]:
+    """The raw rows of a JSON Lines export, or of the ledger (which must exist)."""
+    if export is not None:
+        from floe_ledger.adapters.export import read_jsonl
+
+        if not export.is_file():
+            raise NotFoundError(f"no export at {export}", hint="give a file from 'floe audit "
+                                "export --format jsonl'")
+        return read_jsonl(export)
+    from floe_ledger.adapters.audit_log import raw_events
+
+    loc = app.ledger_location
+    if loc.kind == "sqlite" and (loc.path is None or not loc.path.is_file()):
+        raise NotFoundError(f"no ledger at {loc.display}",
+                            hint="run from the folder of manifest.yaml, or set --ledger / "
+                            "FLOE_LEDGER_URL")
+    return raw_events(app.store)
+
+
+@dataclass
+class VerifyOutcome:
+    """Everything ``floe audit verify`` found."""
+
+    report: ChainReport
+    breaks: list[ChainBreak] = field(default_factory=list)
+    drift: list[TagDrift] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    checkpoint: dict[str, Any] | None = None
+    registry: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.breaks and not self.drift
+
+    def payload(self) -> dict[str, Any]:
+        first = self.breaks[0].as_dict() if self.breaks else None
+        return {
+            "verified": self.ok, "streams": len(self.report.streams),
+            "events": self.report.events,
+            "heads": [s.as_dict() for s in self.report.streams.values()],
+            "first_break": first, "breaks": [b.as_dict() for b in self.breaks],
+            "registry": self.registry, "drift": [d.as_dict() for d in self.drift],
+            "records": self.records, "checkpoint": self.checkpoint,
+            "warnings": self.warnings, "seconds": round(self.seconds, 3),
+        }
+
+    def error(self) -> IntegrityError:
+        """The exit-14 error naming the first break (or the drift)."""
+        if self.breaks:
+            b = self.breaks[0]
+            where = b.repository or b.artifact_id
+            kind = f" ({b.kind})" if b.kind else ""
+            message = (f"ledger integrity: event v{b.version}{kind} of {where} is {b.reason}: "
+                       f"{b.message}")
+            hint = ("restore the ledger from a backup or export; 'floe audit export' keeps "
+                    "the evidence")
+        else:
+            tags = ", ".join(f"{d.tag} ({d.status})" for d in self.drift)
+            message = f"registry drift: {len(self.drift)} tag(s) changed outside floe: {tags}"
+            hint = "find who moved them; floe never re-points an immutable tag"
+        err = IntegrityError(message, hint=hint, details={"first_break": self.payload()[
+            "first_break"], "drift": [d.as_dict() for d in self.drift]})
+        err.payload = self.payload()  # type: ignore[attr-defined]
+        return err
+
+
+def verify(app: App, rows: Iterable[RawEvent], *, registry: bool = False,
+           checkpoint: Path | None = None, public_key: Path | None = None) -> VerifyOutcome:
+    """Verify the chain from the first event of every stream, then the anchors and drift."""
+    from floe_ledger.adapters.audit_log import with_events
+
+    start = time.perf_counter()
+    verifier, tags = ChainVerifier(), TagFold()
+    for raw, event in with_events(rows):
+        verifier.feed(raw)
+        if event is not None:
+            tags.feed(event)
+    outcome = VerifyOutcome(verifier.finish())
+    outcome.breaks = list(outcome.report.breaks)
+    anchors: list[Anchor] = []
+    if checkpoint is not None:
+        anchors += _checkpoint_anchors(outcome, checkpoint, public_key)
+    if registry:
+        anchors += _registry_checks(app, outcome, tags)
+    outcome.breaks += check_anchors(outcome.report, anchors)
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | None
+                        ) -> list[Anchor]:
+    from floe_ledger.adapters.checkpoint import read_checkpoint, verify_checkpoint
+
+    if public_key is None:
+        raise UsageError("--checkpoint needs --public-key",
+                         hint="give the PEM public key of the key that signed it")
+    doc = read_checkpoint(path)
+    anchors = verify_checkpoint(doc, _read(public_key))
+    outcome.checkpoint = {"path": str(path), "created_at": doc["payload"].get("created_at"),
+                          "streams": len(anchors)}
+    return anchors
+
+
+def _registry_checks(app: App, outcome: VerifyOutcome, tags: TagFold) -> list[Anchor]:
+    """Drift of the ledger's tags, and the records' heads as anchors."""
+    from floe_ledger.adapters.records import list_records, tagged_records
+    from floe_ledger.domain.artifact_id import artifact_id
+    from floe_ledger.projections.audit_replay import compare_tags
+
+    reg = app.registry
+    outcome.registry = reg.uri
+    expected = tags.tags(reg.uri)
+    environments = tuple(app.manifest.artifacts.promotion.path.names)
+    live_tags = reg.list_tags()
+    names = set(expected) | {t for t in live_tags if t.startswith("latest-") or "-rollback-" in t}
+    live = {t: (d.digest if (d := reg.resolve(t)) is not None else None) for t in sorted(names)}
+    outcome.drift = compare_tags(expected, live, environments)
+    found = {r.digest: r for r in tagged_records(reg)}
+    for digest in sorted(tags.digests):
+        for rec in list_records(reg, digest):
+            found.setdefault(rec.digest, rec)
+    aid = str(artifact_id(app.repository))
+    anchors = []
+    for rec in found.values():
+        outcome.records.append(rec.as_dict())
+        head = rec.ledger_head
+        if head is not None:
+            anchors.append(Anchor(head[0], head[1], head[2],
+                                  f"registry record {rec.tag or rec.digest[:19]}"))
+        _check_promotion(outcome, rec.annotations, tags, aid, rec.tag or rec.digest)
+    return anchors
+
+
+def _check_promotion(outcome: VerifyOutcome, notes: dict[str, str], tags: TagFold, aid: str,
+                     where: str) -> None:
+    pid = notes.get("dev.floe.promotion.id")
+    if not pid:
+        return
+    if pid not in tags.requested:
+        outcome.breaks.append(ChainBreak(
+            aid, 0, "PromotionRequested", "removed",
+            f"registry record {where} names promotion {pid}, which the ledger does not have: "
+            "its events were removed"))
+    elif pid not in tags.completed:
+        outcome.warnings.append(
+            f"promotion {pid} has a registry record but no PromotionCompleted: it was "
+            "interrupted after writing its record (resume it with --force), or its last "
+            "event was deleted")
+
+
+def _read(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err}", hint="check the path") from err
+
+
+def checkpoint(app: App, key: Path, out_path: Path, password: bytes | None) -> dict[str, Any]:
+    """Verify the chain, then sign its heads into ``out_path``."""
+    from floe_ledger.adapters.checkpoint import sign_checkpoint, write_checkpoint
+
+    outcome = verify(app, ledger_rows(app))
+    if not outcome.ok:
+        err = outcome.error()
+        err.hint = "a checkpoint signs a verified ledger only; " + err.hint
+        raise err
+    doc = sign_checkpoint(outcome.report.heads(), _read(key), events=outcome.report.events,
+                          ledger=app.ledger_location.display, password=password)
+    write_checkpoint(doc, out_path)
+    return {"path": str(out_path), "events": outcome.report.events,
+            "heads": doc["payload"]["heads"], "created_at": doc["payload"]["created_at"],
+            "algorithm": doc["signature"]["algorithm"], "key_id": doc["signature"]["key_id"]}
