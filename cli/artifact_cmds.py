@@ -73,7 +73,8 @@ def push(args: tuple[str, ...], artifact_type: str, annotations: tuple[str, ...]
     from floe_ledger.domain.errors import UsageError
 
     if len(args) < 2:
-        raise UsageError("give at least one FILE and a REF", hint="floe artifact push a.yaml v1.0.0")
+        raise UsageError("give at least one FILE and a REF",
+                         hint="floe artifact push a.yaml v1.0.0")
     *files, ref = args
     notes = dict(a.split("=", 1) for a in annotations if "=" in a)
     app = App(Settings.from_options(manifest))

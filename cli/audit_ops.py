@@ -23,7 +23,7 @@ from floe_ledger.projections.audit import (
     RawEvent,
     check_anchors,
 )
-from floe_ledger.projections.audit_replay import TagDrift, TagFold
+from floe_ledger.projections.audit_drift import TagDrift, TagFold
 
 
 def parse_time(text: str, option: str) -> datetime:
@@ -97,8 +97,8 @@ class VerifyOutcome:
             b = self.breaks[0]
             where = b.repository or b.artifact_id
             kind = f" ({b.kind})" if b.kind else ""
-            message = (f"ledger integrity: event v{b.version}{kind} of {where} is {b.reason}: "
-                       f"{b.message}")
+            message = (f"ledger integrity broken at event v{b.version}{kind} of {where} "
+                       f"[{b.reason}]: {b.message}")
             hint = ("restore the ledger from a backup or export; 'floe audit export' keeps "
                     "the evidence")
         else:
@@ -118,7 +118,8 @@ def verify(app: App, rows: Iterable[RawEvent], *, registry: bool = False,
 
     start = time.perf_counter()
     verifier, tags = ChainVerifier(), TagFold()
-    for raw, event in with_events(rows):
+    pairs = with_events(rows) if registry else ((raw, None) for raw in rows)
+    for raw, event in pairs:
         verifier.feed(raw)
         if event is not None:
             tags.feed(event)
@@ -152,7 +153,7 @@ def _registry_checks(app: App, outcome: VerifyOutcome, tags: TagFold) -> list[An
     """Drift of the ledger's tags, and the records' heads as anchors."""
     from floe_ledger.adapters.records import list_records, tagged_records
     from floe_ledger.domain.artifact_id import artifact_id
-    from floe_ledger.projections.audit_replay import compare_tags
+    from floe_ledger.projections.audit_drift import compare_tags
 
     reg = app.registry
     outcome.registry = reg.uri

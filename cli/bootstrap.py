@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
-from floe_ledger.domain.artifact import Actor
 
 if TYPE_CHECKING:
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
+    from floe_ledger.domain.artifact import Actor
     from floe_ledger.domain.config import ManifestConfig
     from floe_ledger.domain.operations import OperationsService
     from floe_ledger.domain.ports import Operator, Registry
@@ -77,6 +77,7 @@ class App:
             from floe_ledger.adapters.store.factory import open_store
 
             self._store = open_store(self.ledger_location, self.settings.env)
+            self._store.auto_refresh = False  # folded once, when the command closes
         return self._store
 
     @cached_property
@@ -108,6 +109,8 @@ class App:
         return current_trace_id(self.settings.env)
 
     def actor(self) -> Actor:
+        from floe_ledger.domain.artifact import Actor
+
         return Actor(self.operator.name, self.trace_id, self.operator)
 
     @property

@@ -10,6 +10,7 @@ from __future__ import annotations
 import click
 
 from floe_ledger.cli.artifact_cmds import artifact
+from floe_ledger.cli.audit import audit
 from floe_ledger.cli.ledger_cmds import ledger
 from floe_ledger.cli.operations_cmds import whoami
 from floe_ledger.cli.platform import platform
@@ -36,6 +37,7 @@ def cli() -> None:
 cli.add_command(platform)
 cli.add_command(artifact)
 cli.add_command(ledger)
+cli.add_command(audit)
 cli.add_command(whoami)
 
 

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.output import Output
-from floe_ledger.domain.promote import PromoteResult
+
+if TYPE_CHECKING:
+    from floe_ledger.domain.promote import PromoteResult
 
 
 def short(digest: str | None) -> str:

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.output import Output
-from floe_ledger.domain.operations import RollbackResult
+
+if TYPE_CHECKING:
+    from floe_ledger.domain.operations import RollbackResult
 
 
 def render_rollback(out: Output, result: RollbackResult, reason: str) -> None:

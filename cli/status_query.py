@@ -4,18 +4,31 @@ from __future__ import annotations
 
 from typing import Any
 
+from floe_ledger.adapters.manifest_cache import ManifestSummary, cached_summary, remember_summary
 from floe_ledger.adapters.store.fastread import FastViews
 from floe_ledger.cli.bootstrap import App
 from floe_ledger.domain.artifact_id import artifact_id
 
 
+def manifest_summary(app: App) -> ManifestSummary:
+    """Repository and environments, from the summary cache or a full validation."""
+    path = app.settings.manifest_path
+    summary = cached_summary(path)
+    if summary is None:
+        summary = ManifestSummary(app.repository, app.manifest.artifacts.promotion.path.names)
+        remember_summary(path, summary)
+    return summary
+
+
 def query_status(app: App, environment: str | None, history: int) -> list[dict[str, Any]]:
     """One dict per environment in path order, each with its last ``history`` events."""
-    envs = list(app.manifest.artifacts.promotion.path.names)
+    summary = manifest_summary(app)
+    envs = list(summary.environments)
     if environment is not None:
-        app.manifest.artifacts.promotion.path.index(environment)
+        if environment not in envs:
+            app.manifest.artifacts.promotion.path.index(environment)  # raises, naming the path
         envs = [environment]
-    aid = str(artifact_id(app.repository))
+    aid = str(artifact_id(summary.repository))
     loc = app.ledger_location
     fast: FastViews | None = None
     if loc.kind == "sqlite" and loc.path is not None and loc.path.exists():

@@ -2,7 +2,8 @@
 
 Pure. A rule is a CEL expression over :class:`Facts` that must evaluate to
 ``true``; the evaluation itself lives in
-:mod:`floe_ledger.adapters.gates.cel_policy` (celpy is slow to import).
+:mod:`floe_ledger.adapters.gates.cel_policy` (the CEL engine loads only when a policy
+gate runs).
 
 Facts visible to an expression::
 

@@ -74,6 +74,7 @@ class PromoteResult:
     nothing_written: bool = False
     blocking: list[dict[str, Any]] = field(default_factory=list)
     record_digest: str | None = None
+    pending_tag: tuple[str, bool] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -90,6 +91,7 @@ class PromotionService:
     probe: ProcessProbe | None = None
     clock: Clock = field(default_factory=SystemClock)
     on_step: Callable[[str, dict[str, Any]], None] | None = None
+    _artifact: Artifact | None = field(default=None, init=False, repr=False)
 
     # ---- entry point -----------------------------------------------------------------
 
@@ -101,7 +103,8 @@ class PromotionService:
         if req.source is not None:
             path.index(req.source)
         pid = str(uuid.uuid4())
-        artifact = self._load(actor)
+        self._artifact = None
+        artifact = self._current(actor)
         refuse = self._refuser(req, version, pid, actor)
 
         try:
@@ -131,6 +134,12 @@ class PromotionService:
     def _load(self, actor: Actor) -> Artifact:
         return self.store.load(self.repository) or Artifact.register(self.repository, actor=actor)
 
+    def _current(self, actor: Actor) -> Artifact:
+        """The aggregate as this command last saved it (loaded once, reloaded after a race)."""
+        if self._artifact is None:
+            self._artifact = self._load(actor)
+        return self._artifact
+
     def _refuser(self, req: PromoteRequest, version: str, pid: str,
                  actor: Actor) -> Callable[[FloeError], NoReturn]:
         def refuse(err: FloeError) -> NoReturn:
@@ -142,18 +151,24 @@ class PromotionService:
             raise err
         return refuse
 
-    def _append(self, change: Callable[[Artifact], None], actor: Actor,
-                artifact: Artifact | None = None) -> Artifact:
-        """Apply ``change`` and save; on a lost race reload, re-decide and retry."""
+    def _append(self, change: Callable[[Artifact], None], actor: Actor) -> Artifact:
+        """Apply ``change`` and save; on a lost race reload, re-decide and retry.
+
+        A change that raises leaves nothing pending: the in-memory aggregate is dropped.
+        """
         for attempt in range(MAX_RETRIES):
-            art = artifact if (artifact is not None and attempt == 0) else self._load(actor)
-            change(art)
+            art = self._current(actor)
             try:
+                change(art)
                 self.store.save(art)
                 return art
             except ConcurrencyError:
+                self._artifact = None
                 if attempt == MAX_RETRIES - 1:
                     raise
+            except BaseException:
+                self._artifact = None
+                raise
         raise AssertionError("unreachable")
 
     def _resumable(self, artifact: Artifact, version: str, req: PromoteRequest) -> Promotion | None:
@@ -200,7 +215,7 @@ class PromotionService:
             )
 
         if req.dry_run:
-            artifact = self._load(actor)
+            artifact = self._load(actor)  # a scratch copy: nothing it emits is saved
             decide(artifact)
             return artifact
         try:
@@ -319,7 +334,10 @@ class PromotionService:
             if not present:
                 self._step("tag.write", {"tag": tag})
                 self.registry.put_manifest(tag, manifest)
-            self._record_tag(promo, tag, mutable, present, actor)
+            if not mutable:  # the mutable tag is recorded with the completion, in one commit
+                self._record_tag(promo, tag, mutable, present, actor)
+            else:
+                result.pending_tag = (tag, present)
             result.tags.append(tag)
         result.registries = [{"uri": self.registry.uri, "status": "ok", "error": None}]
 
@@ -338,12 +356,18 @@ class PromotionService:
                   "gate_results": result.gate_results, "signature": result.signature,
                   "authorization": promo.authorization, "ledger_head": self._head(actor)}
         result.record_digest = self.records.write(self.registry, promo.digest, record)
-        self._append(lambda a: a.complete_promotion(
-            promo.promotion_id, registries=result.registries, actor=actor,
-            record_digest=result.record_digest), actor)
+
+        def complete(art: Artifact) -> None:
+            if result.pending_tag is not None:
+                tag, present = result.pending_tag
+                art.record_tag(promo.promotion_id, self.registry.uri, tag, promo.digest,
+                               mutable=True, already_present=present, actor=actor)
+            art.complete_promotion(promo.promotion_id, registries=result.registries,
+                                   actor=actor, record_digest=result.record_digest)
+        self._append(complete, actor)
 
     def _head(self, actor: Actor) -> dict[str, Any]:
-        art = self._load(actor)
+        art = self._current(actor)
         return {"artifact_id": str(art.id), "version": art.version, "hash": art.chain_head}
 
     def _already_done(self, artifact: Artifact, req: PromoteRequest, version: str,

@@ -11,6 +11,9 @@ from typing import Any
 from uuid import UUID
 
 from floe_ledger.domain import events as ev
+from floe_ledger.projections.rows import EnvironmentStatus, HistoryEntry
+
+__all__ = ["EnvironmentStatus", "HistoryEntry", "ViewOp", "project"]
 
 
 @dataclass(frozen=True)
@@ -159,39 +162,3 @@ _HANDLERS: dict[type[ev.ArtifactEvent], Any] = {
     ev.EnvironmentUnlocked: _unlocked,
     ev.LockBroken: _lock_broken,
 }
-
-
-@dataclass(frozen=True)
-class EnvironmentStatus:
-    """One row of ``floe platform status`` (JSON-04)."""
-
-    environment: str
-    version: str | None = None
-    digest: str | None = None
-    promoted_by: str | None = None
-    promoted_at: str | None = None
-    via: str | None = None
-    locked: bool = False
-    lock_reason: str | None = None
-    locked_by: str | None = None
-    locked_at: str | None = None
-    open_promotion: str | None = None
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-@dataclass(frozen=True)
-class HistoryEntry:
-    environment: str
-    kind: str
-    version: str
-    digest: str
-    operator: str
-    at: str
-    reason: str = ""
-    ref_id: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
-
-    def as_dict(self) -> dict[str, Any]:
-        return dict(self.__dict__)

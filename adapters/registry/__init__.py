@@ -9,12 +9,33 @@ Example::
     registry.put_manifest("v1.2.3-staging", manifest)   # same bytes, same digest
 """
 
-from floe_ledger.adapters.registry.artifacts import pull_files, push_files
-from floe_ledger.adapters.registry.auth import Credentials, resolve_credentials
-from floe_ledger.adapters.registry.distribution import DistributionRegistry
-from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
-from floe_ledger.adapters.registry.layout import LayoutRegistry
-from floe_ledger.adapters.registry.reference import RegistryLocation
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from floe_ledger.adapters.registry.artifacts import pull_files, push_files
+    from floe_ledger.adapters.registry.auth import Credentials, resolve_credentials
+    from floe_ledger.adapters.registry.distribution import DistributionRegistry
+    from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
+    from floe_ledger.adapters.registry.layout import LayoutRegistry
+    from floe_ledger.adapters.registry.reference import RegistryLocation
+
+# Loaded on first use: importing httpx costs ~0.2 s, which `status` must not pay.
+_HOMES = {
+    "pull_files": "artifacts", "push_files": "artifacts", "Credentials": "auth",
+    "resolve_credentials": "auth", "DistributionRegistry": "distribution",
+    "RegistrySettings": "factory", "open_registry": "factory", "LayoutRegistry": "layout",
+    "RegistryLocation": "reference",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _HOMES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f"{__name__}.{_HOMES[name]}"), name)
+
 
 __all__ = [
     "Credentials",

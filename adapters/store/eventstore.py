@@ -10,7 +10,6 @@ import sqlite3
 from typing import Any, cast
 from uuid import UUID
 
-import structlog
 from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.persistence import (
     IntegrityError as StoreIntegrityError,
@@ -29,8 +28,6 @@ from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.domain.artifact import Artifact
 from floe_ledger.domain.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.events import ArtifactEvent, TamperError
-
-log = structlog.get_logger("floe.ledger")
 
 
 class LedgerApplication(Application[UUID]):
@@ -80,7 +77,13 @@ class EventStoreLedger:
         if create_tables:
             self.views.create_schema()
 
+    #: Fold views after every save (tests, library use); the CLI folds once per command.
+    auto_refresh = True
+    saved = 0
+
     def close(self) -> None:
+        if self.saved and not self.auto_refresh:
+            self.refresh_views()
         self.app.close()
         self.views.close()
 
@@ -114,7 +117,9 @@ class EventStoreLedger:
                 f"the ledger database is busy: {err}",
                 hint="nothing was written; re-run the command",
             ) from err
-        self.refresh_views()
+        self.saved += pending
+        if self.auto_refresh:
+            self.refresh_views()
         return pending
 
     # ---- notifications and views ------------------------------------------------------
@@ -131,7 +136,9 @@ class EventStoreLedger:
         try:
             return self.views.catch_up(self.notifications)
         except Exception as err:  # the events are committed; the views catch up next time
-            log.warning("views.catch_up_failed", error=str(err))
+            import structlog
+
+            structlog.get_logger("floe.ledger").warning("views.catch_up_failed", error=str(err))
             return 0
 
     def rebuild_views(self) -> int:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlite3
 from pathlib import Path
 
-from floe_ledger.adapters.store.views import TRACKING_NAME, read_history, read_statuses
-from floe_ledger.projections.environment import EnvironmentStatus, HistoryEntry
+from floe_ledger.adapters.store.view_queries import TRACKING_NAME, read_history, read_statuses
+from floe_ledger.projections.rows import EnvironmentStatus, HistoryEntry
 
 
 class FastViews:

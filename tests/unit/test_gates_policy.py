@@ -141,7 +141,7 @@ def test_bad_expressions_are_configuration_errors_naming_the_path() -> None:
         validate_policies(rules)
     assert caught.value.details["problems"] == [
         "artifacts.promotion.policies[1].expression (syntax): "
-        "CEL syntax error at line 1, column 6 in 'size <'",
+        "CEL syntax error at line 1, column 7 in 'size <': mismatched input '<EOF>'",
         "artifacts.promotion.policies[2].expression (typo): undeclared reference to 'sizee'",
     ]
     validate_policies(list(DEFAULT_POLICIES))
@@ -171,9 +171,17 @@ def test_the_gate_fails_closed_when_no_facts_were_gathered() -> None:
     assert "no facts" in (result.error or "")
 
 
-def test_importing_the_gate_executor_does_not_import_celpy() -> None:
+def test_importing_the_gate_executor_does_not_load_the_cel_engine() -> None:
     code = ("import sys, floe_ledger.adapters.gates.executor, floe_ledger.domain.policy;"
-            "print('celpy' in sys.modules)")
+            "print('cel.cel' in sys.modules or 'cel' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_the_cel_engine_loads_without_its_interactive_cli() -> None:
+    code = ("import sys; from floe_ledger.adapters.gates.cel_policy import evaluate;"
+            "print(evaluate('1 < 2', {}), 'prompt_toolkit' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.split() == ["True", "False"]

@@ -1,0 +1,58 @@
+"""What ``status`` needs from manifest.yaml, remembered per manifest content.
+
+Validating manifest.yaml builds a dozen pydantic models (~0.2 s). ``status`` only needs
+the repository and the environment names, so after a full validation they are kept in
+``.floe/manifest-summary.json`` keyed by the sha256 of the manifest's bytes and its
+path. Any change to the file changes the key, so the next run validates it in full; a
+malformed manifest is never remembered, because it never validates.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class ManifestSummary:
+    repository: str
+    environments: tuple[str, ...]
+
+
+def _key(path: Path, data: bytes) -> str:
+    return hashlib.sha256(f"{FORMAT}\0{path}\0".encode() + data).hexdigest()
+
+
+def _cache_file(path: Path) -> Path:
+    return path.parent / ".floe" / "manifest-summary.json"
+
+
+def cached_summary(path: Path) -> ManifestSummary | None:
+    """The remembered summary if the manifest is byte-for-byte the one validated."""
+    try:
+        data = path.read_bytes()
+        doc = json.loads(_cache_file(path).read_text())
+        if doc.get("key") != _key(path, data):
+            return None
+        return ManifestSummary(str(doc["repository"]), tuple(str(e) for e in doc["environments"]))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def remember_summary(path: Path, summary: ManifestSummary) -> None:
+    """Best effort: a read-only directory just means no cache."""
+    try:
+        data = path.read_bytes()
+        target = _cache_file(path)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        tmp = target.with_suffix(f".{os.getpid()}.tmp")
+        tmp.write_text(json.dumps({"key": _key(path, data), "repository": summary.repository,
+                                   "environments": list(summary.environments)}))
+        os.replace(tmp, target)
+    except OSError:
+        return

@@ -1,0 +1,81 @@
+"""Tables for ``floe audit``; untrusted strings are escaped before markup."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floe_ledger.cli.audit_ops import VerifyOutcome
+from floe_ledger.cli.output import Output
+from floe_ledger.cli.render import short
+
+
+def render_verify(out: Output, outcome: VerifyOutcome) -> None:
+    """Heads, then breaks and drift (the error line itself is printed by handle_errors)."""
+    from rich.markup import escape
+
+    c = out.console
+    report = outcome.report
+    verdict = "[green]verified[/green]" if outcome.ok else "[bold red]NOT VERIFIED[/bold red]"
+    c.print(f"ledger {verdict}: {len(report.streams)} stream(s), {report.events} events "
+            f"replayed from the first event in {outcome.seconds:.2f} s")
+    for s in report.streams.values():
+        c.print(f"  {escape(s.repository or s.artifact_id)}  v{s.version}  {s.hash}")
+    for b in outcome.breaks:
+        kind = f" {b.kind}" if b.kind else ""
+        c.print(f"[red]{b.reason}[/red] v{b.version}{escape(kind)} of "
+                f"{escape(b.repository or b.artifact_id)}: {escape(b.message)}")
+    if outcome.registry:
+        c.print(f"registry {escape(outcome.registry)}: {len(outcome.drift)} tag(s) drifted, "
+                f"{len(outcome.records)} record(s) checked")
+    for d in outcome.drift:
+        c.print(f"  [red]{d.status:<9}[/red] {escape(d.tag)}: ledger {short(d.expected)}, "
+                f"registry {short(d.live)}")
+    if outcome.checkpoint:
+        c.print(f"checkpoint of {escape(str(outcome.checkpoint.get('created_at')))}: "
+                f"{outcome.checkpoint.get('streams')} head(s) checked")
+    for warning in outcome.warnings:
+        out.warn(warning)
+
+
+def render_replay(out: Output, payload: dict[str, Any]) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    c = out.console
+    c.print(f"state as of {payload['as_of']} ({payload['events']} events)")
+    if not payload["artifacts"]:
+        c.print("  nothing had been recorded yet")
+    for art in payload["artifacts"]:
+        table = Table(title=escape(art["repository"] or art["artifact_id"]), title_justify="left")
+        for col in ("Environment", "Version", "Digest", "By", "At", "Via", "Lock"):
+            table.add_column(col)
+        for e in art["environments"]:
+            lock = f"LOCKED: {e['lock_reason']}" if e.get("locked") else ""
+            table.add_row(escape(e["environment"]), escape(e.get("version") or "-"),
+                          short(e.get("digest")), escape(e.get("promoted_by") or "-"),
+                          _when(e.get("promoted_at")), escape(e.get("via") or "-"),
+                          escape(lock))
+        c.print(table)
+
+
+def render_history(out: Output, entries: list[dict[str, Any]]) -> None:
+    """One line per event, newest first (``-o json`` adds digests, ids and trace ids)."""
+    from rich.markup import escape
+
+    c = out.console
+    c.print(f"history: {len(entries)} event(s), newest first")
+    for e in entries:
+        c.print(escape(f"{_when(e['at'])}  {e['kind']:<19} {e['environment'] or '-':<8} "
+                       f"{e['version'] or '-':<9} {e['operator']:<10} {e['summary']}"))
+
+
+def _when(iso: str | None) -> str:
+    """``2026-11-25 21:48:05`` from an ISO time (UTC), or ``-``."""
+    if not iso:
+        return "-"
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
+    except ValueError:
+        return iso

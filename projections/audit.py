@@ -1,0 +1,297 @@
+"""Hash-chain verification over the raw stored events, and anchors that catch truncation.
+
+Pure: the caller feeds rows read from the store (never from snapshots) in notification
+order and gets back the heads of every stream and the first event that breaks::
+
+    verifier = ChainVerifier()
+    for row in rows:                       # RawEvent, as stored
+        verifier.feed(row)
+    report = verifier.finish()
+    report.first_break                     # None when every link holds
+    check_anchors(report, [Anchor(aid, 12, "ab12…", "registry record floe-record-…")])
+
+Reasons a break is named with:
+
+* ``edited``    an event's content no longer hashes to what its successor (or an anchor)
+                recorded;
+* ``removed``   versions are missing from a stream;
+* ``reordered`` versions are stored out of order, or an event links to an earlier,
+                non-adjacent event;
+* ``truncated`` an anchor saw a version the ledger no longer has (newest events deleted).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, field, replace
+from typing import Any
+
+from floe_ledger.domain.events import GENESIS, TOPIC_PREFIX
+from floe_ledger.projections.audit_hash import canonical_hash
+
+REGISTERED_TOPIC = TOPIC_PREFIX + "ArtifactRegistered.v1"
+
+
+@dataclass(frozen=True)
+class RawEvent:
+    """One stored event: its position, stream, version, topic and state as stored."""
+
+    position: int
+    artifact_id: str
+    version: int
+    topic: str
+    state: bytes | str
+
+    @property
+    def kind(self) -> str:
+        return kind_of(self.topic)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    """The first event of a stream that does not verify, and why."""
+
+    artifact_id: str
+    version: int
+    kind: str
+    reason: str  # edited | removed | reordered | truncated
+    message: str
+    position: int | None = None
+    repository: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass
+class StreamHead:
+    """What the verifier learnt about one stream: its head and every recomputed hash."""
+
+    artifact_id: str
+    repository: str = ""
+    version: int = 0
+    hash: str = GENESIS
+    events: int = 0
+    hashes: dict[int, str] = field(default_factory=dict, repr=False)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"artifact_id": self.artifact_id, "repository": self.repository,
+                "version": self.version, "hash": self.hash, "events": self.events}
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A stream head recorded outside the ledger (a registry record or a signed checkpoint)."""
+
+    artifact_id: str
+    version: int
+    hash: str
+    source: str
+
+
+@dataclass
+class ChainReport:
+    """Every stream's head, the number of events read, and the first break per stream."""
+
+    streams: dict[str, StreamHead]
+    events: int
+    breaks: list[ChainBreak]
+
+    @property
+    def first_break(self) -> ChainBreak | None:
+        return self.breaks[0] if self.breaks else None
+
+    def heads(self) -> dict[str, dict[str, Any]]:
+        """``{artifact_id: {version, hash, repository}}`` for every stream."""
+        return {aid: {"version": s.version, "hash": s.hash, "repository": s.repository}
+                for aid, s in sorted(self.streams.items())}
+
+
+def kind_of(topic: str) -> str:
+    """``floe.ledger/TagWritten.v1`` → ``TagWritten``."""
+    name = topic.removeprefix(TOPIC_PREFIX)
+    return name.rsplit(".v", 1)[0] if ".v" in name else name
+
+
+def parse_state(raw: RawEvent) -> dict[str, Any] | None:
+    """The stored state as a dict, or None if it is not a JSON object."""
+    try:
+        value = json.loads(raw.state)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def raw_hash(raw: RawEvent, state: dict[str, Any]) -> str:
+    """The chain hash of a stored row (state plus its originator id and version)."""
+    full = dict(state, originator_id=raw.artifact_id, originator_version=raw.version)
+    return canonical_hash(raw.topic, full)
+
+
+@dataclass(frozen=True)
+class _Seen:
+    version: int
+    kind: str
+    position: int
+
+
+@dataclass
+class _Stream:
+    head: StreamHead
+    expected: int = 1
+    last: _Seen | None = None
+    suspect: tuple[_Seen, _Seen | None] | None = None  # (event with a bad link, its prior)
+    broken: ChainBreak | None = None
+    missing: frozenset[int] = frozenset()
+
+
+class ChainVerifier:
+    """Streaming verifier: feed rows in notification order, then :meth:`finish`."""
+
+    def __init__(self) -> None:
+        self._streams: dict[str, _Stream] = {}
+        self._events = 0
+
+    def feed(self, raw: RawEvent) -> None:
+        """Check one row against its stream so far."""
+        self._events += 1
+        s = self._streams.get(raw.artifact_id)
+        if s is None:
+            s = self._streams[raw.artifact_id] = _Stream(StreamHead(raw.artifact_id))
+        state = parse_state(raw)
+        digest = raw_hash(raw, state) if state is not None else ""
+        if state is not None and raw.topic == REGISTERED_TOPIC:
+            s.head.repository = str(state.get("repository", ""))
+        if s.broken is None:
+            self._check(s, raw, state, digest)
+        elif s.broken.reason == "removed" and raw.version in s.missing:
+            s.broken = replace(s.broken, reason="reordered", message=(
+                f"v{raw.version} is stored after v{s.broken.version}: events were reordered"))
+        self._record(s, raw, digest)
+
+    def finish(self) -> ChainReport:
+        """The report; a link still under suspicion is judged without a successor."""
+        for s in self._streams.values():
+            if s.suspect is not None and s.broken is None:
+                self._judge(s, None, "")
+        streams = {aid: s.head for aid, s in self._streams.items()}
+        breaks = [s.broken for s in self._streams.values() if s.broken is not None]
+        breaks.sort(key=lambda b: b.position or 0)
+        return ChainReport(streams, self._events, breaks)
+
+    # ---- checks ---------------------------------------------------------------------
+
+    def _check(self, s: _Stream, raw: RawEvent, state: dict[str, Any] | None,
+               digest: str) -> None:
+        seen = _Seen(raw.version, raw.kind, raw.position)
+        if s.suspect is not None:
+            self._judge(s, raw if raw.version == s.expected else None,
+                        str((state or {}).get("prev_hash", "")))
+            if s.broken is not None:
+                return
+        if raw.version < s.expected:
+            self._break(s, seen, "reordered", f"v{raw.version} is stored after "
+                        f"v{s.expected - 1}: events were reordered or duplicated")
+        elif raw.version > s.expected:
+            s.missing = frozenset(range(s.expected, raw.version))
+            gap = (f"v{s.expected}" if raw.version == s.expected + 1
+                   else f"v{s.expected}..v{raw.version - 1}")
+            self._break(s, seen, "removed", f"{gap} missing before v{raw.version}: "
+                        "events were removed")
+        elif state is None:
+            self._break(s, seen, "edited", f"v{raw.version} is not a JSON object: it was edited")
+        elif state.get("prev_hash") != s.head.hash:
+            self._suspect(s, seen, str(state.get("prev_hash", "")))
+
+    def _suspect(self, s: _Stream, seen: _Seen, prev_hash: str) -> None:
+        """A link that does not hold; which event is to blame needs one more event."""
+        linked = _version_of(s.head.hashes, prev_hash)
+        if linked is not None and linked != seen.version - 1:
+            self._break(s, seen, "reordered", f"v{seen.version} links to v{linked}, not "
+                        f"v{seen.version - 1}: events were reordered")
+            return
+        s.suspect = (seen, s.last)
+
+    def _judge(self, s: _Stream, nxt: RawEvent | None, next_prev: str) -> None:
+        """Blame an event for the suspect link, using the event after it if there is one."""
+        assert s.suspect is not None
+        seen, prior = s.suspect
+        s.suspect = None
+        if nxt is not None and next_prev != s.head.hash:
+            linked = _version_of(s.head.hashes, next_prev)
+            if linked is not None and linked < seen.version:
+                self._break(s, seen, "reordered", f"v{nxt.version} links to v{linked}: "
+                            f"v{seen.version} and its neighbours were reordered")
+            else:
+                self._break(s, seen, "edited", f"v{seen.version} no longer links to "
+                            f"v{seen.version - 1} nor v{nxt.version} to it: v{seen.version} "
+                            "was edited (or events removed and renumbered)")
+            return
+        if prior is None:
+            self._break(s, seen, "edited", f"v{seen.version}'s prev_hash is not the genesis "
+                        "hash: it was edited")
+            return
+        self._break(s, prior, "edited", f"v{prior.version} no longer hashes to the prev_hash "
+                    f"v{seen.version} recorded: v{prior.version} was edited")
+
+    def _break(self, s: _Stream, seen: _Seen, reason: str, message: str) -> None:
+        s.broken = ChainBreak(s.head.artifact_id, seen.version, seen.kind, reason, message,
+                              seen.position, s.head.repository)
+
+    def _record(self, s: _Stream, raw: RawEvent, digest: str) -> None:
+        head = s.head
+        head.events += 1
+        head.hashes.setdefault(raw.version, digest)
+        if raw.version >= head.version:
+            head.version, head.hash = raw.version, digest
+        s.expected = max(s.expected, raw.version + 1)
+        s.last = _Seen(raw.version, raw.kind, raw.position)
+
+
+def _version_of(hashes: dict[int, str], digest: str) -> int | None:
+    for version, value in hashes.items():
+        if value == digest:
+            return version
+    return None
+
+
+def verify_chain(rows: Iterable[RawEvent]) -> ChainReport:
+    """Verify every row (see :class:`ChainVerifier`)."""
+    verifier = ChainVerifier()
+    for row in rows:
+        verifier.feed(row)
+    return verifier.finish()
+
+
+def check_anchor(report: ChainReport, anchor: Anchor) -> ChainBreak | None:
+    """Whether the ledger still holds the head an anchor recorded, unchanged."""
+    s = report.streams.get(anchor.artifact_id)
+    if s is None:
+        return ChainBreak(anchor.artifact_id, 1, "", "truncated",
+                          f"{anchor.source} saw v{anchor.version} of this artifact but the "
+                          "ledger has none of its events: the stream was deleted")
+    if anchor.version > s.version:
+        missing = anchor.version - s.version
+        return ChainBreak(anchor.artifact_id, s.version + 1, "", "truncated",
+                          f"the ledger ends at v{s.version} but {anchor.source} saw "
+                          f"v{anchor.version}: the newest {missing}+ event(s) were deleted",
+                          None, s.repository)
+    actual = s.hashes.get(anchor.version)
+    if actual != anchor.hash:
+        return ChainBreak(anchor.artifact_id, anchor.version, "", "edited",
+                          f"v{anchor.version} hashes to {(actual or '-')[:12]}… but "
+                          f"{anchor.source} recorded {anchor.hash[:12]}…: the ledger was "
+                          "edited or rewritten from there on", None, s.repository)
+    return None
+
+
+def check_anchors(report: ChainReport, anchors: Iterable[Anchor]) -> list[ChainBreak]:
+    """Every contradiction between the ledger and the anchors, one per stream and reason
+    (the anchor with the highest version speaks for its stream)."""
+    found: dict[tuple[str, str], ChainBreak] = {}
+    for anchor in sorted(anchors, key=lambda a: -a.version):
+        broken = check_anchor(report, anchor)
+        if broken is not None:
+            found.setdefault((broken.artifact_id, broken.reason), broken)
+    return sorted(found.values(), key=lambda b: (b.artifact_id, b.reason != "truncated"))

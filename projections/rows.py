@@ -1,0 +1,42 @@
+"""Rows of the read models, as the queries return them (no event machinery imported)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True)
+class EnvironmentStatus:
+    """One row of ``floe platform status`` (JSON-04)."""
+
+    environment: str
+    version: str | None = None
+    digest: str | None = None
+    promoted_by: str | None = None
+    promoted_at: str | None = None
+    via: str | None = None
+    locked: bool = False
+    lock_reason: str | None = None
+    locked_by: str | None = None
+    locked_at: str | None = None
+    open_promotion: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+
+@dataclass(frozen=True)
+class HistoryEntry:
+    environment: str
+    kind: str
+    version: str
+    digest: str
+    operator: str
+    at: str
+    reason: str = ""
+    ref_id: str = ""
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
