@@ -14,6 +14,7 @@ from floe_ledger.cli.audit import audit
 from floe_ledger.cli.ledger_cmds import ledger
 from floe_ledger.cli.operations_cmds import whoami
 from floe_ledger.cli.platform import platform
+from floe_ledger.cli.schema_cmd import schema
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -39,6 +40,7 @@ cli.add_command(artifact)
 cli.add_command(ledger)
 cli.add_command(audit)
 cli.add_command(whoami)
+cli.add_command(schema)
 
 
 def main() -> None:
