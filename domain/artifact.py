@@ -11,10 +11,8 @@ records them as PromotionRejected before re-raising.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import datetime
 from functools import singledispatchmethod
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
@@ -22,6 +20,7 @@ from eventsourcing.utils import register_topic
 
 from floe_ledger.domain import events as ev
 from floe_ledger.domain.artifact_id import artifact_id
+from floe_ledger.domain.artifact_state import Actor, Live, Lock, Promotion, restore, snapshot
 from floe_ledger.domain.errors import (
     EnvironmentLockedError,
     FloeError,
@@ -29,59 +28,10 @@ from floe_ledger.domain.errors import (
     NeverPromotedError,
     TagExistsError,
 )
-from floe_ledger.domain.ports import Operator
 from floe_ledger.domain.values import EnvironmentPath, env_tag
 
-
-@dataclass(frozen=True)
-class Actor:
-    """Who is acting (and how we know), and the trace the action belongs to."""
-
-    operator: str
-    trace_id: str = ""
-    identity: Operator | None = None
-
-    @property
-    def who(self) -> Operator:
-        return self.identity or Operator(self.operator)
-
-
-@dataclass
-class Live:
-    version: str
-    digest: str
-    by: str
-    at: datetime
-    via: str  # promotion | rollback
-    ref_id: str
-
-
-@dataclass
-class Promotion:
-    """A promotion from its request to its completion (or refusal)."""
-
-    promotion_id: str
-    version: str
-    digest: str
-    source: str | None
-    target: str
-    operator: str
-    requested_at: datetime
-    owner: str = ""
-    lease_until: datetime | None = None
-    authorization: dict[str, Any] = field(default_factory=dict)
-    tags: dict[tuple[str, str], str] = field(default_factory=dict)  # (registry, tag) -> digest
-    gate_results: list[dict[str, Any]] = field(default_factory=list)
-    signature: dict[str, Any] = field(default_factory=dict)
-    state: str = "open"  # open | completed | rejected
-    completed_at: datetime | None = None
-
-
-@dataclass
-class Lock:
-    reason: str
-    by: str
-    at: datetime
+if TYPE_CHECKING:
+    from datetime import datetime
 
 
 class Artifact(BaseAggregate[UUID]):
@@ -394,6 +344,32 @@ class Artifact(BaseAggregate[UUID]):
 
 
 register_topic(Artifact.TOPIC, Artifact)
+
+__all__ = ["Actor", "Artifact", "ArtifactSnapshot", "Live", "Lock", "Promotion"]
+
+
+class ArtifactSnapshot(ev.ArtifactEvent):
+    """The aggregate's state at a version, so loading need not replay the whole stream.
+
+    A convenience cache: ``floe audit verify`` never reads snapshots, it replays events.
+    The state carries ``chain_head``, so events appended after it still link.
+    """
+
+    TOPIC: ClassVar[str] = ev.TOPIC_PREFIX + "ArtifactSnapshot.v1"
+    topic: str
+    state: dict[str, Any]
+
+    @classmethod
+    def take(cls, aggregate: Artifact) -> ArtifactSnapshot:
+        return cls(originator_id=aggregate.id, originator_version=aggregate.version,
+                   timestamp=cls.create_timestamp(), topic=Artifact.TOPIC,
+                   state=snapshot(aggregate), prev_hash=aggregate.chain_head)
+
+    def mutate(self, aggregate: Any) -> Any:
+        art = Artifact.__new__(Artifact)
+        art.__base_init__(self.originator_id, self.originator_version, self.timestamp)
+        restore(art, self.state)
+        return art
 
 
 def _jsonable(value: Any) -> Any:

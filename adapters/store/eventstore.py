@@ -7,7 +7,7 @@ process environment is not consulted (the injected settings are the only input).
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, cast
+from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
@@ -25,18 +25,26 @@ from eventsourcing.utils import Environment
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper
 from floe_ledger.adapters.store.views import EnvironmentViews
-from floe_ledger.domain.artifact import Artifact
+from floe_ledger.domain.artifact import Artifact, ArtifactSnapshot
 from floe_ledger.domain.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.events import ArtifactEvent, TamperError
 
+SNAPSHOT_INTERVAL = 100
+
 
 class LedgerApplication(Application[UUID]):
-    """eventsourcing Application configured only from the given env mapping."""
+    """eventsourcing Application configured only from the given env mapping.
+
+    A snapshot every 100 events keeps loading a long-lived repository cheap; the audit
+    never trusts snapshots (it replays the events and their hash chain).
+    """
 
     name = "Ledger"
+    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Artifact: SNAPSHOT_INTERVAL}
+    snapshot_class = ArtifactSnapshot
 
     def construct_env(self, name: str, env: Any = None) -> Environment:
-        return Environment(name, dict(env or {}))
+        return Environment(name, {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})})
 
     def construct_mapper(self) -> Mapper[UUID]:
         return PydanticMapper(transcoder=JSONTranscoder())
