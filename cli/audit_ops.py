@@ -192,8 +192,8 @@ def _check_promotion(outcome: VerifyOutcome, notes: dict[str, str], tags: TagFol
     elif pid not in tags.completed:
         outcome.warnings.append(
             f"promotion {pid} has a registry record but no PromotionCompleted: it was "
-            "interrupted after writing its record (resume it with --force), or its last "
-            "event was deleted")
+            "interrupted after writing its record (resume it with --force), or its final "
+            "events were deleted")
 
 
 def _read(path: Path) -> bytes:
@@ -205,14 +205,20 @@ def _read(path: Path) -> bytes:
 
 def checkpoint(app: App, key: Path, out_path: Path, password: bytes | None) -> dict[str, Any]:
     """Verify the chain, then sign its heads into ``out_path``."""
-    from floe_ledger.adapters.checkpoint import sign_checkpoint, write_checkpoint
+    from floe_ledger.adapters.checkpoint import (
+        load_private_key,
+        sign_checkpoint,
+        write_checkpoint,
+    )
 
+    key_pem = _read(key)
+    load_private_key(key_pem, password)  # a bad key fails before the ledger is read
     outcome = verify(app, ledger_rows(app))
     if not outcome.ok:
         err = outcome.error()
         err.hint = "a checkpoint signs a verified ledger only; " + err.hint
         raise err
-    doc = sign_checkpoint(outcome.report.heads(), _read(key), events=outcome.report.events,
+    doc = sign_checkpoint(outcome.report.heads(), key_pem, events=outcome.report.events,
                           ledger=app.ledger_location.display, password=password)
     write_checkpoint(doc, out_path)
     return {"path": str(out_path), "events": outcome.report.events,

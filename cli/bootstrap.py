@@ -18,7 +18,9 @@ from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
 
 if TYPE_CHECKING:
+    from floe_ledger.adapters.replication import ReplicaSet
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
+    from floe_ledger.adapters.telemetry import Telemetry
     from floe_ledger.domain.artifact import Actor
     from floe_ledger.domain.config import ManifestConfig
     from floe_ledger.domain.operations import OperationsService
@@ -48,9 +50,12 @@ class App:
     """Lazily wired adapters and services for one CLI invocation."""
 
     def __init__(self, settings: Settings) -> None:
+        from floe_ledger.adapters.logging_setup import configure_logging
+
         self.settings = settings
         self._registries: list[Any] = []
         self._store: EventStoreLedger | None = None
+        configure_logging(settings.env)  # before anything logs: structlog defaults to stdout
 
     @cached_property
     def manifest(self) -> ManifestConfig:
@@ -94,6 +99,30 @@ class App:
         return registry
 
     @cached_property
+    def replicas(self) -> ReplicaSet:
+        """The ``artifacts.replicas`` registries (per-host credentials from config.json)."""
+        from floe_ledger.adapters.registry.factory import (
+            PASSWORD_VAR,
+            USERNAME_VAR,
+            RegistrySettings,
+            open_registry,
+        )
+        from floe_ledger.adapters.replication import ReplicaSet
+
+        # FLOE_REGISTRY_USERNAME/PASSWORD are the primary's; a replica's credentials
+        # come from docker config.json for its own host.
+        env = {k: v for k, v in self.settings.env.items() if k not in (USERNAME_VAR, PASSWORD_VAR)}
+        registries = []
+        for replica in self.manifest.artifacts.replicas:
+            registry = open_registry(
+                RegistrySettings(uri=replica.uri, plain_http=replica.plain_http,
+                                 ca_file=Path(replica.ca_file) if replica.ca_file else None),
+                base_dir=self.settings.base_dir, env=env)
+            self._registries.append(registry)
+            registries.append(registry)
+        return ReplicaSet(registries)
+
+    @cached_property
     def operator(self) -> Operator:
         from floe_ledger.adapters.identity import resolve_operator
 
@@ -103,10 +132,18 @@ class App:
                                 base_dir=self.settings.base_dir)
 
     @cached_property
-    def trace_id(self) -> str:
-        from floe_ledger.adapters.telemetry import current_trace_id
+    def telemetry(self) -> Telemetry:
+        """OpenTelemetry by the standard OTEL_* variables; TRACEPARENT joins a CI trace."""
+        from floe_ledger.adapters.logging_setup import set_trace_id
+        from floe_ledger.adapters.telemetry import init_tracing
 
-        return current_trace_id(self.settings.env)
+        telemetry = init_tracing(self.settings.env)
+        set_trace_id(telemetry.trace_id)
+        return telemetry
+
+    @property
+    def trace_id(self) -> str:
+        return self.telemetry.trace_id
 
     def actor(self) -> Actor:
         from floe_ledger.domain.artifact import Actor
@@ -156,8 +193,16 @@ class App:
             store=self.store, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, probe=LocalProcessProbe(),
             signatures=verifier if verifier is not None else NoSignatureCheck(),
-            gates=self.gates(),
+            gates=self.gates(), tracer=self.telemetry, replicas=self.replicas,
+            records=self.records,
         )
+
+    @cached_property
+    def records(self) -> Any:
+        """Promotion, rollback and lock records as OCI 1.1 referrers (FR-023, FR-025a)."""
+        from floe_ledger.adapters.records import OciRecordWriter
+
+        return OciRecordWriter()
 
     def gates(self) -> Any:
         """The configured gates, validated up front (a bad rule is exit 2, not a failed gate)."""
@@ -165,7 +210,7 @@ class App:
 
         gates = ConfiguredGates(self.manifest.artifacts.promotion,
                                 workdir=str(self.settings.base_dir),
-                                base_env=dict(self.settings.env))
+                                base_env=dict(self.settings.env), tracer=self.telemetry)
         gates.validate()
         return gates
 
@@ -175,10 +220,13 @@ class App:
         return OperationsService(
             store=self.store, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion,
-            dependents=list(self.manifest.artifacts.dependents),
+            dependents=list(self.manifest.artifacts.dependents), tracer=self.telemetry,
+            replicas=self.replicas, records=self.records,
         )
 
     def close(self) -> None:
+        if "telemetry" in self.__dict__:
+            self.telemetry.shutdown()
         for registry in self._registries:
             registry.close()
         if self._store is not None:

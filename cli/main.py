@@ -9,12 +9,14 @@ from __future__ import annotations
 
 import click
 
+import floe_ledger.cli.sync_cmd  # noqa: F401  (registers `floe platform sync`)
 from floe_ledger.cli.artifact_cmds import artifact
 from floe_ledger.cli.audit import audit
 from floe_ledger.cli.ledger_cmds import ledger
 from floe_ledger.cli.operations_cmds import whoami
 from floe_ledger.cli.platform import platform
 from floe_ledger.cli.schema_cmd import schema
+from floe_ledger.cli.webhooks_cmd import webhooks
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -41,6 +43,7 @@ cli.add_command(ledger)
 cli.add_command(audit)
 cli.add_command(whoami)
 cli.add_command(schema)
+cli.add_command(webhooks)
 
 
 def main() -> None:

@@ -12,6 +12,7 @@ from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 from floe_ledger.cli.platform import platform
 from floe_ledger.cli.render_ops import render_impact, render_rollback
+from floe_ledger.cli.webhooks_cmd import notify_webhooks
 from floe_ledger.domain.errors import UsageError
 
 
@@ -70,6 +71,8 @@ def rollback(version: str, environment: str, reason: str | None, dry_run: bool, 
             if result.impact:
                 render_impact(out, result.impact)
     finally:
+        if not dry_run:
+            notify_webhooks(app, out)
         app.close()
 
 
@@ -113,6 +116,7 @@ def _lock_command(locking: bool) -> Any:
             else:
                 c.print(f"{escape(environment)} was not locked; nothing to do")
         finally:
+            notify_webhooks(app, out)
             app.close()
 
     command.__doc__ = (f"{word.capitalize()} an environment: "

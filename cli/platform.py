@@ -10,6 +10,7 @@ from floe_ledger.cli.bootstrap import App, Settings
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 from floe_ledger.cli.render import promote_payload, render_promotion, render_status
+from floe_ledger.cli.webhooks_cmd import notify_webhooks
 from floe_ledger.domain.errors import FloeError
 
 
@@ -69,6 +70,8 @@ def promote(version: str, source: str | None, target: str, dry_run: bool, force:
         if result.blocking:
             raise SystemExit(int(result.blocking[0]["exit_code"]))
     finally:
+        if not dry_run:
+            notify_webhooks(app, out)
         app.close()
 
 

@@ -6,11 +6,12 @@ no gates; the composition root plugs in the real adapters.
 
 from __future__ import annotations
 
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
-from floe_ledger.domain.ports import Registry
+from floe_ledger.domain.ports import Manifest, Registry
 
 
 @dataclass(frozen=True)
@@ -76,6 +77,45 @@ class RecordWriter(Protocol):
 class NoRecords:
     def write(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> str | None:
         return None
+
+
+class ReplicationJob(Protocol):
+    """Replica writes running in the background."""
+
+    def wait(self) -> list[dict[str, Any]]:
+        """One ``{uri, status: ok|failed, error, tags}`` per replica, once all are done."""
+        ...
+
+
+class Replication(Protocol):
+    """Copies a promotion to the disaster-recovery replicas (FR-028..030).
+
+    Never raises for a replica failure: it is a status, the promotion stands."""
+
+    def start(self, registry: Registry, digest: str, tags: Sequence[str], *,
+              manifest: Manifest | None = None,
+              immutable: Collection[str] = ()) -> ReplicationJob: ...
+
+    def push_companions(self, registry: Registry, digest: str,
+                        statuses: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]: ...
+
+
+class _NoJob:
+    def wait(self) -> list[dict[str, Any]]:
+        return []
+
+
+class NoReplicas:
+    """No ``artifacts.replicas``: only the primary is written."""
+
+    def start(self, registry: Registry, digest: str, tags: Sequence[str], *,
+              manifest: Manifest | None = None,
+              immutable: Collection[str] = ()) -> ReplicationJob:
+        return _NoJob()
+
+    def push_companions(self, registry: Registry, digest: str,
+                        statuses: Sequence[Mapping[str, Any]]) -> list[dict[str, Any]]:
+        return [dict(s) for s in statuses]
 
 
 class ProcessProbe(Protocol):

@@ -11,15 +11,17 @@ import json
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, NoReturn
 
 from floe_ledger.domain.artifact import Actor, Artifact
 from floe_ledger.domain.authorization import authorize
 from floe_ledger.domain.config import DependentConfig, PromotionConfig
 from floe_ledger.domain.errors import ConcurrencyError, FloeError, InvalidTransitionError
-from floe_ledger.domain.hooks import NoRecords, RecordWriter
+from floe_ledger.domain.hooks import NoRecords, NoReplicas, RecordWriter, Replication
 from floe_ledger.domain.impact import BLOCKED, ManifestFacts, analyze_rollback, manifest_facts
 from floe_ledger.domain.ports import LedgerStore, Registry
+from floe_ledger.domain.tracing import SPAN_LOCK, SPAN_ROLLBACK, SPAN_UNLOCK, NoopTracer, Tracer
 from floe_ledger.domain.values import latest_tag, rollback_tag, strip_env_suffix
 
 MAX_RETRIES = 8
@@ -49,6 +51,8 @@ class RollbackResult:
     nothing_to_do: bool = False
     tags: list[str] = field(default_factory=list)
     record_digest: str | None = None
+    registries: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -59,6 +63,8 @@ class OperationsService:
     config: PromotionConfig
     dependents: list[DependentConfig] = field(default_factory=list)
     records: RecordWriter = field(default_factory=NoRecords)
+    replicas: Replication = field(default_factory=NoReplicas)
+    tracer: Tracer = field(default_factory=NoopTracer)
 
     def _load(self, actor: Actor) -> Artifact:
         return self.store.load(self.repository) or Artifact.register(self.repository, actor=actor)
@@ -84,6 +90,16 @@ class OperationsService:
     # ---- rollback ----------------------------------------------------------------------
 
     def rollback(self, req: RollbackRequest, actor: Actor) -> RollbackResult:
+        """Roll ``req.environment`` back to ``req.version`` (or explain it, with dry_run)."""
+        attrs: dict[str, str | bool] = {
+            "artifact_ref": f"{self.repository}:{req.version}", "environment": req.environment,
+            "reason": req.reason, "dry_run": req.dry_run}
+        with self.tracer.span(SPAN_ROLLBACK, attrs) as span:
+            result = self._rollback(req, actor)
+            span.set_attribute("rollback_id", result.rollback_id)
+            return result
+
+    def _rollback(self, req: RollbackRequest, actor: Actor) -> RollbackResult:
         env = req.environment
         self.config.path.index(env)
         version = strip_env_suffix(req.version, self.config.path.names)
@@ -124,10 +140,19 @@ class OperationsService:
         self._write(result, present)
         record = {"kind": "rollback", "rollback_id": rid, "version": version,
                   "environment": env, "digest": target.digest, "reason": req.reason,
-                  "previous_digest": result.previous_digest, "operator": actor.operator,
-                  "trace_id": actor.trace_id, "risk": result.impact.get("risk")}
+                  "rollback_tag": result.rollback_tag, "previous_version":
+                  result.previous_version, "previous_digest": result.previous_digest,
+                  "operator": actor.operator, "trace_id": actor.trace_id,
+                  "rolled_back_at": datetime.now(UTC).isoformat(),
+                  "risk": result.impact.get("risk"), "ledger_head": _head(art)}
         result.record_digest = self.records.write(self.registry, target.digest, record)
-        registries = [{"uri": self.registry.uri, "status": "ok", "error": None}]
+        if result.record_digest and len(result.registries) > 1:  # the record travels too
+            result.registries[1:] = self.replicas.push_companions(
+                self.registry, target.digest, result.registries[1:])
+        result.warnings += [f"replica {r.get('uri')} not updated: {r.get('error')} "
+                            "(run 'floe platform sync')"
+                            for r in result.registries[1:] if r.get("status") != "ok"]
+        registries = result.registries
 
         def record_rollback(a: Artifact) -> None:
             a.check_rollback(version, env)
@@ -165,10 +190,18 @@ class OperationsService:
     def _write(self, result: RollbackResult, present: bool) -> None:
         manifest = self.registry.get_manifest(result.digest)
         assert result.rollback_tag is not None
-        if not present:
-            self.registry.put_manifest(result.rollback_tag, manifest)
-        self.registry.put_manifest(latest_tag(result.environment), manifest)
-        result.tags = [result.rollback_tag, latest_tag(result.environment)]
+        tags = [result.rollback_tag, latest_tag(result.environment)]
+        job = self.replicas.start(self.registry, result.digest, tags, manifest=manifest,
+                                  immutable=tags[:1])
+        try:
+            if not present:
+                self.registry.put_manifest(result.rollback_tag, manifest)
+            self.registry.put_manifest(latest_tag(result.environment), manifest)
+        finally:
+            replicas = job.wait()
+        result.tags = tags
+        result.registries = [{"uri": self.registry.uri, "status": "ok", "error": None,
+                              "tags": tags}, *replicas]
 
     # ---- locks -------------------------------------------------------------------------
 
@@ -180,6 +213,11 @@ class OperationsService:
         return self._lock_change(env, reason, actor, locking=False)
 
     def _lock_change(self, env: str, reason: str, actor: Actor, *, locking: bool) -> bool:
+        with self.tracer.span(SPAN_LOCK if locking else SPAN_UNLOCK,
+                              {"environment": env, "reason": reason}):
+            return self._change_lock(env, reason, actor, locking=locking)
+
+    def _change_lock(self, env: str, reason: str, actor: Actor, *, locking: bool) -> bool:
         self.config.path.index(env)
         action = "lock" if locking else "unlock"
         try:
@@ -191,11 +229,28 @@ class OperationsService:
         def change(a: Artifact) -> None:
             changed.clear()
             changed.append(a.lock(env, reason, actor) if locking else a.unlock(env, reason, actor))
-        self._append(change, actor)
+        art = self._append(change, actor)
+        if changed[0]:
+            self._lock_record(art, env, reason, actor, locking=locking)
         return changed[0]
+
+    def _lock_record(self, art: Artifact, env: str, reason: str, actor: Actor, *,
+                     locking: bool) -> None:
+        """A lock record beside what ``env`` runs (nothing is written if nothing runs there)."""
+        live = art.live.get(env)
+        record = {"kind": "lock", "environment": env, "reason": reason,
+                  "status": "locked" if locking else "unlocked", "operator": actor.operator,
+                  "locked_at": datetime.now(UTC).isoformat(), "trace_id": actor.trace_id,
+                  "ledger_head": _head(art)}
+        self.records.write(self.registry, live.digest if live else "", record)
 
     def current_lock(self, env: str, actor: Actor) -> dict[str, str] | None:
         lock = self._load(actor).locks.get(env)
         if lock is None:
             return None
         return {"reason": lock.reason, "locked_by": lock.by, "locked_at": lock.at.isoformat()}
+
+
+def _head(art: Artifact) -> dict[str, Any]:
+    """Where the stream stood when a record was written: lets an auditor see cut events."""
+    return {"artifact_id": str(art.id), "version": art.version, "hash": art.chain_head}

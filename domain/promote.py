@@ -32,14 +32,23 @@ from floe_ledger.domain.hooks import (
     GateRunner,
     NoGates,
     NoRecords,
+    NoReplicas,
     NoSignatureCheck,
     ProcessProbe,
     RecordWriter,
+    Replication,
     SignatureCheck,
     SystemClock,
 )
 from floe_ledger.domain.ports import LedgerStore, Manifest, Registry
 from floe_ledger.domain.resolve import SourceResolution, check_target_tag, resolve_source
+from floe_ledger.domain.tracing import (
+    SPAN_PROMOTE,
+    SPAN_TAG_WRITE,
+    SPAN_VERIFY,
+    NoopTracer,
+    Tracer,
+)
 from floe_ledger.domain.values import Version, env_tag, latest_tag, strip_env_suffix
 
 MAX_RETRIES = 8
@@ -88,14 +97,25 @@ class PromotionService:
     signatures: SignatureCheck = field(default_factory=NoSignatureCheck)
     gates: GateRunner = field(default_factory=NoGates)
     records: RecordWriter = field(default_factory=NoRecords)
+    replicas: Replication = field(default_factory=NoReplicas)
     probe: ProcessProbe | None = None
     clock: Clock = field(default_factory=SystemClock)
-    on_step: Callable[[str, dict[str, Any]], None] | None = None
+    tracer: Tracer = field(default_factory=NoopTracer)
     _artifact: Artifact | None = field(default=None, init=False, repr=False)
 
     # ---- entry point -----------------------------------------------------------------
 
     def promote(self, req: PromoteRequest, actor: Actor) -> PromoteResult:
+        """Promote ``req.version``; a refusal raises a FloeError after it is recorded."""
+        attrs = {"artifact_ref": f"{self.repository}:{req.version}", "from_env": req.source,
+                 "to_env": req.target, "dry_run": req.dry_run}
+        with self.tracer.span(SPAN_PROMOTE, attrs) as span:
+            result = self._promote(req, actor)
+            span.set_attribute("promotion_id", result.promotion_id)
+            span.set_attribute("artifact_digest", result.digest)
+            return result
+
+    def _promote(self, req: PromoteRequest, actor: Actor) -> PromoteResult:
         path = self.config.path
         version = strip_env_suffix(req.version, path.names)
         Version.parse(version)
@@ -239,9 +259,10 @@ class PromotionService:
             source=promo.source, target=promo.target, dry_run=req.dry_run, resumed=resumed,
         )
         manifest = self.registry.get_manifest(promo.digest)
-        self._step("verify", {"digest": promo.digest})
-        self._verify(promo, req, actor, result)
-        self._step("gates", {"target": promo.target})
+        with self.tracer.span(SPAN_VERIFY, {}) as span:
+            self._verify(promo, req, actor, result)
+            span.set_attribute("enforcement_mode", str(result.signature.get("enforcement")))
+            span.set_attribute("cached", bool(result.signature.get("cached")))
         self._run_gates(promo, req, actor, result)
         if req.dry_run:
             result.tags = [env_tag(promo.version, promo.target), latest_tag(promo.target)]
@@ -319,27 +340,40 @@ class PromotionService:
 
     def _write_tags(self, promo: Promotion, manifest: Manifest, actor: Actor,
                     result: PromoteResult) -> None:
-        for tag, mutable in ((env_tag(promo.version, promo.target), False),
-                             (latest_tag(promo.target), True)):
-            if promo.tags.get((self.registry.uri, tag)) == promo.digest:
+        """Write the tags to the primary while the replicas copy and tag (FR-028)."""
+        tags = [env_tag(promo.version, promo.target), latest_tag(promo.target)]
+        job = self.replicas.start(self.registry, promo.digest, tags, manifest=manifest,
+                                  immutable=tags[:1])
+        try:
+            for tag, mutable in ((tags[0], False), (tags[1], True)):
+                present = self._write_primary_tag(promo, manifest, tag, mutable)
+                if not mutable:
+                    self._record_tag(promo, tag, mutable, present, actor)
+                else:  # recorded with the completion, in one commit
+                    result.pending_tag = (tag, present)
                 result.tags.append(tag)
-                continue
-            current = self.registry.resolve(tag)
-            present = current is not None and current.digest == promo.digest
-            if current is not None and not present and not mutable:
-                raise TagExistsError(
-                    f"{tag} appeared pointing at {current.digest} while promoting "
-                    f"{promo.digest}", hint="immutable tags are never re-pointed",
-                    details={"tag": tag, "existing_digest": current.digest})
-            if not present:
-                self._step("tag.write", {"tag": tag})
+        finally:
+            replicas = job.wait()  # bounded; joined even if the primary failed
+        result.registries = [{"uri": self.registry.uri, "status": "ok", "error": None,
+                              "tags": tags}, *replicas]
+        _warn_replicas(replicas, result)
+
+    def _write_primary_tag(self, promo: Promotion, manifest: Manifest, tag: str,
+                           mutable: bool) -> bool:
+        """PUT ``tag`` unless it already names the digest; returns whether it did already."""
+        if promo.tags.get((self.registry.uri, tag)) == promo.digest:
+            return True
+        current = self.registry.resolve(tag)
+        present = current is not None and current.digest == promo.digest
+        if current is not None and not present and not mutable:
+            raise TagExistsError(
+                f"{tag} appeared pointing at {current.digest} while promoting "
+                f"{promo.digest}", hint="immutable tags are never re-pointed",
+                details={"tag": tag, "existing_digest": current.digest})
+        if not present:
+            with self.tracer.span(SPAN_TAG_WRITE, {"tag": tag, "registry": self.registry.uri}):
                 self.registry.put_manifest(tag, manifest)
-            if not mutable:  # the mutable tag is recorded with the completion, in one commit
-                self._record_tag(promo, tag, mutable, present, actor)
-            else:
-                result.pending_tag = (tag, present)
-            result.tags.append(tag)
-        result.registries = [{"uri": self.registry.uri, "status": "ok", "error": None}]
+        return present
 
     def _record_tag(self, promo: Promotion, tag: str, mutable: bool, present: bool,
                     actor: Actor) -> None:
@@ -356,6 +390,11 @@ class PromotionService:
                   "gate_results": result.gate_results, "signature": result.signature,
                   "authorization": promo.authorization, "ledger_head": self._head(actor)}
         result.record_digest = self.records.write(self.registry, promo.digest, record)
+        if result.record_digest and len(result.registries) > 1:  # the record travels too
+            replicas = self.replicas.push_companions(self.registry, promo.digest,
+                                                     result.registries[1:])
+            result.registries = [result.registries[0], *replicas]
+            _warn_replicas(replicas, result)
 
         def complete(art: Artifact) -> None:
             if result.pending_tag is not None:
@@ -381,7 +420,13 @@ class PromotionService:
             signature=done.signature, dry_run=req.dry_run, nothing_written=True,
         )
 
-    def _step(self, name: str, attrs: dict[str, Any]) -> None:
-        if self.on_step:
-            self.on_step(name, attrs)
 
+
+def _warn_replicas(replicas: list[dict[str, Any]], result: PromoteResult) -> None:
+    """FR-030: a failed replica is a warning; the promotion stands."""
+    for r in replicas:
+        if r.get("status") != "ok":
+            warning = (f"replica {r.get('uri')} not updated: {r.get('error')} "
+                       "(run 'floe platform sync')")
+            if warning not in result.warnings:
+                result.warnings.append(warning)

@@ -13,6 +13,7 @@ Example::
 
 from __future__ import annotations
 
+import contextvars
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
@@ -21,12 +22,15 @@ from floe_ledger.adapters.gates.command import run_command_gate
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.security import run_security_gate
 from floe_ledger.domain.gates import GateKind, GateResult, GateSpec
+from floe_ledger.domain.tracing import NoopTracer, Tracer, gate_span_name
 
 GateHandler = Callable[[GateSpec, GateContext], GateResult]
 
 
 def _run_policy_gate(spec: GateSpec, ctx: GateContext) -> GateResult:
-    from floe_ledger.adapters.gates.cel_policy import run_policy_gate  # celpy is slow to import
+    from floe_ledger.adapters.gates.cel_policy import (
+        run_policy_gate,  # loads the CEL engine only when needed
+    )
 
     return run_policy_gate(spec, ctx)
 
@@ -58,12 +62,24 @@ def run_gate(spec: GateSpec, ctx: GateContext,
     return result.model_copy(update={"gate": spec.name, "duration_ms": elapsed})
 
 
+def _traced(tracer: Tracer, spec: GateSpec, ctx: GateContext,
+            handlers: Mapping[GateKind, GateHandler]) -> GateResult:
+    """One gate inside its own span (``floe.oci.gate.<name>``, OBS-03)."""
+    with tracer.span(gate_span_name(spec.name), {"gate_type": spec.kind,
+                                                 "timeout_seconds": spec.timeout_seconds}) as span:
+        result = run_gate(spec, ctx, handlers)
+        span.set_attribute("duration_ms", result.duration_ms)
+        span.set_attribute("status", str(result.status.value))
+        return result
+
+
 def run_gates(
     specs: Sequence[GateSpec],
     context: GateContext,
     max_workers: int = 4,
     on_result: Callable[[GateResult], None] | None = None,
     handlers: Mapping[GateKind, GateHandler] = DEFAULT_HANDLERS,
+    tracer: Tracer | None = None,
 ) -> list[GateResult]:
     """Run all gates concurrently; results come back in the order of ``specs``.
 
@@ -74,14 +90,18 @@ def run_gates(
         on_result: called on the calling thread as each gate finishes (for progress
             output or spans); an exception it raises is not caught.
         handlers: the runner per gate kind (tests pass fakes).
+        tracer: opens one span per gate, as a child of the caller's current span.
     """
     if not specs:
         return []
     results: dict[int, GateResult] = {}
     with ThreadPoolExecutor(max_workers=max(1, max_workers),
                             thread_name_prefix="floe-gate") as pool:
+        # Each gate runs in a copy of the caller's context, so its span has the right parent.
         futures: dict[Future[GateResult], int] = {
-            pool.submit(run_gate, spec, context, handlers): i for i, spec in enumerate(specs)}
+            pool.submit(contextvars.copy_context().run, _traced, tracer or NoopTracer(), spec,
+                        context, handlers): i
+            for i, spec in enumerate(specs)}
         for future in as_completed(futures):
             result = future.result()
             results[futures[future]] = result

@@ -1,0 +1,185 @@
+"""`floe platform sync`: find replicas behind the ledger and bring them level (FR-029).
+
+    expected = {"v1.2.3-prod": "sha256:ab...", "latest-prod": "sha256:ab..."}  # from the ledger
+    for drift in sync_status(primary, replicas, expected):
+        print(drift.uri, drift.missing, drift.mismatched, drift.companions_behind)
+    statuses = sync(primary, replicas, expected)          # one ReplicaStatus per replica
+
+A replica is level when every expected tag names the expected digest (read from the
+replica's own headers) and each digest's signatures, attestations and referrers
+found in the primary are on the replica too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from floe_ledger.adapters.replication import (
+    DEFAULT_TIMEOUT_S,
+    ReplicaStatus,
+    describe_error,
+    replicate_tags,
+    run_concurrently,
+    timed_out,
+)
+from floe_ledger.adapters.replication_copy import (
+    COMPANION_SUFFIXES,
+    Companions,
+    CopyStats,
+    find_companions,
+    merge_signatures,
+)
+from floe_ledger.domain.ports import Registry
+
+
+@dataclass(frozen=True)
+class ReplicaDrift:
+    """How far one replica is behind what the ledger says should exist."""
+
+    uri: str
+    missing: tuple[str, ...] = ()
+    mismatched: dict[str, str] = field(default_factory=dict)  # tag -> digest on the replica
+    companions_behind: tuple[str, ...] = ()  # digests whose signatures/referrers are missing
+    error: str | None = None
+
+    @property
+    def level(self) -> bool:
+        return self.error is None and not (self.missing or self.mismatched
+                                           or self.companions_behind)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"uri": self.uri, "level": self.level, "missing": list(self.missing),
+                "mismatched": dict(self.mismatched),
+                "companions_behind": list(self.companions_behind), "error": self.error}
+
+
+def sync_status(
+    source: Registry, replicas: Sequence[Registry], expected: Mapping[str, str], *,
+    check_companions: bool = True, max_workers: int = 8,
+    timeout: float | None = DEFAULT_TIMEOUT_S,
+) -> list[ReplicaDrift]:
+    """Per replica: which ``expected`` tags (tag → digest) are missing or point elsewhere,
+    and (with ``check_companions``) which digests lack signatures or referrers."""
+    companions = _companions_by_digest(source, expected) if check_companions else {}
+    return _drifts(replicas, expected, companions, max_workers, timeout)
+
+
+def _drifts(replicas: Sequence[Registry], expected: Mapping[str, str],
+            companions: Mapping[str, Companions | None], max_workers: int,
+            timeout: float | None) -> list[ReplicaDrift]:
+    def one(dest: Registry) -> Callable[[], ReplicaDrift]:
+        return lambda: _drift(dest, expected, companions)
+
+    results = run_concurrently([one(r) for r in replicas], max_workers, timeout)
+    return [res if res is not None else ReplicaDrift(r.uri, error=f"{r.uri} did not answer "
+                                                     f"within {timeout} s")
+            for r, res in zip(replicas, results, strict=True)]
+
+
+def _companions_by_digest(source: Registry,
+                          expected: Mapping[str, str]) -> dict[str, Companions | None]:
+    found: dict[str, Companions | None] = {}
+    for digest in dict.fromkeys(expected.values()):
+        try:
+            found[digest] = find_companions(source, digest)
+        except Exception:  # the source lacks it: sync reports that per replica
+            found[digest] = None
+    return found
+
+
+def _drift(dest: Registry, expected: Mapping[str, str],
+           companions: Mapping[str, Companions | None]) -> ReplicaDrift:
+    try:
+        present = set(dest.list_tags())
+        missing = tuple(t for t in expected if t not in present)
+        mismatched: dict[str, str] = {}
+        for tag in (t for t in expected if t in present):
+            found = dest.resolve(tag)
+            if found is None:
+                missing += (tag,)
+            elif found.digest != expected[tag]:
+                mismatched[tag] = found.digest
+        behind = {expected[t] for t in (*missing, *mismatched)}
+        lagging = tuple(d for d, c in companions.items()
+                        if d not in behind and c is not None and not companions_level(dest, c))
+        return ReplicaDrift(dest.uri, missing, mismatched, lagging)
+    except Exception as err:  # an unreachable replica is a status
+        return ReplicaDrift(dest.uri, error=describe_error(err))
+
+
+def sync(
+    source: Registry, replicas: Sequence[Registry], expected: Mapping[str, str], *,
+    max_workers: int = 8, timeout: float | None = DEFAULT_TIMEOUT_S,
+) -> list[ReplicaStatus]:
+    """Bring every replica level with ``expected`` (tag → digest, from the ledger).
+
+    Missing tags are written and tags pointing elsewhere re-pointed (the ledger is the
+    truth; a replica is a mirror), copying artifacts and companions as needed.
+    Returns one status per replica; ``tags`` lists the tags written.
+    """
+    companions = _companions_by_digest(source, expected)
+    drifts = _drifts(replicas, expected, companions, max_workers, timeout)
+
+    def one(dest: Registry, drift: ReplicaDrift) -> Callable[[], ReplicaStatus]:
+        return lambda: _level(source, dest, drift, expected, companions)
+
+    tasks = [one(r, d) for r, d in zip(replicas, drifts, strict=True)]
+    results = run_concurrently(tasks, max_workers, timeout)
+    return [res if res is not None else timed_out(r.uri, timeout, ())
+            for r, res in zip(replicas, results, strict=True)]
+
+
+def _level(source: Registry, dest: Registry, drift: ReplicaDrift, expected: Mapping[str, str],
+           companions: Mapping[str, Companions | None]) -> ReplicaStatus:
+    if drift.error is not None:
+        return ReplicaStatus(dest.uri, "failed", drift.error)
+    by_digest: dict[str, list[str]] = {}
+    for tag in (*drift.missing, *drift.mismatched):
+        by_digest.setdefault(expected[tag], []).append(tag)
+    for digest in drift.companions_behind:
+        by_digest.setdefault(digest, [])
+    written: list[str] = []
+    errors: list[str] = []
+    stats = CopyStats()
+    for digest, tags in by_digest.items():
+        status = replicate_tags(source, dest, digest, tags, companions=companions.get(digest))
+        written += [t for t in status.stats.tags_written if t in tags]
+        _add(stats, status.stats)
+        if status.error:
+            errors.append(status.error)
+    if errors:
+        return ReplicaStatus(dest.uri, "failed", "; ".join(errors), tuple(written), stats)
+    return ReplicaStatus(dest.uri, "ok", None, tuple(written), stats)
+
+
+def _add(total: CopyStats, part: CopyStats) -> None:
+    for name in ("manifests_copied", "manifests_present", "blobs_uploaded", "blobs_mounted",
+                 "blobs_present", "bytes_uploaded", "referrers_attached"):
+        setattr(total, name, getattr(total, name) + getattr(part, name))
+    total.tags_written += part.tags_written
+
+
+def companions_level(dest: Registry, companions: Companions) -> bool:
+    """Whether ``dest`` already has every referrer and companion tag in ``companions``."""
+    if companions.referrers:
+        have = {d.digest for d in dest.referrers(companions.subject)}
+        if any(r.digest not in have for r in companions.referrers):
+            return False
+    for tag, digest in companions.tags.items():
+        current = dest.resolve(tag)
+        if current is None:
+            return False
+        if current.digest != digest and not (
+                tag.endswith(COMPANION_SUFFIXES) and _superset(dest, current.digest, digest)):
+            return False
+    return True
+
+
+def _superset(dest: Registry, current: str, wanted: str) -> bool:
+    """Whether signature manifest ``current`` on ``dest`` holds every layer of ``wanted``
+    (``wanted``'s manifest is read from ``dest`` too, if it was copied there)."""
+    if dest.resolve(wanted) is None:
+        return False
+    return merge_signatures(dest.get_manifest(wanted), dest.get_manifest(current)) is None

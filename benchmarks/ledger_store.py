@@ -1,0 +1,310 @@
+"""Ledger store benchmarks, SQLite against PostgreSQL (issue 7, scope 5). Prints figures.
+
+    scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py
+    scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py --events 20000 --quick
+
+1. append: events/s for one event per save (views caught up after each, as the CLI does)
+   and for a batched fill (50 aggregates, ~5000 events, per save), on both backends.
+2. promotions/s: N runner processes (default 8) promoting through the real wiring
+   (``App.promotion_service()``: store, OCI-layout registry, gates) against one PostgreSQL
+   ledger. ``own repos``: each runner its own repository; ``one repo``: all runners promote
+   different versions of one repository (one aggregate, so they contend). Every completed
+   promotion is checked against the ledger: lost or duplicated events must be 0.
+3. status: ``floe platform status -o json`` as a whole process, median of 11, on a ledger of
+   ``--events`` events (default 100,000) generated through the aggregate and the store.
+4. rebuild: ``floe ledger rebuild -o json`` on that ledger, events/s.
+
+Needs FLOE_TEST_POSTGRES_URL (scripts/with-postgres.sh); each run uses fresh databases.
+A benchmark, not a test: it never fails on a missed target, it reports it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from tempfile import TemporaryDirectory
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
+from floe_ledger.adapters.registry.reference import RegistryLocation
+from floe_ledger.adapters.store.factory import init_store, open_store
+from floe_ledger.adapters.store.location import ledger_location
+from floe_ledger.domain import events as ev
+from floe_ledger.domain.artifact import Actor, Artifact
+from floe_ledger.domain.values import EnvironmentPath
+
+FLOE = str(Path(sys.executable).with_name("floe"))
+PATH = EnvironmentPath(("dev", "staging", "prod"))
+STEPS = [(None, "dev"), ("dev", "staging"), ("staging", "prod")]
+ACTOR = Actor("bench", "bench-trace")
+TARGETS = {"promotions/s, 8 PG runners": (">=", 100.0), "status ms @100k": ("<=", 150.0),
+           "rebuild events/s @100k": (">=", 50_000.0)}
+
+
+@contextmanager
+def fresh_ledger(kind: str, work: Path) -> Iterator[str]:
+    """A FLOE_LEDGER_URL for an empty ledger; PostgreSQL databases are dropped afterwards."""
+    if kind == "sqlite":
+        yield f"sqlite:///{work / f'ledger-{uuid.uuid4().hex[:8]}.sqlite'}"
+        return
+    server = os.environ["FLOE_TEST_POSTGRES_URL"]
+    name = f"floe_bench_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(server, autocommit=True) as conn:
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
+    finally:
+        with psycopg.connect(server, autocommit=True) as conn:
+            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+
+
+def promote_events(art: Artifact, version: str, source: str | None, target: str) -> None:
+    """The five events of a promotion without gates or signatures."""
+    pid = str(uuid.uuid4())
+    digest = "sha256:" + uuid.uuid5(uuid.NAMESPACE_URL, version).hex * 2
+    art.observe_version(version, digest, source, version if source is None else
+                        f"{version}-{source}", ACTOR)
+    art.request_promotion(promotion_id=pid, version=version, digest=digest, source=source,
+                          target=target, path=PATH, force=False, actor=ACTOR)
+    for tag, mutable in ((f"{version}-{target}", False), (f"latest-{target}", True)):
+        art.record_tag(pid, "bench", tag, digest, mutable=mutable, already_present=False,
+                       actor=ACTOR)
+    art.complete_promotion(pid, registries=[], actor=ACTOR)
+
+
+# ---- 1. append -------------------------------------------------------------------------------
+
+def bench_append(kind: str, work: Path, saves: int) -> dict[str, float]:
+    with fresh_ledger(kind, work) as url:
+        loc = ledger_location(url, work)
+        init_store(loc, {})
+        store = open_store(loc, {})
+        try:
+            art = Artifact.register(f"bench/{kind}/one", actor=ACTOR)
+            store.save(art)
+            start = time.perf_counter()
+            for n in range(saves):
+                art.observe_version(f"v0.0.{n}", "sha256:" + f"{n:064x}", None, f"v0.0.{n}", ACTOR)
+                store.save(art)
+            one = saves / (time.perf_counter() - start)
+            batch, total = [], 0
+            start = time.perf_counter()
+            for n in range(50):
+                art = Artifact.register(f"bench/{kind}/batch-{n}", actor=ACTOR)
+                for minor in range(20):
+                    promote_events(art, f"v1.{minor}.0", None, "dev")
+                batch.append(art)
+                total += len(art.pending_events)
+            store.app.save(*batch)
+            batched = total / (time.perf_counter() - start)
+        finally:
+            store.close()
+    return {"one event per save": one, "batched fill": batched}
+
+
+# ---- 2. concurrent promotions -------------------------------------------------------------------
+
+def write_manifest(folder: Path, repo: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    manifest = folder / "manifest.yaml"
+    manifest.write_text(f"artifacts:\n  registry:\n    uri: oci-layout:{repo}\n")
+    return manifest
+
+
+def runner(spec: dict[str, Any]) -> None:
+    """One runner process: promote every version dev -> staging -> prod, report counts."""
+    from floe_ledger.cli.bootstrap import App, Settings
+    from floe_ledger.domain.errors import FloeError
+    from floe_ledger.domain.promote import PromoteRequest
+
+    env = dict(os.environ, FLOE_LEDGER_URL=spec["url"], USER=f"runner{spec['index']}")
+    app = App(Settings.from_options(spec["manifest"], env))
+    service, actor = app.promotion_service(), app.actor()
+    Path(spec["ready"]).touch()
+    while not Path(spec["go"]).exists():
+        time.sleep(0.001)
+    started, done, failed = time.time(), 0, Counter[str]()
+    for source, target in STEPS:
+        for version in spec["versions"]:
+            try:
+                service.promote(PromoteRequest(version, source, target), actor)
+                done += 1
+            except FloeError as err:
+                failed[err.code] += 1
+    print(json.dumps({"started": started, "ended": time.time(), "done": done,
+                      "failed": dict(failed)}))
+    app.close()
+
+
+def bench_promotions(work: Path, runners: int, versions: int, shared: bool) -> dict[str, Any]:
+    work.mkdir(parents=True, exist_ok=True)
+    with fresh_ledger("postgresql", work) as url:
+        init_store(ledger_location(url, work), {})
+        specs: list[dict[str, Any]] = []
+        for i in range(runners):
+            repo = work / ("shared" if shared else f"repo-{i}") / "layout"
+            registry = open_registry(RegistrySettings(uri=f"oci-layout:{repo}"), base_dir=work,
+                                     env={})
+            names = [f"v{i + 1}.{k}.0" for k in range(versions)]
+            for name in names:
+                (work / "payload.txt").write_text(name)
+                push_files(registry, [work / "payload.txt"], name)
+            registry.close()
+            specs.append({"url": url, "index": i, "versions": names, "go": str(work / "go"),
+                          "manifest": str(write_manifest(work / f"runner-{i}", str(repo))),
+                          "ready": str(work / f"ready-{i}")})
+        procs = [subprocess.Popen([sys.executable, __file__, "--runner", json.dumps(s)],
+                                  stdout=subprocess.PIPE, text=True) for s in specs]
+        while not all(Path(s["ready"]).exists() for s in specs):
+            time.sleep(0.01)
+        Path(work / "go").touch()
+        reports = [json.loads(p.communicate()[0].strip().splitlines()[-1]) for p in procs]
+        (work / "go").unlink()
+        store = open_store(ledger_location(url, work), {})
+        try:
+            events = [e for _, e in store.notifications(1, 10_000_000)]
+        finally:
+            store.close()
+    wall = max(r["ended"] for r in reports) - min(r["started"] for r in reports)
+    done = sum(r["done"] for r in reports)
+    completed = Counter((e.originator_id, e.version, e.target_environment) for e in events
+                        if isinstance(e, ev.PromotionCompleted))
+    keys = Counter((e.originator_id, e.originator_version) for e in events)
+    streams = Counter(e.originator_id for e in events)
+    tops = {a: max(v for (o, v) in keys if o == a) for a in streams}
+    return {"promotions": done, "per_s": done / wall, "wall_s": wall,
+            "failed": sum((Counter(r["failed"]) for r in reports), Counter[str]()),
+            "lost": max(0, done - len(completed)) + sum(tops[a] - streams[a] for a in streams),
+            "duplicated": sum(n - 1 for n in completed.values()) + sum(
+                n - 1 for n in keys.values()), "events": len(events)}
+
+
+# ---- 3 and 4. status and rebuild at scale -------------------------------------------------------
+
+def fill(url: str, work: Path, events: int, status_repo: str) -> int:
+    """``events`` events over repositories of ~100 events each, 50 aggregates per save."""
+    loc = ledger_location(url, work)
+    init_store(loc, {})
+    store = open_store(loc, {})
+    written, n = 0, 0
+    try:
+        while written < events:
+            batch = []
+            for _ in range(50):
+                art = Artifact.register(status_repo if n == 0 else f"bench/fill/repo-{n}",
+                                        actor=ACTOR)
+                n += 1
+                minor = 0
+                while art.version < 100 - 15 and written + art.version < events:
+                    for source, target in STEPS:
+                        promote_events(art, f"v1.{minor}.0", source, target)
+                    minor += 1
+                written += len(art.pending_events)
+                batch.append(art)
+                if written >= events:
+                    break
+            store.app.save(*batch)
+    finally:
+        store.close()
+    return written
+
+
+def bench_scale(kind: str, work: Path, events: int) -> dict[str, float]:
+    folder = work / f"scale-{kind}"
+    manifest = write_manifest(folder, "./registry")
+    repo = RegistryLocation.parse("oci-layout:./registry", base_dir=folder).uri
+    with fresh_ledger(kind, work) as url:
+        env = dict(os.environ, FLOE_LEDGER_URL=url, FLOE_MANIFEST=str(manifest))
+        start = time.perf_counter()
+        written = fill(url, work, events, repo)
+        fill_s = time.perf_counter() - start
+        start = time.perf_counter()
+        out = subprocess.run([FLOE, "ledger", "rebuild", "-o", "json"], env=env, check=True,
+                             capture_output=True, text=True).stdout
+        rebuild_wall = time.perf_counter() - start
+        doc = json.loads(out)
+        timings = []
+        for _ in range(11):
+            start = time.perf_counter()
+            subprocess.run([FLOE, "platform", "status", "-o", "json"], env=env, check=True,
+                           capture_output=True)
+            timings.append((time.perf_counter() - start) * 1000)
+    return {"events": written, "fill events/s": written / fill_s,
+            "rebuild events/s": doc["events"] / doc["seconds"],
+            "rebuild s (whole process)": rebuild_wall, "status ms": statistics.median(timings)}
+
+
+# ---- report ----------------------------------------------------------------------------------
+
+def verdict(name: str, value: float) -> str:
+    op, target = TARGETS[name]
+    ok = value >= target if op == ">=" else value <= target
+    return f"{'meets' if ok else 'MISSES'} target {op} {target:,.0f}"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument("--runners", type=int, default=8)
+    parser.add_argument("--versions", type=int, default=20, help="per runner (x3 promotions)")
+    parser.add_argument("--saves", type=int, default=300)
+    parser.add_argument("--runner", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.runner:
+        runner(json.loads(args.runner))
+        return
+    if not os.environ.get("FLOE_TEST_POSTGRES_URL"):
+        sys.exit("FLOE_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh")
+    rows: list[tuple[str, str, str]] = []
+    load_before = os.getloadavg()[0]
+    with TemporaryDirectory(prefix="floe-bench.") as tmp:
+        work = Path(tmp)
+        for kind in ("sqlite", "postgresql"):
+            for name, value in bench_append(kind, work, args.saves).items():
+                rows.append((f"append {name} [{kind}]", f"{value:,.0f} events/s", ""))
+        for shared in (False, True):
+            r = bench_promotions(work / f"promo-{shared}", args.runners, args.versions, shared)
+            label = "one repo" if shared else "own repos"
+            note = verdict("promotions/s, 8 PG runners", r["per_s"]) if not shared else ""
+            rows.append((f"promotions/s, {args.runners} PG runners, {label}",
+                         f"{r['per_s']:,.1f} ({r['promotions']} in {r['wall_s']:.1f} s)", note))
+            rows.append((f"  lost / duplicated events, {label}",
+                         f"{r['lost']} / {r['duplicated']} of {r['events']}",
+                         f"refused: {dict(r['failed']) or 'none'}"))
+        for kind in ("sqlite", "postgresql"):
+            s = bench_scale(kind, work, args.events)
+            n = f"@{s['events'] / 1000:,.0f}k"
+            rows.append((f"fill through the aggregate {n} [{kind}]",
+                         f"{s['fill events/s']:,.0f} events/s", ""))
+            rows.append((f"status ms {n} [{kind}]", f"{s['status ms']:,.0f} ms (median of 11)",
+                         verdict("status ms @100k", s["status ms"])))
+            rows.append((f"rebuild events/s {n} [{kind}]",
+                         f"{s['rebuild events/s']:,.0f} ({s['rebuild s (whole process)']:.1f} s"
+                         " whole process)", verdict("rebuild events/s @100k",
+                                                   s["rebuild events/s"])))
+    rows.append(("load average (1 min) before / after", f"{load_before:.1f} / "
+                 f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "other work skews figures"))
+    width = max(len(r[0]) for r in rows)
+    vwidth = max(len(r[1]) for r in rows)
+    print(f"\n{'measure':<{width}}  {'value':<{vwidth}}  vs target")
+    print(f"{'-' * width}  {'-' * vwidth}  {'-' * 30}")
+    for label, figure, note in rows:
+        print(f"{label:<{width}}  {figure:<{vwidth}}  {note}")
+
+
+if __name__ == "__main__":
+    main()
