@@ -21,14 +21,11 @@ from floe_ledger.domain.config import PromotionConfig
 from floe_ledger.domain.errors import (
     ConcurrencyError,
     FloeError,
-    GateFailedError,
     InvalidTransitionError,
-    SignatureError,
     TagExistsError,
 )
 from floe_ledger.domain.hooks import (
     Clock,
-    GateContext,
     GateRunner,
     NoGates,
     NoRecords,
@@ -40,54 +37,25 @@ from floe_ledger.domain.hooks import (
     SignatureCheck,
     SystemClock,
 )
-from floe_ledger.domain.ports import LedgerStore, Manifest, Registry
+from floe_ledger.domain.ports import LedgerStore, Registry
+from floe_ledger.domain.promote_steps import PromotionSteps
+from floe_ledger.domain.promote_types import PromoteRequest, PromoteResult
 from floe_ledger.domain.resolve import SourceResolution, check_target_tag, resolve_source
 from floe_ledger.domain.tracing import (
     SPAN_PROMOTE,
-    SPAN_TAG_WRITE,
     SPAN_VERIFY,
     NoopTracer,
     Tracer,
 )
 from floe_ledger.domain.values import Version, env_tag, latest_tag, strip_env_suffix
 
+__all__ = ["PromoteRequest", "PromoteResult", "PromotionService"]
+
 MAX_RETRIES = 8
 
 
-@dataclass(frozen=True)
-class PromoteRequest:
-    version: str
-    source: str | None
-    target: str
-    force: bool = False
-    dry_run: bool = False
-    use_cache: bool = True
-    break_glass: str | None = None
-
-
 @dataclass
-class PromoteResult:
-    promotion_id: str
-    version: str
-    digest: str
-    artifact_tag: str
-    source: str | None
-    target: str
-    tags: list[str] = field(default_factory=list)
-    gate_results: list[dict[str, Any]] = field(default_factory=list)
-    signature: dict[str, Any] = field(default_factory=dict)
-    warnings: list[str] = field(default_factory=list)
-    registries: list[dict[str, Any]] = field(default_factory=list)
-    dry_run: bool = False
-    resumed: bool = False
-    nothing_written: bool = False
-    blocking: list[dict[str, Any]] = field(default_factory=list)
-    record_digest: str | None = None
-    pending_tag: tuple[str, bool] | None = field(default=None, repr=False)
-
-
-@dataclass
-class PromotionService:
+class PromotionService(PromotionSteps):
     """Application service for promotions of one repository."""
 
     store: LedgerStore
@@ -271,144 +239,6 @@ class PromotionService:
         self._complete(promo, actor, result)
         return result
 
-    def _verify(self, promo: Promotion, req: PromoteRequest, actor: Actor,
-                result: PromoteResult) -> None:
-        if promo.signature and promo.signature.get("status") in ("verified", "skipped"):
-            result.signature = promo.signature  # resumed: already decided
-            return
-        outcome = self.signatures.check(self.registry, promo.digest, use_cache=req.use_cache)
-        verdict = dict(outcome.verdict, decision=outcome.decision)
-        result.signature = verdict
-        if outcome.decision == "warn":
-            result.warnings.append(outcome.message or "signature not verified (warn mode)")
-        ok = outcome.decision != "refuse"
-        if not req.dry_run:
-            self._append(lambda a: a.record_signature(promo.promotion_id, promo.digest, verdict,
-                                                      ok, actor), actor)
-        if not ok:
-            err = SignatureError(
-                f"signature verification failed for {promo.digest}: {outcome.message}",
-                hint="sign it with 'floe artifact sign', or check "
-                "artifacts.registry.verification (public_keys, trusted_issuers)",
-                details={"verdict": verdict},
-            )
-            self._block(err, promo, req, actor, result)
-
-    def _run_gates(self, promo: Promotion, req: PromoteRequest, actor: Actor,
-                   result: PromoteResult) -> None:
-        if promo.gate_results and all(g.get("status") != "failed" for g in promo.gate_results):
-            result.gate_results = list(promo.gate_results)  # resumed: gates already passed
-            return
-        context = GateContext(
-            repository=self.repository, artifact_ref=f"{self.registry.uri}@{promo.digest}",
-            digest=promo.digest, version=promo.version, tag=result.artifact_tag,
-            source=promo.source, target=promo.target, registry=self.registry,
-            signature=result.signature,
-        )
-        results = self.gates.run(context)
-        result.gate_results = results
-        if not req.dry_run:
-            def record(art: Artifact) -> None:
-                for gate in results:
-                    art.record_gate(promo.promotion_id, gate, actor)
-            if results:
-                self._append(record, actor)
-        failed = [g for g in results if g.get("status") == "failed"]
-        for g in results:
-            if g.get("status") == "warning":
-                result.warnings.append(f"gate {g.get('gate')}: warning")
-        if failed:
-            names = ", ".join(str(g.get("gate")) for g in failed)
-            err = GateFailedError(
-                f"gate {names} failed: {failed[0].get('error') or 'see gate_results'}",
-                hint="promotion aborted, artifact not tagged; fix the cause and re-run",
-                details={"failed_gates": [g.get("gate") for g in failed]},
-            )
-            self._block(err, promo, req, actor, result)
-
-    def _block(self, err: FloeError, promo: Promotion, req: PromoteRequest, actor: Actor,
-               result: PromoteResult) -> None:
-        result.blocking.append({"code": err.code, "exit_code": int(err.exit_code),
-                                "message": err.message, "hint": err.hint, "details": err.details})
-        if req.dry_run:
-            return
-        self._append(lambda a: a.reject(err, promotion_id=promo.promotion_id,
-                                        version=promo.version, source=promo.source,
-                                        target=promo.target, actor=actor), actor)
-        err.details.setdefault("gate_results", result.gate_results)
-        raise err
-
-    def _write_tags(self, promo: Promotion, manifest: Manifest, actor: Actor,
-                    result: PromoteResult) -> None:
-        """Write the tags to the primary while the replicas copy and tag (FR-028)."""
-        tags = [env_tag(promo.version, promo.target), latest_tag(promo.target)]
-        job = self.replicas.start(self.registry, promo.digest, tags, manifest=manifest,
-                                  immutable=tags[:1])
-        try:
-            for tag, mutable in ((tags[0], False), (tags[1], True)):
-                present = self._write_primary_tag(promo, manifest, tag, mutable)
-                if not mutable:
-                    self._record_tag(promo, tag, mutable, present, actor)
-                else:  # recorded with the completion, in one commit
-                    result.pending_tag = (tag, present)
-                result.tags.append(tag)
-        finally:
-            replicas = job.wait()  # bounded; joined even if the primary failed
-        result.registries = [{"uri": self.registry.uri, "status": "ok", "error": None,
-                              "tags": tags}, *replicas]
-        _warn_replicas(replicas, result)
-
-    def _write_primary_tag(self, promo: Promotion, manifest: Manifest, tag: str,
-                           mutable: bool) -> bool:
-        """PUT ``tag`` unless it already names the digest; returns whether it did already."""
-        if promo.tags.get((self.registry.uri, tag)) == promo.digest:
-            return True
-        current = self.registry.resolve(tag)
-        present = current is not None and current.digest == promo.digest
-        if current is not None and not present and not mutable:
-            raise TagExistsError(
-                f"{tag} appeared pointing at {current.digest} while promoting "
-                f"{promo.digest}", hint="immutable tags are never re-pointed",
-                details={"tag": tag, "existing_digest": current.digest})
-        if not present:
-            with self.tracer.span(SPAN_TAG_WRITE, {"tag": tag, "registry": self.registry.uri}):
-                self.registry.put_manifest(tag, manifest)
-        return present
-
-    def _record_tag(self, promo: Promotion, tag: str, mutable: bool, present: bool,
-                    actor: Actor) -> None:
-        def record(art: Artifact) -> None:
-            art.record_tag(promo.promotion_id, self.registry.uri, tag, promo.digest,
-                           mutable=mutable, already_present=present, actor=actor)
-        self._append(record, actor)
-
-    def _complete(self, promo: Promotion, actor: Actor, result: PromoteResult) -> None:
-        record = {"promotion_id": promo.promotion_id, "version": promo.version,
-                  "digest": promo.digest, "source_environment": promo.source,
-                  "target_environment": promo.target, "tags": result.tags,
-                  "operator": actor.operator, "trace_id": actor.trace_id,
-                  "gate_results": result.gate_results, "signature": result.signature,
-                  "authorization": promo.authorization, "ledger_head": self._head(actor)}
-        result.record_digest = self.records.write(self.registry, promo.digest, record)
-        if result.record_digest and len(result.registries) > 1:  # the record travels too
-            replicas = self.replicas.push_companions(self.registry, promo.digest,
-                                                     result.registries[1:])
-            result.registries = [result.registries[0], *replicas]
-            _warn_replicas(replicas, result)
-
-        def complete(art: Artifact) -> None:
-            if result.pending_tag is not None:
-                tag, present = result.pending_tag
-                art.record_tag(promo.promotion_id, self.registry.uri, tag, promo.digest,
-                               mutable=True, already_present=present, actor=actor)
-            art.complete_promotion(promo.promotion_id, registries=result.registries,
-                                   actor=actor, record_digest=result.record_digest)
-        self._append(complete, actor)
-
-    def _head(self, actor: Actor) -> dict[str, Any]:
-        art = self._current(actor)
-        return {"artifact_id": str(art.id), "version": art.version, "hash": art.chain_head}
-
     def _already_done(self, artifact: Artifact, req: PromoteRequest, version: str,
                       source: SourceResolution) -> PromoteResult:
         done = artifact.completed(version, req.target)
@@ -419,14 +249,3 @@ class PromotionService:
             tags=[env_tag(version, req.target)], gate_results=done.gate_results,
             signature=done.signature, dry_run=req.dry_run, nothing_written=True,
         )
-
-
-
-def _warn_replicas(replicas: list[dict[str, Any]], result: PromoteResult) -> None:
-    """FR-030: a failed replica is a warning; the promotion stands."""
-    for r in replicas:
-        if r.get("status") != "ok":
-            warning = (f"replica {r.get('uri')} not updated: {r.get('error')} "
-                       "(run 'floe platform sync')")
-            if warning not in result.warnings:
-                result.warnings.append(warning)
