@@ -19,22 +19,20 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.utils import register_topic
 
 from floe_ledger.domain import events as ev
+from floe_ledger.domain.artifact_checks import ArtifactChecks
 from floe_ledger.domain.artifact_id import artifact_id
 from floe_ledger.domain.artifact_state import Actor, Live, Lock, Promotion, restore, snapshot
 from floe_ledger.domain.errors import (
-    EnvironmentLockedError,
     FloeError,
     IntegrityError,
-    NeverPromotedError,
-    TagExistsError,
 )
-from floe_ledger.domain.values import EnvironmentPath, env_tag
+from floe_ledger.domain.values import EnvironmentPath
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 
-class Artifact(BaseAggregate[UUID]):
+class Artifact(ArtifactChecks, BaseAggregate[UUID]):
     """Aggregate root for one OCI repository."""
 
     TOPIC: ClassVar[str] = ev.TOPIC_PREFIX + "Artifact"
@@ -75,38 +73,7 @@ class Artifact(BaseAggregate[UUID]):
             **fields,
         )
 
-    # ---- queries used by decisions -------------------------------------------------
-
-    def completed(self, version: str, env: str) -> Promotion | None:
-        pid = self.by_target.get((version, env))
-        promo = self.promotions.get(pid) if pid else None
-        return promo if promo and promo.state == "completed" else None
-
-    def open_promotion(self, version: str, env: str) -> Promotion | None:
-        pid = self.by_target.get((version, env))
-        promo = self.promotions.get(pid) if pid else None
-        return promo if promo and promo.state == "open" else None
-
-    def versions_in(self, env: str) -> list[str]:
-        """Versions promoted into ``env`` (completed), oldest first."""
-        found = [
-            p for p in self.promotions.values() if p.target == env and p.state == "completed"
-        ]
-        found.sort(key=lambda p: p.completed_at or p.requested_at)
-        return list(dict.fromkeys(p.version for p in found))
-
     # ---- commands ---------------------------------------------------------------------
-
-    def check_not_locked(self, env: str) -> None:
-        lock = self.locks.get(env)
-        if lock:
-            raise EnvironmentLockedError(
-                f"environment {env} is locked: {lock.reason}",
-                hint=f"locked by {lock.by} at {lock.at.isoformat()}; "
-                f"'floe platform unlock --env {env} --reason TEXT' releases it",
-                details={"environment": env, "reason": lock.reason, "locked_by": lock.by,
-                         "locked_at": lock.at.isoformat()},
-            )
 
     def enter(self, env: str, break_glass: str | None, actor: Actor) -> None:
         """Refuse a locked environment, unless break-glass, which is recorded (the lock stays)."""
@@ -146,30 +113,6 @@ class Artifact(BaseAggregate[UUID]):
             previous_digest=previous.digest if previous else None, rollback_tag=rollback_tag,
             sequence=sequence, reason=reason, impact=impact, registries=registries,
         )
-
-    def check_rollback(self, version: str, env: str) -> Promotion:
-        """The promotion that put ``version`` into ``env``; NeverPromotedError if none."""
-        done = self.completed(version, env)
-        if done is None:
-            versions = self.versions_in(env)
-            listed = ", ".join(f"{v}-{env}" for v in versions) or "none"
-            raise NeverPromotedError(
-                f"{version} was never promoted to {env}",
-                hint=f"versions promoted to {env}: {listed}",
-                details={"environment": env, "available_versions": versions},
-            )
-        return done
-
-    def check_env_tag_free(self, version: str, target: str, *, force: bool) -> None:
-        """An immutable env tag already written in the ledger is exit 10 unless --force."""
-        done = self.completed(version, target)
-        if done and not force:
-            raise TagExistsError(
-                f"{env_tag(version, target)} already exists: {version} was promoted to "
-                f"{target} by {done.operator} at {done.requested_at.isoformat()}",
-                hint="already promoted; use --force to re-check and complete it idempotently",
-                details={"tag": env_tag(version, target), "existing_digest": done.digest},
-            )
 
     def observe_version(
         self, version: str, digest: str, env: str | None, tag: str, actor: Actor
