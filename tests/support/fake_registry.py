@@ -21,6 +21,7 @@ import json
 import re
 import secrets
 import threading
+import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -71,6 +72,8 @@ class FakeRegistry:
         self.token_requests: list[tuple[str, list[str]]] = []
         self._tokens: set[str] = set()
         self._failures = 0
+        self._tag_failures: dict[str, int] = {}
+        self._tag_delays: dict[str, float] = {}
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
 
@@ -113,10 +116,34 @@ class FakeRegistry:
         """Answer the next ``count`` requests with HTTP 500."""
         self._failures = count
 
+    def fail_tag_puts(self, tag: str, count: int) -> None:
+        """Answer the next ``count`` manifest PUTs to ``tag`` with HTTP 500."""
+        self._tag_failures[tag] = count
+
+    def delay_tag_puts(self, tag: str, seconds: float) -> None:
+        """Hold every manifest PUT to ``tag`` for ``seconds`` before storing it."""
+        self._tag_delays[tag] = seconds
+
+    def _tag_rule(self, method: str, path: str) -> Reply | None:
+        match = ROUTE.match(path)
+        if method != "PUT" or not match or match["kind"] != "manifests":
+            return None
+        tag = match["ref"]
+        if self._tag_delays.get(tag):
+            time.sleep(self._tag_delays[tag])  # outside the lock: other requests go on
+        with self._lock:
+            if self._tag_failures.get(tag, 0) > 0:
+                self._tag_failures[tag] -= 1
+                return _error(500, "UNKNOWN", f"injected failure writing {tag}")
+        return None
+
     # -- dispatch -----------------------------------------------------------------------
 
     def handle(self, method: str, path: str, query: dict[str, list[str]],
                headers: Any, body: bytes) -> Reply:
+        injected = self._tag_rule(method, path)
+        if injected is not None:
+            return injected
         with self._lock:
             self.requests.append((method, path))
             if self._failures > 0:

@@ -1,0 +1,83 @@
+"""NFR-004, TXN-03..05: a promotion interrupted between its two tag writes is finished by
+running the same command again, with no duplicate events or tags."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+
+from support.fake_registry import FakeRegistry
+from support.workspace import FLOE, Workspace, base_env
+
+
+@pytest.fixture
+def fake_ws(tmp_path):
+    with FakeRegistry() as fake:
+        uri = fake.uri("acme/app")
+        ws = Workspace(tmp_path, uri, {"registry": {"uri": uri, "plain_http": True}},
+                       env=base_env(tmp_path))
+        ws.write_manifest()
+        ws.push("v1.0.0")
+        assert ws.run("platform", "promote", "v1.0.0", "--to", "dev").returncode == 0
+        yield ws, fake
+
+
+def promotion_events(ws: Workspace) -> list[str]:
+    kinds = ws.event_kinds()
+    start = max(i for i, k in enumerate(kinds) if k == "PromotionRequested")
+    return kinds[start:]
+
+
+@pytest.mark.requirement("NFR-004", "TXN-03", "TXN-05")
+def test_a_registry_failing_the_second_put_is_finished_by_a_rerun(fake_ws) -> None:
+    ws, fake = fake_ws
+    fake.fail_tag_puts("latest-staging", 3)  # every retry of the second PUT fails
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
+    assert code == 5, out
+    assert "v1.0.0-staging" in fake.tags["acme/app"]
+    assert "latest-staging" not in fake.tags["acme/app"]
+    code, status = ws.json("platform", "status", "--env", "staging")
+    assert status[0]["open_promotion"] == "v1.0.0"
+    # The same command again completes it.
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
+    assert code == 0, out
+    assert out["resumed"] is True
+    assert fake.tags["acme/app"]["latest-staging"] == out["artifact_digest"]
+    events = promotion_events(ws)
+    assert events.count("PromotionRequested") == 1
+    assert events.count("TagWritten") == 2
+    assert events.count("PromotionCompleted") == 1
+    assert events.count("SignatureVerified") == 1  # not re-verified on resume
+    code, status = ws.json("platform", "status", "--env", "staging")
+    assert status[0]["version"] == "v1.0.0" and status[0]["open_promotion"] is None
+
+
+@pytest.mark.requirement("NFR-004", "TXN-03")
+def test_a_process_killed_between_its_two_tag_writes_is_finished_by_a_rerun(fake_ws) -> None:
+    ws, fake = fake_ws
+    fake.delay_tag_puts("latest-staging", 30)
+    proc = subprocess.Popen([FLOE, "platform", "promote", "v1.0.0", "--from", "dev", "--to",
+                             "staging"], cwd=ws.root, env=ws.env, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    deadline = time.monotonic() + 30
+    while "v1.0.0-staging" not in fake.tags.get("acme/app", {}):
+        assert time.monotonic() < deadline and proc.poll() is None
+        time.sleep(0.05)
+    time.sleep(0.3)  # the env tag's TagWritten is saved before the second PUT starts
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    fake.delay_tag_puts("latest-staging", 0)
+    assert "TagWritten" in promotion_events(ws)
+    assert "PromotionCompleted" not in promotion_events(ws)
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
+    assert code == 0, out
+    assert out["resumed"] is True
+    events = promotion_events(ws)
+    assert events.count("PromotionRequested") == 1
+    assert events.count("TagWritten") == 2
+    assert events.count("PromotionCompleted") == 1
+    assert json.loads(json.dumps(fake.tags["acme/app"]))["latest-staging"] == out["artifact_digest"]
