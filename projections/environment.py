@@ -6,7 +6,7 @@ drives the SQLite and PostgreSQL read models and can be rebuilt from zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -59,16 +59,17 @@ class SetPromotion:
 
 @dataclass(frozen=True)
 class AppendHistory:
+    """Add one row to an artifact's history."""
+
     artifact_id: UUID
-    environment: str
-    kind: str
-    version: str
-    digest: str
-    operator: str
-    at: str
-    reason: str = ""
-    ref_id: str = ""
-    details: dict[str, Any] = field(default_factory=dict)
+    entry: HistoryEntry
+
+
+def _history(artifact_id: UUID, environment: str, kind: str, version: str, digest: str,
+             operator: str, at: str, *, reason: str = "", ref_id: str = "",
+             details: dict[str, Any] | None = None) -> AppendHistory:
+    return AppendHistory(artifact_id, HistoryEntry(environment, kind, version, digest, operator,
+                                                   at, reason, ref_id, dict(details or {})))
 
 
 ViewOp = RegisterArtifact | SetLive | SetLock | SetPromotion | AppendHistory
@@ -100,7 +101,7 @@ def _completed(e: Any) -> list[ViewOp]:
                      e.operator, at),
         SetLive(aid, e.target_environment, e.version, e.digest, e.operator, at, "promotion",
                 e.promotion_id),
-        AppendHistory(aid, e.target_environment, "PROMOTED", e.version, e.digest, e.operator, at,
+        _history(aid, e.target_environment, "PROMOTED", e.version, e.digest, e.operator, at,
                       ref_id=e.promotion_id,
                       details={"source": e.source_environment, "tags": e.tags}),
     ]
@@ -110,13 +111,13 @@ def _rejected(e: Any) -> list[ViewOp]:
     aid, at = e.originator_id, _at(e)
     if isinstance(e, (ev.RollbackRejected, ev.LockRejected)):
         kind = "ROLLBACK_REJECTED" if isinstance(e, ev.RollbackRejected) else "LOCK_REJECTED"
-        return [AppendHistory(aid, e.target_environment, kind, e.version, "",
+        return [_history(aid, e.target_environment, kind, e.version, "",
                               e.operator, at, reason=e.reason, ref_id=e.promotion_id,
                               details={"code": e.code, "exit_code": e.exit_code})]
     return [
         SetPromotion(aid, e.promotion_id, e.version, e.target_environment, "rejected",
                      e.operator, at),
-        AppendHistory(aid, e.target_environment, "REJECTED", e.version, "", e.operator, at,
+        _history(aid, e.target_environment, "REJECTED", e.version, "", e.operator, at,
                       reason=e.reason, ref_id=e.promotion_id,
                       details={"code": e.code, "exit_code": e.exit_code}),
     ]
@@ -127,7 +128,7 @@ def _rolled_back(e: Any) -> list[ViewOp]:
     return [
         SetLive(aid, e.environment, e.version, e.digest, e.operator, at, "rollback",
                 e.rollback_id),
-        AppendHistory(aid, e.environment, "ROLLBACK", e.version, e.digest, e.operator, at,
+        _history(aid, e.environment, "ROLLBACK", e.version, e.digest, e.operator, at,
                       reason=e.reason, ref_id=e.rollback_id,
                       details={"tag": e.rollback_tag, "previous_version": e.previous_version}),
     ]
@@ -136,17 +137,17 @@ def _rolled_back(e: Any) -> list[ViewOp]:
 def _locked(e: Any) -> list[ViewOp]:
     aid, at = e.originator_id, _at(e)
     return [SetLock(aid, e.environment, True, e.reason, e.operator, at),
-            AppendHistory(aid, e.environment, "LOCKED", "", "", e.operator, at, reason=e.reason)]
+            _history(aid, e.environment, "LOCKED", "", "", e.operator, at, reason=e.reason)]
 
 
 def _unlocked(e: Any) -> list[ViewOp]:
     aid, at = e.originator_id, _at(e)
     return [SetLock(aid, e.environment, False, "", "", ""),
-            AppendHistory(aid, e.environment, "UNLOCKED", "", "", e.operator, at, reason=e.reason)]
+            _history(aid, e.environment, "UNLOCKED", "", "", e.operator, at, reason=e.reason)]
 
 
 def _lock_broken(e: Any) -> list[ViewOp]:
-    return [AppendHistory(e.originator_id, e.environment, "BREAK_GLASS", "", "", e.operator,
+    return [_history(e.originator_id, e.environment, "BREAK_GLASS", "", "", e.operator,
                           _at(e), reason=e.reason, details={"lock_reason": e.lock_reason})]
 
 

@@ -153,10 +153,11 @@ class EnvironmentViews:
                  op.operator, op.at),
             )
         elif isinstance(op, AppendHistory):
+            h = op.entry
             self._x(
                 "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pos, seq, str(op.artifact_id), op.environment, op.kind, op.version, op.digest,
-                 op.operator, op.at, op.reason, op.ref_id, json.dumps(op.details)),
+                (pos, seq, str(op.artifact_id), h.environment, h.kind, h.version, h.digest,
+                 h.operator, h.at, h.reason, h.ref_id, json.dumps(h.details)),
             )
 
     def close(self) -> None:
