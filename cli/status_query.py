@@ -43,27 +43,34 @@ def query_status(app: App, environment: str | None, history: int) -> list[dict[s
                  "promoted_at": None, "locked": False, "history": [] if history else None}
                 for e in envs]
     reader: Any = fast if fast is not None else _StoreReader(app)
-    rows = []
-    for st in reader.statuses(aid, envs):
-        row = st.as_dict()
-        if history:
-            row["history"] = [h.as_dict() for h in reader.history(aid, st.environment, history)]
-        rows.append(row)
-    return rows
+    try:
+        rows = []
+        for st in reader.statuses(aid, envs):
+            row = st.as_dict()
+            if history:
+                row["history"] = [h.as_dict() for h in reader.history(aid, st.environment,
+                                                                     history)]
+            rows.append(row)
+        return rows
+    finally:
+        reader.close()
 
 
 class _StoreReader:
-    """Views through the store's own connection (PostgreSQL), after a catch-up."""
+    """PostgreSQL views read with psycopg alone; the store catches them up only if behind."""
 
     def __init__(self, app: App) -> None:
-        from uuid import UUID
+        from floe_ledger.adapters.store.postgres import PostgresFastViews
 
-        self._uuid = UUID
-        self.views = app.store.views
-        app.store.refresh_views()
+        self.views = PostgresFastViews(app.ledger_location, app.settings.env)
+        if not self.views.current():
+            app.store.refresh_views()
 
     def statuses(self, aid: str, envs: list[str]) -> Any:
-        return self.views.statuses(self._uuid(aid), envs)
+        return self.views.statuses(aid, envs)
 
     def history(self, aid: str, env: str, limit: int) -> Any:
-        return self.views.history(self._uuid(aid), env, limit)
+        return self.views.history(aid, env, limit)
+
+    def close(self) -> None:
+        self.views.close()

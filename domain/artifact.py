@@ -25,6 +25,7 @@ from floe_ledger.domain.artifact_state import Actor, Live, Lock, Promotion, rest
 from floe_ledger.domain.errors import (
     FloeError,
     IntegrityError,
+    TagExistsError,
 )
 from floe_ledger.domain.values import EnvironmentPath
 
@@ -146,6 +147,14 @@ class Artifact(ArtifactChecks, BaseAggregate[UUID]):
         break_glass: str | None = None,
     ) -> None:
         path.check_transition(source, target)
+        running = self.open_promotion(version, target)
+        if running is not None:  # another runner decided first (we reloaded after losing)
+            raise TagExistsError(
+                f"{version} is being promoted to {target} by {running.operator} "
+                f"(promotion {running.promotion_id})",
+                hint="wait for it to finish; if it was interrupted, re-run with --force to "
+                "resume it",
+                details={"promotion_id": running.promotion_id, "owner": running.owner})
         self.enter(target, break_glass, actor)
         self.check_env_tag_free(version, target, force=force)
         self._emit(

@@ -6,6 +6,8 @@ no gates; the composition root plugs in the real adapters.
 
 from __future__ import annotations
 
+import random
+import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -126,7 +128,14 @@ class ProcessProbe(Protocol):
 class Clock(Protocol):
     def now(self) -> datetime: ...
 
+    def pause(self, attempt: int) -> None:
+        """Wait before retry ``attempt`` after a lost race (jittered, growing)."""
+        ...
+
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
+
+    def pause(self, attempt: int) -> None:
+        time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))  # noqa: S311

@@ -18,7 +18,14 @@ from floe_ledger.domain.artifact import Actor, Artifact
 from floe_ledger.domain.authorization import authorize
 from floe_ledger.domain.config import DependentConfig, PromotionConfig
 from floe_ledger.domain.errors import ConcurrencyError, FloeError, InvalidTransitionError
-from floe_ledger.domain.hooks import NoRecords, NoReplicas, RecordWriter, Replication
+from floe_ledger.domain.hooks import (
+    Clock,
+    NoRecords,
+    NoReplicas,
+    RecordWriter,
+    Replication,
+    SystemClock,
+)
 from floe_ledger.domain.impact import BLOCKED, ManifestFacts, analyze_rollback, manifest_facts
 from floe_ledger.domain.ports import LedgerStore, Registry
 from floe_ledger.domain.tracing import SPAN_LOCK, SPAN_ROLLBACK, SPAN_UNLOCK, NoopTracer, Tracer
@@ -65,6 +72,7 @@ class OperationsService:
     records: RecordWriter = field(default_factory=NoRecords)
     replicas: Replication = field(default_factory=NoReplicas)
     tracer: Tracer = field(default_factory=NoopTracer)
+    clock: Clock = field(default_factory=SystemClock)
 
     def _load(self, actor: Actor) -> Artifact:
         return self.store.load(self.repository) or Artifact.register(self.repository, actor=actor)
@@ -79,6 +87,7 @@ class OperationsService:
             except ConcurrencyError:
                 if attempt == MAX_RETRIES - 1:
                     raise
+                self.clock.pause(attempt)
         raise AssertionError("unreachable")
 
     def _refuse(self, err: FloeError, action: str, version: str, env: str, actor: Actor,

@@ -154,6 +154,7 @@ class PromotionService(PromotionSteps):
                 self._artifact = None
                 if attempt == MAX_RETRIES - 1:
                     raise
+                self.clock.pause(attempt)
             except BaseException:
                 self._artifact = None
                 raise

@@ -208,7 +208,8 @@ def _write_records(ws: Workspace) -> int:
 
 @pytest.mark.requirement("FR-023", "FR-026", "SC-003")
 def test_deleting_the_newest_events_is_caught_by_the_registry_records(
-        workspace: Workspace) -> None:
+        sqlite_workspace: Workspace) -> None:
+    workspace = sqlite_workspace
     workspace.push("v1.0.0")
     _promote(workspace, "v1.0.0", None, "dev")
     _promote(workspace, "v1.0.0", "dev", "staging")

@@ -29,6 +29,10 @@ class Workspace:
     artifacts: dict[str, Any]
     env: dict[str, str] = field(default_factory=dict)
 
+    @property
+    def postgres(self) -> bool:
+        return self.env.get("FLOE_LEDGER_URL", "").startswith("postgresql://")
+
     def write_manifest(self, **changes: Any) -> Path:
         doc = {"artifacts": {**self.artifacts, **changes}}
         path = self.root / "manifest.yaml"
@@ -60,17 +64,25 @@ class Workspace:
     def ledger(self) -> Path:
         return self.root / ".floe" / "ledger.sqlite"
 
-    def event_kinds(self) -> list[str]:
+    def _rows(self) -> list[tuple[str, bytes]]:
+        """(topic, state) of every stored event, in ledger order, from either backend."""
+        if self.postgres:
+            import psycopg
+
+            with psycopg.connect(self.env["FLOE_LEDGER_URL"]) as conn:
+                rows = conn.execute("SELECT topic, state FROM ledger_events "
+                                    "ORDER BY notification_id").fetchall()
+            return [(t, bytes(st)) for t, st in rows]
         if not self.ledger.exists():
             return []
         with sqlite3.connect(self.ledger) as conn:
-            rows = conn.execute("SELECT topic FROM stored_events ORDER BY rowid").fetchall()
-        return [r[0].split("/")[-1].split(".")[0] for r in rows]
+            return list(conn.execute("SELECT topic, state FROM stored_events ORDER BY rowid"))
+
+    def event_kinds(self) -> list[str]:
+        return [topic.split("/")[-1].split(".")[0] for topic, _ in self._rows()]
 
     def events(self, kind: str) -> list[dict[str, Any]]:
-        with sqlite3.connect(self.ledger) as conn:
-            rows = conn.execute("SELECT topic, state FROM stored_events ORDER BY rowid").fetchall()
-        return [json.loads(state) for topic, state in rows
+        return [json.loads(state) for topic, state in self._rows()
                 if topic.split("/")[-1].split(".")[0] == kind]
 
 
