@@ -23,8 +23,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
-
+from floe_ledger.adapters.log import get_logger
 from floe_ledger.adapters.record_annotations import (
     LEDGER_HEAD,
     LEDGER_ID,
@@ -43,7 +42,7 @@ from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPT
 from floe_ledger.domain.errors import NotFoundError, UsageError
 from floe_ledger.domain.ports import OCI_EMPTY, OCI_MANIFEST, Descriptor, Manifest, Registry
 
-log = structlog.get_logger("floe.records")
+log = get_logger("floe.records")
 
 ARTIFACT_TYPES = {
     "promotion": "application/vnd.floe.promotion.v1+json",

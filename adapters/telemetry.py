@@ -235,9 +235,9 @@ class Telemetry:
         threading.Thread(target=run, name="floe-otel-shutdown", daemon=True).start()
         if done.wait(max(0.0, timeout_seconds)):
             return True
-        import structlog
+        from floe_ledger.adapters.log import get_logger
 
-        structlog.get_logger("floe.telemetry").warning(
+        get_logger("floe.telemetry").warning(
             "telemetry.flush_timeout", seconds=timeout_seconds,
             hint="spans may be lost: is the OTLP endpoint reachable?")
         return False

@@ -25,13 +25,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
-import structlog
 
+from floe_ledger.adapters.log import get_logger
 from floe_ledger.adapters.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
 from floe_ledger.adapters.webhook_requests import Prepared, endpoint_label, expand, prepare
 from floe_ledger.domain.config import WebhookConfig
 
-log = structlog.get_logger("floe.webhooks")
+log = get_logger("floe.webhooks")
 
 DEFAULT_DEADLINE_SECONDS = 10.0
 BACKOFF_SECONDS = 0.5
@@ -247,11 +247,6 @@ def notify_after_command(store: Any, repository: str, webhooks: Sequence[Webhook
     if not webhooks:
         return []
     from floe_ledger.domain.artifact_id import artifact_id
-
-    if not structlog.is_configured():  # unconfigured structlog would print to stdout
-        from floe_ledger.adapters.logging_setup import configure_logging
-
-        configure_logging(env)
 
     stream = str(artifact_id(repository))
     try:

@@ -50,12 +50,12 @@ class App:
     """Lazily wired adapters and services for one CLI invocation."""
 
     def __init__(self, settings: Settings) -> None:
-        from floe_ledger.adapters.logging_setup import configure_logging
+        from floe_ledger.adapters.log import prepare
 
         self.settings = settings
         self._registries: list[Any] = []
         self._store: EventStoreLedger | None = None
-        configure_logging(settings.env)  # before anything logs: structlog defaults to stdout
+        prepare(settings.env)  # loggers configure structlog (to stderr) on first use
 
     @cached_property
     def manifest(self) -> ManifestConfig:
@@ -134,7 +134,7 @@ class App:
     @cached_property
     def telemetry(self) -> Telemetry:
         """OpenTelemetry by the standard OTEL_* variables; TRACEPARENT joins a CI trace."""
-        from floe_ledger.adapters.logging_setup import set_trace_id
+        from floe_ledger.adapters.log import set_trace_id
         from floe_ledger.adapters.telemetry import init_tracing
 
         telemetry = init_tracing(self.settings.env)

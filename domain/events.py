@@ -33,7 +33,7 @@ def event_hash(topic: str, state: dict[str, Any]) -> str:
 class ArtifactEvent(BaseModel, CanMutateAggregate[UUID]):
     """Base of every event in an Artifact stream."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     TOPIC: ClassVar[str] = TOPIC_PREFIX + "ArtifactEvent"
 
     originator_id: UUID

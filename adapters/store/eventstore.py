@@ -144,9 +144,9 @@ class EventStoreLedger:
         try:
             return self.views.catch_up(self.notifications)
         except Exception as err:  # the events are committed; the views catch up next time
-            import structlog
+            from floe_ledger.adapters.log import get_logger
 
-            structlog.get_logger("floe.ledger").warning("views.catch_up_failed", error=str(err))
+            get_logger("floe.ledger").warning("views.catch_up_failed", error=str(err))
             return 0
 
     def rebuild_views(self) -> int:
