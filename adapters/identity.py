@@ -24,25 +24,19 @@ ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
 
 def resolve_operator(config: IdentityConfig, env: Mapping[str, str], *,
                      registry: Callable[[], Registry] | None = None,
-                     probe_tag: str = "latest", base_dir: Path | None = None) -> Operator:
+                     base_dir: Path | None = None) -> Operator:
     """The operator for this run; a token that is present but invalid is an error (exit 12)."""
     token = env.get("FLOE_OIDC_TOKEN")
     if token:
         return _from_oidc(token, config, base_dir or Path.cwd())
     if registry is not None:
-        user = _registry_user(registry(), probe_tag)
+        user = registry().authenticated_user()  # checks the credential once, if there is one
         if user:
             return Operator(name=user, source="registry", authenticated=True,
                             groups=tuple(config.groups.get(user, [])))
     name = env.get("USER") or env.get("LOGNAME") or _getuser()
     return Operator(name=name, source="local", authenticated=False,
                     groups=tuple(config.groups.get(name, [])))
-
-
-def _registry_user(registry: Registry, probe_tag: str) -> str | None:
-    """Make one authenticated request, then ask who the registry accepted."""
-    registry.resolve(probe_tag)
-    return registry.authenticated_user()
 
 
 def _from_oidc(token: str, config: IdentityConfig, base_dir: Path) -> Operator:

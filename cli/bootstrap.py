@@ -126,10 +126,8 @@ class App:
     def operator(self) -> Operator:
         from floe_ledger.adapters.identity import resolve_operator
 
-        first = self.manifest.artifacts.promotion.path.first
         return resolve_operator(self.manifest.artifacts.identity, self.settings.env,
-                                registry=lambda: self.registry, probe_tag=f"latest-{first}",
-                                base_dir=self.settings.base_dir)
+                                registry=lambda: self.registry, base_dir=self.settings.base_dir)
 
     @cached_property
     def telemetry(self) -> Telemetry:
