@@ -40,8 +40,10 @@ class Output:
         if self._out is None:
             from rich.console import Console
 
+            # Piped output (CI logs) gets room for a whole row; a terminal keeps its width.
+            width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
             self._out = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False,
-                                soft_wrap=True)
+                                soft_wrap=True, width=width)
         return self._out
 
     @property

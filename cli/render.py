@@ -18,6 +18,17 @@ def short(digest: str | None) -> str:
     return f"{algo}:{hexpart[:12]}"
 
 
+def when(iso: str | None) -> str:
+    """A stored ISO time as ``2026-11-25 22:56:03Z`` for tables (JSON keeps full ISO)."""
+    if not iso:
+        return "-"
+    try:
+        moment = datetime.fromisoformat(iso).astimezone(UTC)
+    except ValueError:
+        return iso
+    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
 def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
     """JSON-01 fields, plus what the ledger knows about this promotion."""
     return {
@@ -103,15 +114,15 @@ def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None
     for col in ("Environment", "Version", "Digest", "Promoted By", "At", "Lock"):
         table.add_column(col)
     for r in rows:
-        lock = (f"LOCKED: {r.get('lock_reason')} ({r.get('locked_by')})" if r.get("locked")
-                else "")
+        lock = (f"LOCKED by {r.get('locked_by')} at {when(r.get('locked_at'))}: "
+                f"{r.get('lock_reason')}" if r.get("locked") else "")
         version = r.get("version") or "-"
         if r.get("open_promotion"):
             version += f" (interrupted: {r['open_promotion']})"
         if r.get("via") == "rollback":
             version += " (rollback)"
         table.add_row(escape(r["environment"]), escape(version), short(r.get("digest")),
-                      escape(r.get("promoted_by") or "-"), escape(r.get("promoted_at") or "-"),
+                      escape(r.get("promoted_by") or "-"), when(r.get("promoted_at")),
                       escape(lock))
     out.console.print(table)
     if not history:
@@ -121,6 +132,6 @@ def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None
         for col in ("At", "Kind", "Version", "Operator", "Reason"):
             hist.add_column(col)
         for h in r.get("history") or []:
-            hist.add_row(escape(h["at"]), escape(h["kind"]), escape(h["version"] or "-"),
+            hist.add_row(when(h["at"]), escape(h["kind"]), escape(h["version"] or "-"),
                          escape(h["operator"]), escape(h["reason"] or ""))
         out.console.print(hist)
