@@ -163,3 +163,7 @@ _HANDLERS: dict[type[ev.ArtifactEvent], Any] = {
     ev.EnvironmentUnlocked: _unlocked,
     ev.LockBroken: _lock_broken,
 }
+
+#: The only topics that change a view; other events (tags, gates, verdicts) are skipped
+#: when folding, which is most of a stream.
+PROJECTED_TOPICS: tuple[str, ...] = tuple(cls.TOPIC for cls in _HANDLERS)

@@ -28,6 +28,7 @@ from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.domain.artifact import Artifact, ArtifactSnapshot
 from floe_ledger.domain.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.events import ArtifactEvent, TamperError
+from floe_ledger.projections.environment import PROJECTED_TOPICS
 
 SNAPSHOT_INTERVAL = 100
 
@@ -136,13 +137,19 @@ class EventStoreLedger:
         items = self.app.recorder.select_notifications(start=start, limit=limit)
         return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
 
+    def view_notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]:
+        """Only the events a view folds (the filter runs in the database)."""
+        items = self.app.recorder.select_notifications(start=start, limit=limit,
+                                                       topics=PROJECTED_TOPICS)
+        return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
+
     def max_position(self) -> int:
         return int(self.app.recorder.max_notification_id() or 0)
 
     def refresh_views(self) -> int:
         """Fold new notifications into the views; a failure here never loses an event."""
         try:
-            return self.views.catch_up(self.notifications)
+            return self.views.catch_up(self.view_notifications, head=self.max_position)
         except Exception as err:  # the events are committed; the views catch up next time
             from floe_ledger.adapters.log import get_logger
 
@@ -152,7 +159,7 @@ class EventStoreLedger:
     def rebuild_views(self) -> int:
         self.views.drop()
         self.views.create_schema()
-        return self.views.catch_up(self.notifications)
+        return self.views.catch_up(self.view_notifications, head=self.max_position)
 
 
 class _AutoCommit:

@@ -86,15 +86,38 @@ class EnvironmentViews:
                       ).fetchone()
         return int(row[0]) if row else 0
 
-    def catch_up(self, notifications: Notifications, page: int = 500) -> int:
-        """Apply every notification after the tracked position; returns how many."""
+    def catch_up(self, notifications: Notifications, page: int = 500,
+                 head: Callable[[], int] | None = None) -> int:
+        """Apply every notification after the tracked position; returns how many.
+
+        ``notifications`` may leave out events no view needs; ``head`` (the log's last
+        position, read before the first page) then lets the position move past them.
+        """
         applied = 0
+        top = head() if head is not None else None
         while True:
             start = self.position()
             batch = notifications(start + 1, page)
             if not batch:
+                if top is not None and top > start:
+                    self._advance(top)
                 return applied
             applied += self._apply_batch(batch)
+
+    def _advance(self, position: int) -> None:
+        """Move the tracked position forward over events that change no view."""
+        self.conn.execute(self.begin)
+        try:
+            if self.position() < position:
+                self._x(
+                    "INSERT INTO floe_tracking (name, position) VALUES (?, ?) ON CONFLICT (name) "
+                    "DO UPDATE SET position = excluded.position",
+                    (TRACKING_NAME, position),
+                )
+            self.conn.commit()
+        except BaseException:
+            self.conn.rollback()
+            raise
 
     def _apply_batch(self, batch: list[tuple[int, ArtifactEvent]]) -> int:
         self.conn.execute(self.begin)

@@ -24,7 +24,7 @@ from floe_ledger.domain import events as ev
 from floe_ledger.domain.artifact import Actor, Artifact
 from floe_ledger.domain.errors import ConcurrencyError, TagExistsError
 from floe_ledger.domain.values import EnvironmentPath
-from floe_ledger.projections.environment import AppendHistory, project
+from floe_ledger.projections.environment import PROJECTED_TOPICS, AppendHistory, project
 from support.ledger_db import KINDS, fresh_ledger_url
 
 ENV: dict[str, str] = {}
@@ -208,7 +208,9 @@ def test_rebuilding_the_views_from_zero_gives_identical_rows(store: EventStoreLe
 
     count = store.rebuild_views()
 
-    assert count == len(all_notifications(store))
+    # Only the events a view folds are decoded; the rest are skipped in the query.
+    assert count == sum(type(e).TOPIC in PROJECTED_TOPICS for _, e in all_notifications(store))
+    assert 0 < count < len(all_notifications(store))
     assert view_rows(store) == before
     assert before["floe_history"], "the fold wrote history rows"
 
