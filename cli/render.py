@@ -47,6 +47,7 @@ def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
         "promoted_at": datetime.now(UTC).isoformat(),
         "dry_run": result.dry_run,
         "would_succeed": not result.blocking if result.dry_run else None,
+        "estimate": result.estimate or None,
         "blocking": result.blocking,
         "resumed": result.resumed,
         "nothing_written": result.nothing_written,
@@ -66,6 +67,11 @@ def render_promotion(out: Output, result: PromoteResult, payload: dict[str, Any]
                 f"{escape(result.target)}: {verdict}")
         for block in result.blocking:
             c.print(f"  [red]blocked:[/red] {escape(block['message'])}")
+        est = result.estimate
+        if est.get("gates"):
+            guess = (f"~{est['estimated_ms'] / 1000:.1f} s from {est['runs']} past gate runs"
+                     if est.get("estimated_ms") is not None else "no past runs to estimate from")
+            c.print(f"  gates to run: {escape(', '.join(est['gates']))} ({guess})")
     elif result.nothing_written:
         c.print(f"{escape(result.version)} is already in {escape(result.target)}; "
                 "nothing written")

@@ -70,3 +70,13 @@ class ArtifactChecks:
                 hint="already promoted; use --force to re-check and complete it idempotently",
                 details={"tag": env_tag(version, target), "existing_digest": done.digest},
             )
+
+    def gate_durations(self) -> dict[str, list[int]]:
+        """Past durations (ms) of each gate that ran, from every promotion's results."""
+        out: dict[str, list[int]] = {}
+        for promo in self.promotions.values():
+            for result in promo.gate_results:
+                if result.get("status") in ("passed", "warning", "failed") and isinstance(
+                        result.get("duration_ms"), int):
+                    out.setdefault(str(result.get("gate")), []).append(result["duration_ms"])
+        return out

@@ -39,7 +39,7 @@ from floe_ledger.domain.hooks import (
 )
 from floe_ledger.domain.ports import LedgerStore, Registry
 from floe_ledger.domain.promote_steps import PromotionSteps
-from floe_ledger.domain.promote_types import PromoteRequest, PromoteResult
+from floe_ledger.domain.promote_types import PromoteRequest, PromoteResult, estimate_gates
 from floe_ledger.domain.resolve import SourceResolution, check_target_tag, resolve_source
 from floe_ledger.domain.tracing import (
     SPAN_PROMOTE,
@@ -235,6 +235,8 @@ class PromotionService(PromotionSteps):
         self._run_gates(promo, req, actor, result)
         if req.dry_run:
             result.tags = [env_tag(promo.version, promo.target), latest_tag(promo.target)]
+            result.estimate = estimate_gates(self._current(actor).gate_durations(),
+                                             self.gates.gate_names(promo.target))
             return result
         self._write_tags(promo, manifest, actor, result)
         self._complete(promo, actor, result)

@@ -82,3 +82,18 @@ def test_dry_run_exit_code_equals_the_real_runs(gates, decision, locked, pre_tag
     assert predicted_code == real_code
     # The real run stops at the first refusal; the dry run lists every blocker after it.
     assert predicted[:1] == real[:1]
+
+
+@pytest.mark.requirement("US2", "CLI-02")
+def test_dry_run_estimates_from_past_gate_durations() -> None:
+    store, registry = MemoryStore(), MemoryRegistry()
+    for tag in ("v1.0.0", "v1.0.0-dev", "v2.0.0-dev"):
+        registry.push_artifact([tag.encode()], tag=tag)
+    service = PromotionService(store=store, registry=registry, repository=registry.uri,
+                               config=PromotionConfig(), gates=ScriptedGates(["passed"] * 2))
+    first = service.promote(PromoteRequest("v1.0.0", "dev", "staging", dry_run=True), ACTOR)
+    assert first.estimate["estimated_ms"] is None and first.estimate["unknown"] == ["g0", "g1"]
+    service.promote(PromoteRequest("v1.0.0", "dev", "staging"), ACTOR)
+    second = service.promote(PromoteRequest("v2.0.0", "dev", "staging", dry_run=True), ACTOR)
+    assert second.estimate == {"gates": {"g0": 1, "g1": 1}, "estimated_ms": 1, "runs": 2,
+                               "unknown": []}
