@@ -202,13 +202,17 @@ class App:
 
         return OciRecordWriter()
 
+    #: Called with each gate's result as it finishes (progress on a terminal).
+    on_gate: Any = None
+
     def gates(self) -> Any:
         """The configured gates, validated up front (a bad rule is exit 2, not a failed gate)."""
         from floe_ledger.adapters.gates.service import ConfiguredGates
 
         gates = ConfiguredGates(self.manifest.artifacts.promotion,
                                 workdir=str(self.settings.base_dir),
-                                base_env=dict(self.settings.env), tracer=self.telemetry)
+                                base_env=dict(self.settings.env), tracer=self.telemetry,
+                                on_result=self.on_gate)
         gates.validate()
         return gates
 

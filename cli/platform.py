@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
@@ -50,6 +51,8 @@ def promote(version: str, source: str | None, target: str, dry_run: bool, force:
 
     app = App(Settings.from_options(manifest))
     out.trace_id = app.trace_id
+    if not out.structured and sys.stderr.isatty():
+        app.on_gate = gate_progress(out)
     try:
         service = app.promotion_service()
         request = PromoteRequest(version, source, target, force=force, dry_run=dry_run,
@@ -98,5 +101,13 @@ def status(environment: str | None, history: int, manifest: str | None, output: 
         app.close()
 
 
-def _unused(_: Any) -> None:  # pragma: no cover - keeps click's typing happy
-    pass
+def gate_progress(out: Output) -> Any:
+    """One stderr line per gate as it finishes, so long gates show they are moving."""
+    def show(result: Any) -> None:
+        from rich.markup import escape
+
+        status = str(result.status.value)
+        colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")
+        out.err_console.print(f"  gate [{colour}]{status}[/{colour}] "
+                              f"{escape(result.gate)} ({result.duration_ms} ms)")
+    return show
