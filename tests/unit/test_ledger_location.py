@@ -1,0 +1,33 @@
+"""Where the ledger lives; it never silently falls back to an in-memory store."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from floe_ledger.adapters.store.location import ledger_location
+from floe_ledger.domain.errors import ConfigError
+
+
+def test_the_default_is_beside_the_manifest(tmp_path: Path) -> None:
+    loc = ledger_location(None, tmp_path)
+    assert loc.kind == "sqlite" and loc.path == tmp_path / ".floe" / "ledger.sqlite"
+
+
+def test_sqlite_urls_absolute_and_relative(tmp_path: Path) -> None:
+    assert ledger_location("sqlite:///var/l.db", tmp_path).path == Path("/var/l.db")
+    assert ledger_location("sqlite:ledgers/a.db", tmp_path).path == tmp_path / "ledgers/a.db"
+
+
+@pytest.mark.parametrize("url", ["sqlite:///:memory:", "sqlite::memory:", "sqlite://"])
+def test_an_in_memory_ledger_is_refused(tmp_path: Path, url: str) -> None:
+    with pytest.raises(ConfigError, match="lose every event"):
+        ledger_location(url, tmp_path)
+
+
+def test_an_unknown_scheme_is_a_config_error_and_a_password_is_never_shown(tmp_path) -> None:
+    with pytest.raises(ConfigError, match="unsupported scheme"):
+        ledger_location("mysql://u:p@h/db", tmp_path)
+    loc = ledger_location("postgresql://ledger:s3cret@db.internal:5432/floe", tmp_path)
+    assert "s3cret" not in loc.display and loc.display.endswith("db.internal:5432/floe")
