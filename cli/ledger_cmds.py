@@ -46,9 +46,11 @@ def rebuild(manifest: str | None, output: str, out: Output) -> None:
         start = time.perf_counter()
         count = app.store.rebuild_views()
         seconds = time.perf_counter() - start
+        total = app.store.max_position()
         if out.structured:
-            out.result({"events": count, "seconds": round(seconds, 3)})
+            out.result({"events": count, "ledger_events": total, "seconds": round(seconds, 3)})
         else:
-            out.console.print(f"rebuilt views from {count} events in {seconds:.2f} s")
+            out.console.print(f"rebuilt views over {total} ledger events ({count} folded, the "
+                              f"rest change no view) in {seconds:.2f} s")
     finally:
         app.close()
