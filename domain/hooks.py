@@ -138,4 +138,4 @@ class SystemClock:
         return datetime.now(UTC)
 
     def pause(self, attempt: int) -> None:
-        time.sleep(random.uniform(0, 0.005 * 2 ** min(attempt, 6)))  # noqa: S311
+        time.sleep(random.uniform(0, 0.01 * 2 ** min(attempt, 5)))  # noqa: S311

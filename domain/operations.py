@@ -31,7 +31,7 @@ from floe_ledger.domain.ports import LedgerStore, Registry
 from floe_ledger.domain.tracing import SPAN_LOCK, SPAN_ROLLBACK, SPAN_UNLOCK, NoopTracer, Tracer
 from floe_ledger.domain.values import latest_tag, rollback_tag, strip_env_suffix
 
-MAX_RETRIES = 8
+MAX_RETRIES = 16
 
 
 @dataclass(frozen=True)

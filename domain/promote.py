@@ -51,7 +51,7 @@ from floe_ledger.domain.values import Version, env_tag, latest_tag, strip_env_su
 
 __all__ = ["PromoteRequest", "PromoteResult", "PromotionService"]
 
-MAX_RETRIES = 8
+MAX_RETRIES = 16
 
 
 @dataclass

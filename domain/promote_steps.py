@@ -55,9 +55,11 @@ class PromotionSteps:
         if outcome.decision == "warn":
             result.warnings.append(outcome.message or "signature not verified (warn mode)")
         ok = outcome.decision != "refuse"
-        if not req.dry_run:
+        if not req.dry_run and not ok:
             self._append(lambda a: a.record_signature(promo.promotion_id, promo.digest, verdict,
                                                       ok, actor), actor)
+        elif not req.dry_run:
+            result.pending_signature = verdict  # saved with the gate results, in one commit
         if not ok:
             err = SignatureError(
                 f"signature verification failed for {promo.digest}: {outcome.message}",
@@ -71,6 +73,8 @@ class PromotionSteps:
                    result: PromoteResult) -> None:
         if promo.gate_results and all(g.get("status") != "failed" for g in promo.gate_results):
             result.gate_results = list(promo.gate_results)  # resumed: gates already passed
+            if result.pending_signature is not None:
+                self._append(lambda a: self._record_checks(a, promo, result, [], actor), actor)
             return
         context = GateContext(
             repository=self.repository, artifact_ref=f"{self.registry.uri}@{promo.digest}",
@@ -80,12 +84,8 @@ class PromotionSteps:
         )
         results = self.gates.run(context)
         result.gate_results = results
-        if not req.dry_run:
-            def record(art: Artifact) -> None:
-                for gate in results:
-                    art.record_gate(promo.promotion_id, gate, actor)
-            if results:
-                self._append(record, actor)
+        if not req.dry_run and (results or result.pending_signature is not None):
+            self._append(lambda a: self._record_checks(a, promo, result, results, actor), actor)
         failed = [g for g in results if g.get("status") == "failed"]
         for g in results:
             if g.get("status") == "warning":
@@ -98,6 +98,16 @@ class PromotionSteps:
                 details={"failed_gates": [g.get("gate") for g in failed]},
             )
             self._block(err, promo, req, actor, result)
+
+    @staticmethod
+    def _record_checks(art: Artifact, promo: Promotion, result: PromoteResult,
+                       gates: list[dict[str, Any]], actor: Actor) -> None:
+        """The signature verdict and the gate results, appended together."""
+        if result.pending_signature is not None:
+            art.record_signature(promo.promotion_id, promo.digest, result.pending_signature,
+                                 True, actor)
+        for gate in gates:
+            art.record_gate(promo.promotion_id, gate, actor)
 
     def _block(self, err: FloeError, promo: Promotion, req: PromoteRequest, actor: Actor,
                result: PromoteResult) -> None:

@@ -37,6 +37,7 @@ class PromoteResult:
     record_digest: str | None = None
     pending_tag: tuple[str, bool] | None = field(default=None, repr=False)
     estimate: dict[str, Any] = field(default_factory=dict)
+    pending_signature: dict[str, Any] | None = field(default=None, repr=False)
 
 
 def estimate_gates(history: dict[str, list[int]], gates: list[str]) -> dict[str, Any]:
