@@ -27,7 +27,7 @@ def cli() -> None:
     """Promote immutable OCI artifacts through environments (dev -> staging -> prod),
     recording every decision in an append-only, hash-chained ledger.
 
-    Configuration is the ``artifacts:`` section of manifest.yaml (--manifest, or
+    Configuration is the "artifacts:" section of manifest.yaml (--manifest, or
     FLOE_MANIFEST). The ledger is .floe/ledger.sqlite beside it, or FLOE_LEDGER_URL.
 
     Exit codes: 0 ok, 1 unexpected, 2 usage/config, 3 not found, 5 registry
