@@ -160,3 +160,16 @@ def referrer_descriptor(manifest: Manifest, artifact_type: str, subject: str) ->
         artifact_type=artifact_type,
         annotations={str(k): str(v) for k, v in annotations.items()},
     )
+
+
+def check_manifest_target(reference: str, manifest: Manifest) -> str:
+    """The checked reference a manifest may be stored under: its bytes must match its
+    digest, and a digest reference must be that digest."""
+    ref = check_reference(reference)
+    verify_digest(manifest.data, manifest.digest, f"manifest to store as {ref}")
+    if is_digest(ref) and ref != manifest.digest:
+        raise IntegrityError(
+            f"cannot store manifest {manifest.digest} under digest {ref}",
+            hint="a manifest can only be stored under its own digest",
+        )
+    return ref

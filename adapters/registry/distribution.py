@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 
 from floe_ledger.adapters.registry._common import (
+    check_manifest_target,
     check_reference,
     check_sha256,
     filter_referrers,
@@ -139,13 +140,7 @@ class DistributionRegistry:
         return self._put_manifest(reference, manifest)[0]
 
     def _put_manifest(self, reference: str, manifest: Manifest) -> tuple[str, httpx.Response]:
-        ref = check_reference(reference)
-        verify_digest(manifest.data, manifest.digest, f"manifest to store as {ref}")
-        if is_digest(ref) and ref != manifest.digest:
-            raise IntegrityError(
-                f"cannot store manifest {manifest.digest} under digest {ref}",
-                hint="a manifest can only be stored under its own digest",
-            )
+        ref = check_manifest_target(reference, manifest)
         response = self._http.request(
             "PUT", self._path("manifests", ref), content=manifest.data,
             headers={"Content-Type": manifest.media_type},

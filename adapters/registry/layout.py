@@ -27,6 +27,7 @@ from typing import Any
 
 from floe_ledger.adapters.registry._common import (
     REF_NAME,
+    check_manifest_target,
     check_reference,
     check_sha256,
     descriptor_from_json,
@@ -38,7 +39,7 @@ from floe_ledger.adapters.registry._common import (
     verify_digest,
 )
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
-from floe_ledger.domain.errors import IntegrityError, NotFoundError
+from floe_ledger.domain.errors import NotFoundError
 from floe_ledger.domain.ports import OCI_INDEX, Descriptor, Manifest
 
 LAYOUT_FILE = "oci-layout"
@@ -95,13 +96,7 @@ class LayoutRegistry:
 
     def put_manifest(self, reference: str, manifest: Manifest) -> str:
         """Store the manifest bytes; for a tag, point the tag's index.json entry at it."""
-        ref = check_reference(reference)
-        verify_digest(manifest.data, manifest.digest, f"manifest to store as {ref}")
-        if is_digest(ref) and ref != manifest.digest:
-            raise IntegrityError(
-                f"cannot store manifest {manifest.digest} under digest {ref}",
-                hint="a manifest can only be stored under its own digest",
-            )
+        ref = check_manifest_target(reference, manifest)
         with self._locked():
             self._write_blob(manifest.digest, manifest.data)
             if not is_digest(ref):
