@@ -54,6 +54,7 @@ class GateContext:
     target: str
     registry: Registry
     signature: dict[str, Any] = field(default_factory=dict)
+    manifest: Manifest | None = None  # already fetched by the flow: gates need not GET it
 
 
 class GateRunner(Protocol):

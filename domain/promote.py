@@ -115,7 +115,7 @@ class PromotionService(PromotionSteps):
         if target_state == "present" and artifact.completed(version, req.target):
             return self._already_done(artifact, req, version, source)
         artifact = self._decide(req, version, pid, source, actor, authorization)
-        return self._finish(artifact.promotions[pid], req, actor, artifact=artifact)
+        return self._finish(artifact.promotions[pid], req, actor, target_state=target_state)
 
     # ---- steps -----------------------------------------------------------------------
 
@@ -220,19 +220,22 @@ class PromotionService(PromotionSteps):
         return env.gate_timeout_seconds * max(1, len(self.gates.gate_names(target)))
 
     def _finish(self, promo: Promotion, req: PromoteRequest, actor: Actor, *,
-                artifact: Artifact | None = None, resumed: bool = False) -> PromoteResult:
+                target_state: str | None = None, resumed: bool = False) -> PromoteResult:
+        """Verify, gate, tag, complete. ``target_state`` is what this command already saw of
+        the immutable env tag (``absent``/``present``), so it is not looked up again."""
         result = PromoteResult(
             promotion_id=promo.promotion_id, version=promo.version, digest=promo.digest,
             artifact_tag=promo.version if promo.source is None else env_tag(promo.version,
                                                                             promo.source),
             source=promo.source, target=promo.target, dry_run=req.dry_run, resumed=resumed,
+            target_state=target_state,
         )
         manifest = self.registry.get_manifest(promo.digest)
         with self.tracer.span(SPAN_VERIFY, {}) as span:
             self._verify(promo, req, actor, result)
             span.set_attribute("enforcement_mode", str(result.signature.get("enforcement")))
             span.set_attribute("cached", bool(result.signature.get("cached")))
-        self._run_gates(promo, req, actor, result)
+        self._run_gates(promo, req, actor, result, manifest)
         if req.dry_run:
             result.tags = [env_tag(promo.version, promo.target), latest_tag(promo.target)]
             result.estimate = estimate_gates(self._current(actor).gate_durations(),

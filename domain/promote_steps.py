@@ -70,7 +70,7 @@ class PromotionSteps:
             self._block(err, promo, req, actor, result)
 
     def _run_gates(self, promo: Promotion, req: PromoteRequest, actor: Actor,
-                   result: PromoteResult) -> None:
+                   result: PromoteResult, manifest: Manifest | None = None) -> None:
         if promo.gate_results and all(g.get("status") != "failed" for g in promo.gate_results):
             result.gate_results = list(promo.gate_results)  # resumed: gates already passed
             if result.pending_signature is not None:
@@ -80,7 +80,7 @@ class PromotionSteps:
             repository=self.repository, artifact_ref=f"{self.registry.uri}@{promo.digest}",
             digest=promo.digest, version=promo.version, tag=result.artifact_tag,
             source=promo.source, target=promo.target, registry=self.registry,
-            signature=result.signature,
+            signature=result.signature, manifest=manifest,
         )
         results = self.gates.run(context)
         result.gate_results = results
@@ -129,7 +129,8 @@ class PromotionSteps:
                                   immutable=tags[:1])
         try:
             for tag, mutable in ((tags[0], False), (tags[1], True)):
-                present = self._write_primary_tag(promo, manifest, tag, mutable)
+                seen = None if mutable else result.target_state
+                present = self._write_primary_tag(promo, manifest, tag, mutable, seen)
                 if not mutable:
                     self._record_tag(promo, tag, mutable, present, actor)
                 else:  # recorded with the completion, in one commit
@@ -142,10 +143,20 @@ class PromotionSteps:
         _warn_replicas(replicas, result)
 
     def _write_primary_tag(self, promo: Promotion, manifest: Manifest, tag: str,
-                           mutable: bool) -> bool:
-        """PUT ``tag`` unless it already names the digest; returns whether it did already."""
+                           mutable: bool, seen: str | None = None) -> bool:
+        """PUT ``tag`` unless it already names the digest; returns whether it did already.
+
+        ``seen`` is the state this command already checked (the immutable tag, just before
+        deciding); the registry is asked again only when it is unknown (a resumed run).
+        """
         if promo.tags.get((self.registry.uri, tag)) == promo.digest:
             return True
+        if seen is not None:
+            present = seen == "present"
+            if not present:
+                with self.tracer.span(SPAN_TAG_WRITE, {"tag": tag, "registry": self.registry.uri}):
+                    self.registry.put_manifest(tag, manifest)
+            return present
         current = self.registry.resolve(tag)
         present = current is not None and current.digest == promo.digest
         if current is not None and not present and not mutable:

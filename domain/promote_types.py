@@ -38,6 +38,7 @@ class PromoteResult:
     pending_tag: tuple[str, bool] | None = field(default=None, repr=False)
     estimate: dict[str, Any] = field(default_factory=dict)
     pending_signature: dict[str, Any] | None = field(default=None, repr=False)
+    target_state: str | None = field(default=None, repr=False)
 
 
 def estimate_gates(history: dict[str, list[int]], gates: list[str]) -> dict[str, Any]:

@@ -51,7 +51,7 @@ _SIGNATURE_STATUSES: tuple[str, ...] = get_args(SignatureStatus)
 
 def gather_facts(context: PromotionGateContext) -> Facts:
     """Facts for the policy gate: the manifest, its referrers, the signature verdict."""
-    manifest = context.registry.get_manifest(context.digest)
+    manifest = context.manifest or context.registry.get_manifest(context.digest)
     doc = json.loads(manifest.data)
     if not isinstance(doc, dict):
         raise ValueError("the manifest is not a JSON object")
