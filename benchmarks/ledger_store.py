@@ -29,15 +29,11 @@ import sys
 import time
 import uuid
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
-import psycopg
-from psycopg import sql
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
 from floe_ledger.adapters.registry.reference import RegistryLocation
@@ -46,6 +42,7 @@ from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.domain import events as ev
 from floe_ledger.domain.artifact import Actor, Artifact
 from floe_ledger.domain.values import EnvironmentPath
+from support.ledger_db import fresh_ledger_url
 
 FLOE = str(Path(sys.executable).with_name("floe"))
 PATH = EnvironmentPath(("dev", "staging", "prod"))
@@ -55,21 +52,10 @@ TARGETS = {"promotions/s, 8 PG runners": (">=", 100.0), "status ms @100k": ("<="
            "rebuild events/s @100k": (">=", 50_000.0)}
 
 
-@contextmanager
-def fresh_ledger(kind: str, work: Path) -> Iterator[str]:
-    """A FLOE_LEDGER_URL for an empty ledger; PostgreSQL databases are dropped afterwards."""
-    if kind == "sqlite":
-        yield f"sqlite:///{work / f'ledger-{uuid.uuid4().hex[:8]}.sqlite'}"
-        return
-    server = os.environ["FLOE_TEST_POSTGRES_URL"]
-    name = f"floe_bench_{uuid.uuid4().hex[:12]}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
-    try:
-        yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+def fresh_ledger(kind: str, work: Path) -> Any:
+    """A FLOE_LEDGER_URL for an empty ledger (the tests' helper: PostgreSQL databases on the
+    FLOE_TEST_POSTGRES_URL server, dropped afterwards)."""
+    return fresh_ledger_url(kind, work / f"ledger-{uuid.uuid4().hex[:8]}")
 
 
 def promote_events(art: Artifact, version: str, source: str | None, target: str) -> None:
