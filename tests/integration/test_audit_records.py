@@ -21,7 +21,7 @@ from floe_ledger.adapters.records import (
     record_tag,
     tagged_records,
 )
-from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
+from floe_ledger.adapters.registry import push_files
 from floe_ledger.adapters.registry._common import compact_json, fallback_tag, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
@@ -34,19 +34,6 @@ from floe_ledger.projections.audit import Anchor, check_anchors, verify_chain
 
 SIGSTORE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 PROMOTION = ARTIFACT_TYPES["promotion"]
-
-
-@pytest.fixture(params=["distribution", "layout"])
-def registry(request: pytest.FixtureRequest, tmp_path: Path, repo_name: str) -> Iterator[Registry]:
-    env = {"DOCKER_CONFIG": str(tmp_path / "no-docker-config")}
-    if request.param == "distribution":
-        server = request.getfixturevalue("registry_server")
-        settings = RegistrySettings(uri=server.uri(repo_name), plain_http=True)
-    else:
-        settings = RegistrySettings(uri="oci-layout:./layout")
-    opened = open_registry(settings, base_dir=tmp_path, env=env)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

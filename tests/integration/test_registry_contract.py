@@ -7,12 +7,11 @@ CNCF distribution registry on 127.0.0.1, and against LayoutRegistry on tmp_path.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.registry import RegistrySettings, open_registry, pull_files, push_files
+from floe_ledger.adapters.registry import pull_files, push_files
 from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
@@ -20,20 +19,6 @@ from floe_ledger.domain.ports import OCI_INDEX, OCI_MANIFEST, Descriptor, Manife
 
 RECORD_TYPE = "application/vnd.floe.promotion.v1+json"
 SIGSTORE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
-
-
-@pytest.fixture(params=["distribution", "layout"])
-def registry(request: pytest.FixtureRequest, tmp_path: Path, repo_name: str) -> Iterator[Registry]:
-    """A fresh, empty repository in each kind of registry."""
-    env = {"DOCKER_CONFIG": str(tmp_path / "no-docker-config")}
-    if request.param == "distribution":
-        server = request.getfixturevalue("registry_server")
-        settings = RegistrySettings(uri=server.uri(repo_name), plain_http=True)
-    else:
-        settings = RegistrySettings(uri="oci-layout:./layout")
-    opened = open_registry(settings, base_dir=tmp_path, env=env)
-    yield opened
-    opened.close()
 
 
 @pytest.fixture
