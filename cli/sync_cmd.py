@@ -29,8 +29,8 @@ def sync(check: bool, manifest: str | None, output: str, out: Output) -> None:
       floe platform sync
       floe platform sync --check -o json
     """
-    from floe_ledger.adapters.replication_sync import sync as sync_replicas
-    from floe_ledger.adapters.replication_sync import sync_status
+    from floe_ledger.adapters.replication.sync import sync as sync_replicas
+    from floe_ledger.adapters.replication.sync import sync_status
     from floe_ledger.domain.replicas import expected_tags
 
     app = App(Settings.from_options(manifest))

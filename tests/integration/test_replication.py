@@ -27,12 +27,12 @@ from floe_ledger.adapters.registry import (
 from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.adapters.replication import ReplicaSet, replicate_all, replicate_tags
-from floe_ledger.adapters.replication_copy import (
+from floe_ledger.adapters.replication.copy import (
     copy_artifact,
     copy_companions,
     find_companions,
 )
-from floe_ledger.adapters.replication_sync import companions_level, sync, sync_status
+from floe_ledger.adapters.replication.sync import companions_level, sync, sync_status
 from floe_ledger.adapters.signing.cosign import signature_tag
 from floe_ledger.domain.ports import OCI_INDEX, OCI_MANIFEST, Manifest, Registry
 from support.registry_server import RegistryServer, start_registry

@@ -1,11 +1,15 @@
 """Disaster-recovery replicas: the same tags, same digest, in every registry (FR-028..030).
 
+This package owns everything that talks to replica registries: writing tags to every
+replica (here: ``ReplicaSet``, ``replicate_all``), copying an artifact and its companions
+byte for byte (:mod:`.copy`), and bringing lagging replicas level (:mod:`.sync`).
+
     statuses = replicate_all(primary, replicas, digest, ["v1.2.3-prod", "latest-prod"])
     [s.as_dict() for s in statuses]   # [{"uri": ..., "status": "ok"|"failed", "error": ...}]
     sync(primary, replicas, {"v1.2.3-prod": digest, ...})   # `floe platform sync`
 
 Each replica first gets whatever it lacks (blobs, child manifests, the manifest, the
-signatures and referrers: :mod:`replication_copy`), then its tags with the exact
+signatures and referrers: :mod:`.copy`), then its tags with the exact
 manifest bytes; each tag's digest is then read back from the replica's own headers
 (FR-029). A failing replica never raises: it becomes ``status="failed"`` with an
 error message (no credentials in it), so the primary promotion stands (FR-030).
@@ -23,7 +27,7 @@ from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from floe_ledger.adapters.replication_copy import (
+from floe_ledger.adapters.replication.copy import (
     Companions,
     CopyStats,
     copy_artifact,

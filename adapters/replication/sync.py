@@ -24,7 +24,7 @@ from floe_ledger.adapters.replication import (
     run_concurrently,
     timed_out,
 )
-from floe_ledger.adapters.replication_copy import (
+from floe_ledger.adapters.replication.copy import (
     COMPANION_SUFFIXES,
     Companions,
     CopyStats,
