@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from floe_ledger.adapters.record_annotations import (
+from floe_ledger.adapters.records import record_document, record_tag
+from floe_ledger.adapters.records.annotations import (
     BUDGET,
     CORE,
     TRUNCATED,
@@ -14,7 +15,6 @@ from floe_ledger.adapters.record_annotations import (
     gates_summary,
     size_of,
 )
-from floe_ledger.adapters.records import record_document, record_tag
 
 CREATED = "2026-11-01T09:00:00.000000Z"
 HEAD = {"artifact_id": "5b1c0b9e-1111-5222-8333-444455556666", "version": 11, "hash": "ab" * 32}

@@ -1,5 +1,9 @@
 """Promotion, rollback and lock records in the registry, as OCI 1.1 referrers (FR-023, FR-025a).
 
+This package owns the records floe writes next to an artifact: writing and reading them
+(here: ``OciRecordWriter``, ``list_records``, ``tagged_records``) and the ``dev.floe.*``
+annotations they carry within their size budget (:mod:`.annotations`).
+
     writer = OciRecordWriter()
     digest = writer.write(registry, promoted_digest, {"kind": "promotion", ...})
     list_records(registry, promoted_digest)     # [RecordInfo(...)]
@@ -7,7 +11,7 @@
 A record is an image manifest next to the artifact, never an edit of it (the
 artifact's digest is unchanged): ``artifactType`` ``application/vnd.floe.<kind>.v1+json``,
 the empty config, one layer holding the record JSON, ``subject`` = the artifact's
-descriptor and ``dev.floe.*`` annotations (:mod:`record_annotations`). It is found
+descriptor and ``dev.floe.*`` annotations (:mod:`.annotations`). It is found
 through the referrers API or the ``sha256-<hex>`` fallback index (entries other tools
 wrote are kept) and carries a tag of its own, ``floe-record-<short id>``, so garbage
 collection keeps it. A record is immutable (FR-026): writing one whose tag exists
@@ -24,7 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from floe_ledger.adapters.log import get_logger
-from floe_ledger.adapters.record_annotations import (
+from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
     LEDGER_ID,
     LEDGER_VERSION,
