@@ -19,7 +19,7 @@ from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 
 if TYPE_CHECKING:
-    from floe_ledger.adapters.outbox import Delivery, Endpoint
+    from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint
 
 
 def notify_webhooks(app: App, out: Output, *, deadline_seconds: float = 10.0) -> list[str]:
@@ -32,7 +32,7 @@ def notify_webhooks(app: App, out: Output, *, deadline_seconds: float = 10.0) ->
         hooks = app.manifest.artifacts.promotion.webhooks
         if not hooks:
             return []
-        from floe_ledger.adapters.webhooks import notify_after_command
+        from floe_ledger.adapters.webhooks.delivery import notify_after_command
 
         warnings = notify_after_command(app.store, app.repository, hooks, app.settings.env,
                                         deadline_seconds=deadline_seconds)
@@ -74,7 +74,7 @@ def _row(d: Delivery, labels: dict[str, str]) -> dict[str, Any]:
 
 
 def _labels(eps: list[Endpoint]) -> dict[str, str]:
-    from floe_ledger.adapters.webhook_requests import endpoint_label
+    from floe_ledger.adapters.webhooks.requests import endpoint_label
 
     return {ep.key: endpoint_label(ep) for ep in eps}
 
@@ -109,8 +109,8 @@ def deliver(deadline: float, manifest: str | None, output: str, out: Output) -> 
     Also picks up events a crashed command never announced. Exits 0 even when some
     deliveries fail again (they are listed and stay pending).
     """
-    from floe_ledger.adapters.outbox import endpoints
-    from floe_ledger.adapters.webhooks import deliver_pending, outbox_for
+    from floe_ledger.adapters.webhooks.delivery import deliver_pending, outbox_for
+    from floe_ledger.adapters.webhooks.outbox import endpoints
     from floe_ledger.domain.artifact_id import artifact_id
 
     app = _app(manifest)
@@ -151,8 +151,8 @@ def deliver(deadline: float, manifest: str | None, output: str, out: Output) -> 
 @handle_errors
 def status(show_all: bool, limit: int, manifest: str | None, output: str, out: Output) -> None:
     """Webhook deliveries not yet made (pending, or failed after repeated rounds)."""
-    from floe_ledger.adapters.outbox import endpoints
-    from floe_ledger.adapters.webhooks import outbox_for
+    from floe_ledger.adapters.webhooks.delivery import outbox_for
+    from floe_ledger.adapters.webhooks.outbox import endpoints
     from floe_ledger.domain.artifact_id import artifact_id
 
     app = _app(manifest)

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.outbox import Outbox, endpoints
-from floe_ledger.adapters.webhooks import deliver_pending, notify_after_command, outbox_for
+from floe_ledger.adapters.webhooks.delivery import deliver_pending, notify_after_command, outbox_for
+from floe_ledger.adapters.webhooks.outbox import Outbox, endpoints
 from floe_ledger.domain.artifact_id import artifact_id
 from floe_ledger.domain.config import WebhookConfig
 from support.ledger_events import DIGEST, LedgerWriter

@@ -6,7 +6,7 @@ import sqlite3
 
 import pytest
 
-from floe_ledger.adapters.outbox import MAX_ROUNDS, Outbox, Outcome, endpoints
+from floe_ledger.adapters.webhooks.outbox import MAX_ROUNDS, Outbox, Outcome, endpoints
 from floe_ledger.domain.artifact import Actor, Artifact
 from floe_ledger.domain.config import WebhookConfig
 from floe_ledger.domain.events import ArtifactEvent

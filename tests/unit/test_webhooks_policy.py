@@ -7,9 +7,9 @@ import hmac
 
 import pytest
 
-from floe_ledger.adapters.outbox import MAX_ROUNDS, Delivery, retry_delay
-from floe_ledger.adapters.webhook_payloads import event_type_of, payload_for
-from floe_ledger.adapters.webhook_requests import display_url, expand, refusal, sign
+from floe_ledger.adapters.webhooks.outbox import MAX_ROUNDS, Delivery, retry_delay
+from floe_ledger.adapters.webhooks.payloads import event_type_of, payload_for
+from floe_ledger.adapters.webhooks.requests import display_url, expand, refusal, sign
 from floe_ledger.domain.artifact import Actor, Artifact
 from floe_ledger.domain.errors import EnvironmentLockedError
 

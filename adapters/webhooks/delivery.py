@@ -10,7 +10,7 @@ the deadline allows. Nothing here raises: failures become warnings and the deliv
 stay pending for ``floe webhooks deliver``.
 
 What is sent (URL policy, ``${VAR}`` headers, the HMAC signature) is prepared by
-:mod:`floe_ledger.adapters.webhook_requests`; expanded values and the signing secret never
+:mod:`floe_ledger.adapters.webhooks.requests`; expanded values and the signing secret never
 reach warnings, logs or the outbox's error text.
 """
 
@@ -27,8 +27,8 @@ from typing import Any
 import httpx
 
 from floe_ledger.adapters.log import get_logger
-from floe_ledger.adapters.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
-from floe_ledger.adapters.webhook_requests import Prepared, endpoint_label, expand, prepare
+from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
+from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare
 from floe_ledger.domain.config import WebhookConfig
 
 log = get_logger("floe.webhooks")

@@ -24,7 +24,7 @@ from functools import partial
 from typing import Any, Protocol
 
 from floe_ledger.adapters.store.views import Connection
-from floe_ledger.adapters.webhook_payloads import event_type_of, payload_for
+from floe_ledger.adapters.webhooks.payloads import event_type_of, payload_for
 from floe_ledger.domain.config import WebhookConfig
 from floe_ledger.domain.events import ArtifactEvent
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
 from floe_ledger.adapters.logging_setup import register_secret
-from floe_ledger.adapters.outbox import Delivery, Endpoint
+from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint
 from floe_ledger.domain.config import WebhookConfig
 
 RESERVED = ("content-type", "user-agent", "x-floe-event", "x-floe-delivery", "x-floe-signature")
