@@ -73,7 +73,7 @@ def verify(check_registry: bool, checkpoint: Path | None, public_key: Path | Non
     Names the first event that breaks (edited, removed, reordered, or truncated when a
     registry record or a checkpoint saw a newer head) and exits 14.
     """
-    from floe_ledger.cli import audit_ops
+    from floe_ledger.adapters.audit import verify as audit_ops
     from floe_ledger.cli.audit_render import render_verify
 
     app = _app(manifest, ledger)
@@ -105,8 +105,8 @@ def verify(check_registry: bool, checkpoint: Path | None, public_key: Path | Non
 def replay(as_of: str, export: Path | None, ledger: str | None, manifest: str | None,
            output: str, out: Output) -> None:
     """Every environment's state as it was at TIME, folded from the events up to then."""
-    from floe_ledger.adapters.audit_log import decoded
-    from floe_ledger.cli import audit_ops
+    from floe_ledger.adapters.audit import verify as audit_ops
+    from floe_ledger.adapters.audit.events import decoded
     from floe_ledger.cli.audit_render import render_replay
     from floe_ledger.projections.audit_replay import AsOfReplay
 
@@ -147,8 +147,8 @@ def history(environments: tuple[str, ...], digest: str | None, operator: str | N
             export: Path | None, ledger: str | None, manifest: str | None, output: str,
             out: Output) -> None:
     """Every decision in the ledger, newest first, filtered."""
-    from floe_ledger.adapters.audit_log import decoded
-    from floe_ledger.cli import audit_ops
+    from floe_ledger.adapters.audit import verify as audit_ops
+    from floe_ledger.adapters.audit.events import decoded
     from floe_ledger.cli.audit_render import render_history
     from floe_ledger.projections.audit_replay import HistoryFilter, HistoryFold, kinds_for
 
@@ -188,8 +188,8 @@ def history(environments: tuple[str, ...], digest: str | None, operator: str | N
 def export(fmt: str, out_path: Path, force: bool, ledger: str | None, manifest: str | None,
            output: str, out: Output) -> None:
     """Write every event with its hash to PATH, for the auditor's own tools."""
-    from floe_ledger.adapters.export import export_jsonl, export_sqlite
-    from floe_ledger.cli import audit_ops
+    from floe_ledger.adapters.audit import verify as audit_ops
+    from floe_ledger.adapters.audit.export import export_jsonl, export_sqlite
 
     app = _app(manifest, ledger)
     out.trace_id = app.trace_id
@@ -222,7 +222,7 @@ def checkpoint(key: Path, out_path: Path, ledger: str | None, manifest: str | No
     Keep the file outside the ledger; 'floe audit verify --checkpoint FILE --public-key PEM'
     then proves no event it covers was deleted or changed.
     """
-    from floe_ledger.cli import audit_ops
+    from floe_ledger.adapters.audit import verify as audit_ops
 
     app = _app(manifest, ledger)
     out.trace_id = app.trace_id

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from floe_ledger.cli.audit_ops import VerifyOutcome
+from floe_ledger.adapters.audit.verify import VerifyOutcome
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.render import short
 

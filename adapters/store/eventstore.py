@@ -28,6 +28,7 @@ from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.domain.artifact import Artifact, ArtifactSnapshot
 from floe_ledger.domain.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.events import ArtifactEvent, TamperError
+from floe_ledger.projections.audit import RawEvent
 from floe_ledger.projections.environment import PROJECTED_TOPICS
 
 SNAPSHOT_INTERVAL = 100
@@ -142,6 +143,16 @@ class EventStoreLedger:
         items = self.app.recorder.select_notifications(start=start, limit=limit,
                                                        topics=PROJECTED_TOPICS)
         return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
+
+    def raw_notifications(self, start: int, limit: int) -> list[RawEvent]:
+        """Up to ``limit`` rows from position ``start`` on, as stored (never decoded).
+
+        The audit reads these: a row that no longer decodes must still reach the chain check.
+        """
+        items = self.app.recorder.select_notifications(start=start, limit=limit)
+        return [RawEvent(position=int(n.id), artifact_id=str(n.originator_id),
+                         version=int(n.originator_version), topic=str(n.topic), state=n.state)
+                for n in items]
 
     def max_position(self) -> int:
         return int(self.app.recorder.max_notification_id() or 0)

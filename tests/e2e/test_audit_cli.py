@@ -18,7 +18,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ed25519
 
-from floe_ledger.adapters.audit_log import raw_events
+from floe_ledger.adapters.audit.events import raw_events
 from floe_ledger.adapters.records import OciRecordWriter, list_records
 from floe_ledger.adapters.registry import RegistrySettings, open_registry
 from floe_ledger.adapters.store.eventstore import EventStoreLedger

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.audit_log import raw_events
+from floe_ledger.adapters.audit.events import raw_events
 from floe_ledger.adapters.records import (
     ARTIFACT_TYPES,
     OciRecordWriter,

@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.audit_log import decoded, raw_events, with_events
-from floe_ledger.adapters.export import export_jsonl, export_sqlite, read_jsonl
+from floe_ledger.adapters.audit.events import decoded, raw_events, with_events
+from floe_ledger.adapters.audit.export import export_jsonl, export_sqlite, read_jsonl
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location

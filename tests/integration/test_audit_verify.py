@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from floe_ledger.adapters.audit.verify import VerifyOutcome, ledger_rows, verify
 from floe_ledger.adapters.records import OciRecordWriter
 from floe_ledger.adapters.registry import push_files
-from floe_ledger.cli.audit_ops import VerifyOutcome, ledger_rows, verify
 from floe_ledger.cli.bootstrap import App, Settings
 from floe_ledger.domain.artifact import Actor
 from floe_ledger.domain.errors import NotFoundError

@@ -3,16 +3,16 @@
     for raw, event in with_events(raw_events(store)):   # RawEvent, ArtifactEvent | None
         verifier.feed(raw)
 
-Rows come from the application recorder's notification log (the same on SQLite and
-PostgreSQL; PostgreSQL positions may have gaps, so paging resumes after the last id
-seen). ``event`` is None when a row no longer decodes (it was edited); the chain
+Rows come from the store's notification log (``EventStoreLedger.raw_notifications``, the
+same on SQLite and PostgreSQL; PostgreSQL positions may have gaps, so paging resumes after
+the last id seen). ``event`` is None when a row no longer decodes (it was edited); the chain
 verifier reports such a row, the other folds skip it.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Any, Protocol
+from typing import Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
@@ -25,16 +25,10 @@ PAGE = 1000
 _MAPPER = PydanticMapper(transcoder=JSONTranscoder())
 
 
-class _App(Protocol):
-    @property
-    def recorder(self) -> Any: ...
-
-
 class AuditableStore(Protocol):
-    """What the audit needs from a store: its eventsourcing application."""
+    """What the audit needs from a store: its rows as stored, a page at a time."""
 
-    @property
-    def app(self) -> _App: ...
+    def raw_notifications(self, start: int, limit: int) -> list[RawEvent]: ...
 
 
 def raw_events(store: AuditableStore, *, page: int = PAGE, start: int = 1) -> Iterator[RawEvent]:
@@ -45,8 +39,13 @@ def raw_events(store: AuditableStore, *, page: int = PAGE, start: int = 1) -> It
         page: rows per query.
         start: the first notification id to read.
     """
-    for notification in _notifications(store, page, start):
-        yield _raw(notification)
+    position = start
+    while True:
+        batch = store.raw_notifications(position, page)
+        if not batch:
+            return
+        yield from batch
+        position = batch[-1].position + 1
 
 
 def with_events(rows: Iterable[RawEvent]) -> Iterator[tuple[RawEvent, ArtifactEvent | None]]:
@@ -73,23 +72,3 @@ def decode(raw: RawEvent) -> ArtifactEvent | None:
         return None
     return event if isinstance(event, ArtifactEvent) else None
 
-
-def _notifications(store: AuditableStore, page: int, start: int) -> Iterator[Any]:
-    recorder = store.app.recorder
-    position = start
-    while True:
-        batch = recorder.select_notifications(start=position, limit=page)
-        if not batch:
-            return
-        yield from batch
-        position = int(batch[-1].id) + 1
-
-
-def _raw(notification: Any) -> RawEvent:
-    return RawEvent(
-        position=int(notification.id),
-        artifact_id=str(notification.originator_id),
-        version=int(notification.originator_version),
-        topic=str(notification.topic),
-        state=notification.state,
-    )

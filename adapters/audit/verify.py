@@ -1,7 +1,8 @@
-"""What the ``floe audit`` commands do, wired from the App: verify, replay, history, checkpoint.
+"""The audit use cases behind ``floe audit``: verify the chain, sign a checkpoint, read rows.
 
 Every read goes through the raw rows of the ledger (or of a JSON Lines export), so
-the folds see exactly what the chain verifier checked.
+the folds see exactly what the chain verifier checked. The CLI's App is passed in as
+:class:`AuditSources`; nothing here renders or imports the CLI.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from floe_ledger.cli.bootstrap import App
 from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.projections.audit import (
     Anchor,
@@ -24,6 +24,31 @@ from floe_ledger.projections.audit import (
     check_anchors,
 )
 from floe_ledger.projections.audit_drift import TagDrift, TagFold
+
+if TYPE_CHECKING:
+    from floe_ledger.adapters.audit.events import AuditableStore
+    from floe_ledger.adapters.store.location import LedgerLocation
+    from floe_ledger.domain.config import ManifestConfig
+    from floe_ledger.domain.ports import Registry
+
+
+class AuditSources(Protocol):
+    """Where an audit reads from (the CLI's App offers all of it, each built on first use)."""
+
+    @property
+    def ledger_location(self) -> LedgerLocation: ...
+
+    @property
+    def store(self) -> AuditableStore: ...
+
+    @property
+    def registry(self) -> Registry: ...
+
+    @property
+    def repository(self) -> str: ...
+
+    @property
+    def manifest(self) -> ManifestConfig: ...
 
 
 def parse_time(text: str, option: str) -> datetime:
@@ -43,16 +68,16 @@ def parse_time(text: str, option: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def ledger_rows(app: App, export: Path | None = None) -> Iterator[RawEvent]:
+def ledger_rows(app: AuditSources, export: Path | None = None) -> Iterator[RawEvent]:
     """The raw rows of a JSON Lines export, or of the ledger (which must exist)."""
     if export is not None:
-        from floe_ledger.adapters.export import read_jsonl
+        from floe_ledger.adapters.audit.export import read_jsonl
 
         if not export.is_file():
             raise NotFoundError(f"no export at {export}", hint="give a file from 'floe audit "
                                 "export --format jsonl'")
         return read_jsonl(export)
-    from floe_ledger.adapters.audit_log import raw_events
+    from floe_ledger.adapters.audit.events import raw_events
 
     loc = app.ledger_location
     if loc.kind == "sqlite" and (loc.path is None or not loc.path.is_file()):
@@ -111,10 +136,10 @@ class VerifyOutcome:
         return err
 
 
-def verify(app: App, rows: Iterable[RawEvent], *, registry: bool = False,
+def verify(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
            checkpoint: Path | None = None, public_key: Path | None = None) -> VerifyOutcome:
     """Verify the chain from the first event of every stream, then the anchors and drift."""
-    from floe_ledger.adapters.audit_log import with_events
+    from floe_ledger.adapters.audit.events import with_events
 
     start = time.perf_counter()
     verifier, tags = ChainVerifier(), TagFold()
@@ -137,7 +162,7 @@ def verify(app: App, rows: Iterable[RawEvent], *, registry: bool = False,
 
 def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | None
                         ) -> list[Anchor]:
-    from floe_ledger.adapters.checkpoint import read_checkpoint, verify_checkpoint
+    from floe_ledger.adapters.audit.checkpoint import read_checkpoint, verify_checkpoint
 
     if public_key is None:
         raise UsageError("--checkpoint needs --public-key",
@@ -149,7 +174,7 @@ def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | N
     return anchors
 
 
-def _registry_checks(app: App, outcome: VerifyOutcome, tags: TagFold) -> list[Anchor]:
+def _registry_checks(app: AuditSources, outcome: VerifyOutcome, tags: TagFold) -> list[Anchor]:
     """Drift of the ledger's tags, and the records' heads as anchors."""
     from floe_ledger.adapters.records import list_records, tagged_records
     from floe_ledger.domain.artifact_id import artifact_id
@@ -203,9 +228,10 @@ def _read(path: Path) -> bytes:
         raise UsageError(f"cannot read {path}: {err}", hint="check the path") from err
 
 
-def checkpoint(app: App, key: Path, out_path: Path, password: bytes | None) -> dict[str, Any]:
+def checkpoint(app: AuditSources, key: Path, out_path: Path,
+               password: bytes | None) -> dict[str, Any]:
     """Verify the chain, then sign its heads into ``out_path``."""
-    from floe_ledger.adapters.checkpoint import (
+    from floe_ledger.adapters.audit.checkpoint import (
         load_private_key,
         sign_checkpoint,
         write_checkpoint,
