@@ -18,9 +18,9 @@ from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
 
 if TYPE_CHECKING:
+    from floe_ledger.adapters.observability.tracing import Telemetry
     from floe_ledger.adapters.replication import ReplicaSet
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
-    from floe_ledger.adapters.telemetry import Telemetry
     from floe_ledger.domain.artifact import Actor
     from floe_ledger.domain.config import ManifestConfig
     from floe_ledger.domain.operations import OperationsService
@@ -50,7 +50,7 @@ class App:
     """Lazily wired adapters and services for one CLI invocation."""
 
     def __init__(self, settings: Settings) -> None:
-        from floe_ledger.adapters.log import prepare
+        from floe_ledger.adapters.observability.logs import prepare
 
         self.settings = settings
         self._registries: list[Any] = []
@@ -132,8 +132,8 @@ class App:
     @cached_property
     def telemetry(self) -> Telemetry:
         """OpenTelemetry by the standard OTEL_* variables; TRACEPARENT joins a CI trace."""
-        from floe_ledger.adapters.log import set_trace_id
-        from floe_ledger.adapters.telemetry import init_tracing
+        from floe_ledger.adapters.observability.logs import set_trace_id
+        from floe_ledger.adapters.observability.tracing import init_tracing
 
         telemetry = init_tracing(self.settings.env)
         set_trace_id(telemetry.trace_id)

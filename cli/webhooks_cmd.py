@@ -50,7 +50,7 @@ def webhooks() -> None:
 
 def _app(manifest: str | None) -> App:
     """The composition root, with logging on stderr (never into the JSON on stdout)."""
-    from floe_ledger.adapters.logging_setup import configure_logging
+    from floe_ledger.adapters.observability.structlog_setup import configure_logging
 
     app = App(Settings.from_options(manifest))
     configure_logging(app.settings.env)

@@ -1,7 +1,7 @@
 """The tracing port the domain calls around its steps (FR-024, OBS-01..05).
 
 The domain opens spans by name and never imports OpenTelemetry; the composition root
-passes the real tracer (``floe_ledger.adapters.telemetry.Telemetry`` satisfies
+passes the real tracer (``floe_ledger.adapters.observability.tracing.Telemetry`` satisfies
 :class:`Tracer`). The default, :class:`NoopTracer`, costs nothing.
 
     with tracer.span(SPAN_PROMOTE, {"artifact_ref": ref, "from_env": src, "to_env": dst,

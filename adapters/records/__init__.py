@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from floe_ledger.adapters.log import get_logger
+from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
     LEDGER_ID,

@@ -162,7 +162,7 @@ class EventStoreLedger:
         try:
             return self.views.catch_up(self.view_notifications, head=self.max_position)
         except Exception as err:  # the events are committed; the views catch up next time
-            from floe_ledger.adapters.log import get_logger
+            from floe_ledger.adapters.observability.logs import get_logger
 
             get_logger("floe.ledger").warning("views.catch_up_failed", error=str(err))
             return 0

@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 
-from floe_ledger.adapters.log import get_logger
+from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
 from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare
 from floe_ledger.domain.config import WebhookConfig

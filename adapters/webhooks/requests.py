@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from floe_ledger.adapters.logging_setup import register_secret
+from floe_ledger.adapters.observability.structlog_setup import register_secret
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint
 from floe_ledger.domain.config import WebhookConfig
 

@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from floe_ledger.adapters.telemetry import Telemetry, init_tracing
+from floe_ledger.adapters.observability.tracing import Telemetry, init_tracing
 from floe_ledger.domain.tracing import (
     SPAN_LOCK,
     SPAN_PROMOTE,
@@ -183,7 +183,7 @@ def test_a_collector_that_is_down_does_not_hold_the_cli_for_more_than_two_second
 def test_opentelemetry_is_not_imported_when_nothing_is_exported() -> None:
     code = (
         "import sys\n"
-        "from floe_ledger.adapters.telemetry import init_tracing\n"
+        "from floe_ledger.adapters.observability.tracing import init_tracing\n"
         f"t = init_tracing({{'TRACEPARENT': '00-{CI_TRACE}-{CI_SPAN}-01'}})\n"
         "with t.span('floe.oci.promote', {'dry_run': False}):\n"
         "    pass\n"
@@ -198,7 +198,7 @@ def test_opentelemetry_is_not_imported_when_nothing_is_exported() -> None:
 @pytest.mark.requirement("FR-024")
 def test_the_console_exporter_writes_to_stderr_and_never_to_stdout() -> None:
     code = (
-        "from floe_ledger.adapters.telemetry import init_tracing\n"
+        "from floe_ledger.adapters.observability.tracing import init_tracing\n"
         "t = init_tracing({'OTEL_TRACES_EXPORTER': 'console'})\n"
         "with t.span('floe.oci.lock', {'environment': 'prod'}):\n"
         "    pass\n"

@@ -12,7 +12,8 @@ from collections.abc import Iterator
 import pytest
 import structlog
 
-from floe_ledger.adapters.logging_setup import configure_logging, register_secret, set_trace_id
+from floe_ledger.adapters.observability.logs import set_trace_id
+from floe_ledger.adapters.observability.structlog_setup import configure_logging, register_secret
 
 TRACE = "4bf92f3577b34da6a3ce929d0e0e4736"
 
@@ -98,7 +99,7 @@ def test_secrets_are_redacted_by_key_by_value_and_inline() -> None:
 def test_logs_never_reach_stdout() -> None:
     code = (
         "import os, structlog\n"
-        "from floe_ledger.adapters.logging_setup import configure_logging\n"
+        "from floe_ledger.adapters.observability.structlog_setup import configure_logging\n"
         "configure_logging({'FLOE_LOG_LEVEL': 'debug'}, trace_id='t1')\n"
         "structlog.get_logger('floe.ledger').warning('views.catch_up_failed', error='x')\n"
         "import logging; logging.getLogger('x').error('stdlib too')\n"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from floe_ledger.adapters.telemetry import (
+from floe_ledger.adapters.observability.tracing import (
     DEFAULT_OTLP_ENDPOINT,
     current_trace_id,
     export_settings,

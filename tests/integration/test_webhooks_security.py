@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 import structlog
 
-from floe_ledger.adapters.logging_setup import configure_logging
+from floe_ledger.adapters.observability.structlog_setup import configure_logging
 from floe_ledger.adapters.webhooks.delivery import notify_after_command
 from floe_ledger.domain.config import WebhookConfig
 from support.ledger_events import LedgerWriter

@@ -1,8 +1,7 @@
-"""The OpenTelemetry SDK side of :mod:`floe_ledger.adapters.telemetry`, imported only to export.
+"""The OpenTelemetry SDK side of :mod:`.tracing`, imported only to export.
 
 Importing this module loads the SDK and the OTLP/HTTP exporter (~130 ms or more), which
-is why :func:`floe_ledger.adapters.telemetry.init_tracing` imports it only when spans
-are to be exported.
+is why :func:`.tracing.init_tracing` imports it only when spans are to be exported.
 """
 
 from __future__ import annotations
@@ -23,7 +22,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExport
 from opentelemetry.sdk.trace.id_generator import RandomIdGenerator
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
-from floe_ledger.adapters.telemetry import ExportSettings
+from floe_ledger.adapters.observability.tracing import ExportSettings
 
 
 class FixedTraceIdGenerator(RandomIdGenerator):

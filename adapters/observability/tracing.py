@@ -235,7 +235,7 @@ class Telemetry:
         threading.Thread(target=run, name="floe-otel-shutdown", daemon=True).start()
         if done.wait(max(0.0, timeout_seconds)):
             return True
-        from floe_ledger.adapters.log import get_logger
+        from floe_ledger.adapters.observability.logs import get_logger
 
         get_logger("floe.telemetry").warning(
             "telemetry.flush_timeout", seconds=timeout_seconds,
@@ -254,7 +254,7 @@ def init_tracing(env: Mapping[str, str], service_name: str = "floe") -> Telemetr
     parsed = parse_traceparent(env.get("TRACEPARENT"))
     if settings is None:
         return Telemetry(parsed[0] if parsed else secrets.token_hex(16))
-    from floe_ledger.adapters.telemetry_sdk import build_provider, extract_parent
+    from floe_ledger.adapters.observability.otel_sdk import build_provider, extract_parent
 
     root_context, trace_id = extract_parent(env)
     return Telemetry(trace_id, provider=build_provider(settings, int(trace_id, 16), sys.stderr),

@@ -1,7 +1,7 @@
 """structlog on stderr, never stdout: key/value on a terminal, JSON lines otherwise.
 
     configure_logging(env)            # once per command, before anything logs
-    set_trace_id(telemetry.trace_id)  # every line then carries trace_id
+    set_trace_id(telemetry.trace_id)  # (from .logs) every line then carries trace_id
     register_secret(token)            # this value is masked wherever it shows up
 
 ``FLOE_LOG_LEVEL`` (debug, info, warning, error; default warning) sets the level,
@@ -23,6 +23,8 @@ from typing import IO, Any
 
 import structlog
 
+from floe_ledger.adapters.observability import logs
+
 REDACTED = "***"
 SENSITIVE_KEYS = ("password", "passwd", "token", "secret", "authorization", "api_key",
                   "apikey", "cookie", "credential")
@@ -35,12 +37,7 @@ _INLINE = (
 # loggers that are quieter than the rest: request lines carry URLs; the exporter retries loudly
 _FLOORS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "urllib3": logging.WARNING,
            "opentelemetry": logging.ERROR}
-_state: dict[str, Any] = {"trace_id": "", "secrets": set()}
-
-
-def set_trace_id(trace_id: str) -> None:
-    """The trace id stamped on every log line of this process (threads included)."""
-    _state["trace_id"] = trace_id
+_state: dict[str, Any] = {"secrets": set()}
 
 
 def register_secret(value: str | None) -> None:
@@ -81,8 +78,9 @@ def redact_secrets(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Any
 
 def add_trace_id(_: Any, __: str, event_dict: MutableMapping[str, Any]) -> Any:
     """structlog processor: ``trace_id`` on every line (a bound value wins)."""
-    if _state["trace_id"]:
-        event_dict.setdefault("trace_id", _state["trace_id"])
+    current = logs.trace_id()
+    if current:
+        event_dict.setdefault("trace_id", current)
     return event_dict
 
 
@@ -181,7 +179,7 @@ def configure_logging(env: Mapping[str, str], *, trace_id: str | None = None,
         stream: where to write; default is ``sys.stderr`` as it is at each write.
     """
     if trace_id is not None:
-        set_trace_id(trace_id)
+        logs.set_trace_id(trace_id)
     level = _level(env)
     renderer = _renderer(env, stream or sys.stderr)
     structlog.configure(
