@@ -59,7 +59,7 @@ class App:
 
     @cached_property
     def manifest(self) -> ManifestConfig:
-        from floe_ledger.adapters.manifest import load_manifest
+        from floe_ledger.adapters.manifest.loader import load_manifest
 
         return load_manifest(self.settings.manifest_path)
 
@@ -124,7 +124,7 @@ class App:
 
     @cached_property
     def operator(self) -> Operator:
-        from floe_ledger.adapters.identity import resolve_operator
+        from floe_ledger.adapters.identity.operator import resolve_operator
 
         return resolve_operator(self.manifest.artifacts.identity, self.settings.env,
                                 registry=lambda: self.registry, base_dir=self.settings.base_dir)
@@ -182,7 +182,7 @@ class App:
         return path
 
     def promotion_service(self) -> PromotionService:
-        from floe_ledger.adapters.process import LocalProcessProbe
+        from floe_ledger.adapters.identity.process import LocalProcessProbe
         from floe_ledger.domain.hooks import NoSignatureCheck
         from floe_ledger.domain.promote import PromotionService
 

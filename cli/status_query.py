@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from floe_ledger.adapters.manifest_cache import ManifestSummary, cached_summary, remember_summary
+from floe_ledger.adapters.manifest.summary import ManifestSummary, cached_summary, remember_summary
 from floe_ledger.adapters.store.fastread import FastViews
 from floe_ledger.cli.bootstrap import App
 from floe_ledger.domain.artifact_id import artifact_id
