@@ -88,8 +88,6 @@ def promote(version: str, source: str | None, target: str, dry_run: bool, force:
 def status(environment: str | None, history: int, manifest: str | None, output: str,
            out: Output) -> None:
     """What runs in each environment: version, digest, who promoted it, when, locks."""
-    from floe_ledger.cli.status_query import query_status
-
     app = App(Settings.from_options(manifest))
     try:
         rows = query_status(app, environment, history)
@@ -99,6 +97,27 @@ def status(environment: str | None, history: int, manifest: str | None, output: 
             render_status(out, rows, history)
     finally:
         app.close()
+
+
+def query_status(app: App, environment: str | None, history: int) -> list[dict[str, Any]]:
+    """One row per environment in path order (or just ``environment``), read from the views.
+
+    The manifest summary comes from its cache when the file is unchanged; the backend
+    (SQLite or PostgreSQL) is chosen by ``adapters.store.readers``.
+    """
+    from floe_ledger.adapters.manifest.summary import ManifestSummary, summary_of
+    from floe_ledger.adapters.store.readers import status_rows
+    from floe_ledger.domain.artifact_id import artifact_id
+
+    summary = summary_of(app.settings.manifest_path, lambda: ManifestSummary(
+        app.repository, app.manifest.artifacts.promotion.path.names))
+    envs = list(summary.environments)
+    if environment is not None:
+        if environment not in envs:
+            app.manifest.artifacts.promotion.path.index(environment)  # raises, naming the path
+        envs = [environment]
+    return status_rows(app.ledger_location, app.settings.env, str(artifact_id(summary.repository)),
+                       envs, history, catch_up=lambda: app.store.refresh_views())  # opens it
 
 
 def gate_progress(out: Output) -> Any:

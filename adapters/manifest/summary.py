@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -56,3 +57,13 @@ def remember_summary(path: Path, summary: ManifestSummary) -> None:
         os.replace(tmp, target)
     except OSError:
         return
+
+
+def summary_of(path: Path, compute: Callable[[], ManifestSummary]) -> ManifestSummary:
+    """The remembered summary of ``path``; on a miss, ``compute()`` (a full validation) is
+    called and its result remembered."""
+    summary = cached_summary(path)
+    if summary is None:
+        summary = compute()
+        remember_summary(path, summary)
+    return summary

@@ -7,7 +7,7 @@
   ``floe ledger init``.
 * :func:`init_postgres` is ``floe ledger init``: events and view tables, once, under an
   advisory lock so that two inits at the same time do not race either.
-* :class:`PostgresFastViews` reads ``status`` with psycopg alone when the views are current.
+* :class:`PostgresViewReader` reads ``status`` with psycopg alone when the views are current.
 
 The password comes from the URL or ``PGPASSWORD`` in the injected environment (never from
 os.environ directly); it is not logged, and connection errors are scrubbed of it.
@@ -24,7 +24,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 import psycopg
 
 from floe_ledger.adapters.store.location import LedgerLocation
-from floe_ledger.adapters.store.view_queries import TRACKING_NAME, read_history, read_statuses
+from floe_ledger.adapters.store.readers import TRACKING_NAME, read_history, read_statuses
 from floe_ledger.domain.errors import ConfigError
 
 if TYPE_CHECKING:  # imported where used: the status fast path needs neither
@@ -220,8 +220,8 @@ def init_postgres(location: LedgerLocation, env: Mapping[str, str]) -> list[str]
         lock.close()  # ends the session, which releases the advisory lock
 
 
-class PostgresFastViews:
-    """``status`` reads with psycopg alone (no eventsourcing), like FastViews for SQLite.
+class PostgresViewReader:
+    """``status`` reads with psycopg alone (no eventsourcing): a ``readers.ViewReader``.
 
     ``current()`` says whether the views hold every committed event; when they do not, the
     caller catches up through the store first.

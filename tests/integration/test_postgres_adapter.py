@@ -15,7 +15,7 @@ import pytest
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.adapters.store.postgres import (
-    PostgresFastViews,
+    PostgresViewReader,
     postgres_env,
     postgres_target,
 )
@@ -121,7 +121,7 @@ def test_fast_status_views_read_without_the_store_and_know_when_they_lag(
         loc = ledger_location(url, tmp_path)
         init_store(loc, ENV)
         store = open_store(loc, ENV)
-        fast = PostgresFastViews(loc, ENV)
+        fast = PostgresViewReader(loc, ENV)
         try:
             art = Artifact.register(REPO, actor=Actor("alice"))
             art.lock("prod", "release freeze", Actor("alice"))

@@ -4,8 +4,8 @@
 from __future__ import annotations
 
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
-from floe_ledger.adapters.store.fastread import FastViews
 from floe_ledger.adapters.store.location import ledger_location
+from floe_ledger.adapters.store.readers import SqliteViewReader
 from floe_ledger.domain.artifact import Actor, Artifact
 
 DIGEST = "sha256:" + "c" * 64
@@ -18,7 +18,7 @@ def test_the_position_moves_past_events_that_change_no_view(tmp_path) -> None:
     store.save(art)
     assert store.max_position() == 2
     assert store.views.position() == 2
-    views = FastViews(store.location.path)
+    views = SqliteViewReader(store.location.path)
     assert views.current()
     assert views.statuses(str(art.id), ["dev"])[0].version is None
     views.close()

@@ -1,0 +1,189 @@
+"""Reading the environment views for ``status``, with no event machinery.
+
+    reader = open_reader(location, env, catch_up=store.refresh_views)   # None: no ledger yet
+    reader.statuses(artifact_id, ["dev", "prod"])   # list[EnvironmentStatus], path order
+    reader.history(artifact_id, "prod", 5)          # list[HistoryEntry], newest first
+    reader.close()
+
+``status`` must be quick (≤ 150 ms for the whole process). When the views are at the
+head of the log they are read directly, with plain sqlite3 (:class:`SqliteViewReader`)
+or psycopg alone (:class:`~floe_ledger.adapters.store.postgres.PostgresViewReader`,
+imported only for a PostgreSQL ledger); both satisfy :class:`ViewReader`. When they lag,
+``open_reader`` lets the caller catch them up through the store first. The queries
+below are shared with :class:`~floe_ledger.adapters.store.views.EnvironmentViews`.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from floe_ledger.projections.rows import EnvironmentStatus, HistoryEntry
+
+if TYPE_CHECKING:
+    from floe_ledger.adapters.store.location import LedgerLocation
+
+TRACKING_NAME = "environment_views"
+
+
+class _Conn(Protocol):
+    def execute(self, sql: str, params: Any = ...) -> Any: ...
+
+
+def read_statuses(conn: _Conn, ph: str, artifact_id: str,
+                  environments: list[str]) -> list[EnvironmentStatus]:
+    """Status rows for each environment in path order ("-" rows for empty ones)."""
+    # ``ph`` is the driver's placeholder ("?" or "%s"), never user input.
+    rows = conn.execute(
+        "SELECT environment, version, digest, promoted_by, promoted_at, via, locked, lock_reason,"  # noqa: S608
+        f" locked_by, locked_at FROM floe_env_state WHERE artifact_id = {ph}",
+        (artifact_id,),
+    ).fetchall()
+    open_rows = conn.execute(
+        f"SELECT target, version FROM floe_promotions WHERE artifact_id = {ph} "  # noqa: S608
+        "AND state = 'open'",
+        (artifact_id,),
+    ).fetchall()
+    opened = {str(r[0]): str(r[1]) for r in open_rows}
+    by_env = {str(r[0]): r for r in rows}
+    out = []
+    for env in environments:
+        r = by_env.get(env)
+        if r is None:
+            out.append(EnvironmentStatus(environment=env, open_promotion=opened.get(env)))
+            continue
+        out.append(EnvironmentStatus(
+            environment=env, version=r[1], digest=r[2], promoted_by=r[3], promoted_at=r[4],
+            via=r[5], locked=bool(r[6]), lock_reason=r[7] or None, locked_by=r[8] or None,
+            locked_at=r[9] or None, open_promotion=opened.get(env),
+        ))
+    return out
+
+
+def read_history(conn: _Conn, ph: str, artifact_id: str, environment: str | None,
+                 limit: int) -> list[HistoryEntry]:
+    """The newest ``limit`` history entries, newest first."""
+    sql = ("SELECT environment, kind, version, digest, operator, at, reason, ref_id, details "  # noqa: S608
+           f"FROM floe_history WHERE artifact_id = {ph}")
+    params: list[Any] = [artifact_id]
+    if environment:
+        sql += f" AND environment = {ph}"
+        params.append(environment)
+    sql += f" ORDER BY position DESC, seq DESC LIMIT {ph}"
+    params.append(limit)
+    return [
+        HistoryEntry(environment=r[0], kind=r[1], version=r[2], digest=r[3], operator=r[4],
+                     at=r[5], reason=r[6] or "", ref_id=r[7] or "",
+                     details=json.loads(r[8] or "{}"))
+        for r in conn.execute(sql, params).fetchall()
+    ]
+
+
+class ViewReader(Protocol):
+    """Read-only access to the environment views (SQLite or PostgreSQL)."""
+
+    def current(self) -> bool:
+        """Whether the views hold every committed event (else: catch up, then read)."""
+        ...
+
+    def statuses(self, artifact_id: str, environments: list[str]) -> list[EnvironmentStatus]:
+        """One status per environment, in the order given."""
+        ...
+
+    def history(self, artifact_id: str, environment: str | None,
+                limit: int) -> list[HistoryEntry]:
+        """The newest ``limit`` history entries (of one environment, or all), newest first."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class SqliteViewReader:
+    """:class:`ViewReader` on a SQLite ledger, opened read-only with plain sqlite3."""
+
+    def __init__(self, path: Path) -> None:
+        self.conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True, timeout=30)
+
+    def current(self) -> bool:
+        try:
+            head = self.conn.execute("SELECT MAX(rowid) FROM stored_events").fetchone()[0] or 0
+            row = self.conn.execute(
+                "SELECT position FROM floe_tracking WHERE name = ?", (TRACKING_NAME,)
+            ).fetchone()
+        except sqlite3.OperationalError:
+            return False
+        return bool(row) and int(row[0]) >= int(head)
+
+    def statuses(self, artifact_id: str, environments: list[str]) -> list[EnvironmentStatus]:
+        return read_statuses(self.conn, "?", artifact_id, environments)
+
+    def history(self, artifact_id: str, environment: str | None, limit: int) -> list[HistoryEntry]:
+        return read_history(self.conn, "?", artifact_id, environment, limit)
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def open_reader(location: LedgerLocation, env: Mapping[str, str], *,
+                catch_up: Callable[[], object]) -> ViewReader | None:
+    """A reader on current views; the SQLite/PostgreSQL choice is made here.
+
+    Args:
+        location: where the ledger lives.
+        env: the injected environment (PostgreSQL reads PGPASSWORD and friends from it).
+        catch_up: called once when the views lag the log (the store's ``refresh_views``).
+
+    Returns:
+        The reader (the caller closes it), or None for a SQLite ledger that does not exist
+        yet (nothing was ever recorded).
+
+    Raises:
+        ConfigError: the PostgreSQL server cannot be reached.
+    """
+    if location.kind == "sqlite":
+        if location.path is None or not location.path.exists():
+            return None
+        reader = SqliteViewReader(location.path)
+        if not reader.current():
+            reader.close()
+            catch_up()
+            reader = SqliteViewReader(location.path)
+        return reader
+    from floe_ledger.adapters.store.postgres import PostgresViewReader
+
+    pg = PostgresViewReader(location, env)
+    if not pg.current():
+        try:
+            catch_up()
+        except BaseException:
+            pg.close()
+            raise
+    return pg
+
+
+def status_rows(location: LedgerLocation, env: Mapping[str, str], artifact_id: str,
+                environments: list[str], history: int, *,
+                catch_up: Callable[[], object]) -> list[dict[str, Any]]:
+    """One dict per environment in the order given, each with its last ``history`` events.
+
+    A ledger that does not exist yet gives empty rows (nothing deployed, nothing locked).
+    """
+    reader = open_reader(location, env, catch_up=catch_up)
+    if reader is None:
+        return [{"environment": e, "version": None, "digest": None, "promoted_by": None,
+                 "promoted_at": None, "locked": False, "history": [] if history else None}
+                for e in environments]
+    try:
+        rows = []
+        for st in reader.statuses(artifact_id, environments):
+            row = st.as_dict()
+            if history:
+                row["history"] = [h.as_dict() for h in reader.history(artifact_id,
+                                                                     st.environment, history)]
+            rows.append(row)
+        return rows
+    finally:
+        reader.close()
