@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from floe_ledger.cli.bootstrap import App
-from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.projections.audit import (
     Anchor,
     ChainBreak,
@@ -152,7 +152,7 @@ def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | N
 def _registry_checks(app: App, outcome: VerifyOutcome, tags: TagFold) -> list[Anchor]:
     """Drift of the ledger's tags, and the records' heads as anchors."""
     from floe_ledger.adapters.records import list_records, tagged_records
-    from floe_ledger.domain.artifact_id import artifact_id
+    from floe_ledger.domain.model.artifact_id import artifact_id
     from floe_ledger.projections.audit_drift import compare_tags
 
     reg = app.registry

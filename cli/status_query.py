@@ -7,7 +7,7 @@ from typing import Any
 from floe_ledger.adapters.manifest_cache import ManifestSummary, cached_summary, remember_summary
 from floe_ledger.adapters.store.fastread import FastViews
 from floe_ledger.cli.bootstrap import App
-from floe_ledger.domain.artifact_id import artifact_id
+from floe_ledger.domain.model.artifact_id import artifact_id
 
 
 def manifest_summary(app: App) -> ManifestSummary:

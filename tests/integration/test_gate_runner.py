@@ -18,7 +18,7 @@ from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.executor import run_gates
 from floe_ledger.adapters.gates.runner import gate_env, run_command, substitute
 from floe_ledger.adapters.gates.security import run_security_gate
-from floe_ledger.domain.gates import (
+from floe_ledger.domain.model.gates import (
     GateResult,
     GatesConfig,
     GateSpec,
@@ -26,8 +26,8 @@ from floe_ledger.domain.gates import (
     SecurityGateConfig,
     plan_gates,
 )
-from floe_ledger.domain.policy import build_facts
-from floe_ledger.domain.ports import OCI_MANIFEST
+from floe_ledger.domain.model.oci import OCI_MANIFEST
+from floe_ledger.domain.model.policy import build_facts
 
 PY = sys.executable
 DIGEST = "sha256:" + "ab" * 32
@@ -283,7 +283,7 @@ def test_a_missing_working_directory_is_named(tmp_path: Path) -> None:
 
 
 def promotion_config(gates: dict[str, Any], **extra: Any) -> Any:
-    from floe_ledger.domain.config import PromotionConfig
+    from floe_ledger.domain.model.config import PromotionConfig
 
     return PromotionConfig.model_validate({
         "environments": [{"name": "dev"}, {"name": "staging", "gates": gates},
@@ -294,7 +294,7 @@ def promotion_config(gates: dict[str, Any], **extra: Any) -> Any:
 
 
 def promotion_context(version: str = "v1.2.3", target: str = "staging") -> Any:
-    from floe_ledger.domain.hooks import GateContext as PromotionGateContext
+    from floe_ledger.domain.services.ports import GateContext as PromotionGateContext
     from support.memory_registry import MemoryRegistry
 
     registry = MemoryRegistry()
@@ -333,7 +333,7 @@ def test_the_configured_runner_plans_runs_and_records_every_gate(tmp_path: Path)
 @pytest.mark.requirement("CFG-09", "CFG-32")
 def test_the_configured_runner_reports_bad_config_at_its_manifest_path() -> None:
     from floe_ledger.adapters.gates.service import ConfiguredGates
-    from floe_ledger.domain.errors import ConfigError
+    from floe_ledger.domain.model.errors import ConfigError
 
     bad_gates = ConfiguredGates(promotion_config({"security_scan": {"ignore_unfixed": "maybe"}}))
     with pytest.raises(ConfigError) as caught:
