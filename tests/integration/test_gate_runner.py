@@ -294,12 +294,12 @@ def promotion_config(gates: dict[str, Any], **extra: Any) -> Any:
 
 
 def promotion_context(version: str = "v1.2.3", target: str = "staging") -> Any:
-    from floe_ledger.domain.services.ports import GateContext as PromotionGateContext
+    from floe_ledger.domain.services.ports import GateRequest
     from support.memory_registry import MemoryRegistry
 
     registry = MemoryRegistry()
     manifest = registry.push_artifact([b"config: 1"], tag=version)
-    return PromotionGateContext(
+    return GateRequest(
         repository="registry.test/floe/app", artifact_ref=f"{registry.uri}@{manifest.digest}",
         digest=manifest.digest, version=version, tag=f"{version}-dev", source="dev",
         target=target, registry=registry, signature={"status": "verified"})
@@ -318,12 +318,13 @@ def test_the_configured_runner_plans_runs_and_records_every_gate(tmp_path: Path)
     gates.validate()
     assert gates.gate_names("dev") == ["policy_compliance"]
     assert gates.gate_names("staging") == ["policy_compliance", "tests"]
-    results = {r["gate"]: r for r in gates.run(promotion_context())}
+    results = {r.gate: r.model_dump(mode="json") for r in gates.run(promotion_context())}
     assert results["policy_compliance"]["status"] == "passed"
     assert "signed" in results["policy_compliance"]["details"]["rules"]
     assert results["tests"]["status"] == "passed"
     assert results["security_scan"]["status"] == "skipped"
-    prod = {r["gate"]: r for r in gates.run(promotion_context("v2.0.0-rc.1", "prod"))}
+    prod = {r.gate: r.model_dump(mode="json")
+            for r in gates.run(promotion_context("v2.0.0-rc.1", "prod"))}
     assert prod["policy_compliance"]["status"] == "failed"
     assert "policy 'has-sbom' violated: attach an SPDX SBOM first" in \
         prod["policy_compliance"]["error"]
