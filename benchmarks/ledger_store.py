@@ -39,9 +39,10 @@ from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_
 from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
-from floe_ledger.domain import events as ev
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.values import EnvironmentPath
+from floe_ledger.domain.model import events as ev
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.values import EnvironmentPath
 from support.ledger_db import fresh_ledger_url
 
 FLOE = str(Path(sys.executable).with_name("floe"))
@@ -114,8 +115,8 @@ def write_manifest(folder: Path, repo: str) -> Path:
 def runner(spec: dict[str, Any]) -> None:
     """One runner process: promote every version dev -> staging -> prod, report counts."""
     from floe_ledger.cli.bootstrap import App, Settings
-    from floe_ledger.domain.errors import FloeError
-    from floe_ledger.domain.promote import PromoteRequest
+    from floe_ledger.domain.model.errors import FloeError
+    from floe_ledger.domain.services.requests import PromoteRequest
 
     env = dict(os.environ, FLOE_LEDGER_URL=spec["url"], USER=f"runner{spec['index']}")
     app = App(Settings.from_options(spec["manifest"], env))

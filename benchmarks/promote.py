@@ -106,21 +106,24 @@ def in_process(host: str, repo: str, work: Path, versions, runs: int) -> dict[st
     from floe_ledger.adapters.signing.verifier import SignatureVerifier
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
     from floe_ledger.adapters.store.location import ledger_location
-    from floe_ledger.domain.artifact import Actor
-    from floe_ledger.domain.config import PromotionConfig
-    from floe_ledger.domain.promote import PromoteRequest, PromotionService
-    from floe_ledger.domain.signature import VerificationPolicy
+    from floe_ledger.adapters.system.clock import SystemClock
+    from floe_ledger.domain.model.config import PromotionConfig
+    from floe_ledger.domain.model.identity import Actor
+    from floe_ledger.domain.model.signature import VerificationPolicy
+    from floe_ledger.domain.services.promote import PromotionService
+    from floe_ledger.domain.services.requests import PromoteRequest
 
     subprocess.run([FLOE, "artifact", "keygen", "k"], cwd=work, capture_output=True, check=True)
     registry = open_registry(RegistrySettings(uri=f"oci://{host}/{repo}", plain_http=True),
                              base_dir=work, env={})
     store = EventStoreLedger(ledger_location(f"sqlite:///{work}/inproc.sqlite", work))
     plain = PromotionService(store=store, registry=registry, repository=registry.uri,
-                             config=PromotionConfig())
+                             config=PromotionConfig(), clock=SystemClock())
     verifier = SignatureVerifier(VerificationPolicy(enforcement="enforce",
                                                     public_keys=[str(work / "k.pub")]))
     signed = PromotionService(store=store, registry=registry, repository=registry.uri,
-                              config=PromotionConfig(), signatures=verifier)
+                              config=PromotionConfig(), signatures=verifier,
+                              clock=SystemClock())
     actor = Actor("bench")
     pending = [next(versions) for _ in range(2 * runs)]
     for n in pending[runs:]:

@@ -11,7 +11,7 @@ import click
 from floe_ledger.cli.bootstrap import App, Settings
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
-from floe_ledger.domain.errors import NotFoundError, SignatureError
+from floe_ledger.domain.model.errors import NotFoundError, SignatureError
 
 
 @click.group()
@@ -70,7 +70,7 @@ def push(args: tuple[str, ...], artifact_type: str, annotations: tuple[str, ...]
          manifest: str | None, output: str, out: Output) -> None:
     """Publish FILE... as a new OCI artifact tagged REF (e.g. a release tag v1.2.3)."""
     from floe_ledger.adapters.registry.artifacts import push_files
-    from floe_ledger.domain.errors import UsageError
+    from floe_ledger.domain.model.errors import UsageError
 
     if len(args) < 2:
         raise UsageError("give at least one FILE and a REF",

@@ -24,7 +24,7 @@ import click
 from floe_ledger.cli.bootstrap import App, Settings
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
-from floe_ledger.domain.errors import UsageError
+from floe_ledger.domain.model.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 PathType = click.Path(path_type=Path, dir_okay=False)

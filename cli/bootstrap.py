@@ -21,11 +21,13 @@ if TYPE_CHECKING:
     from floe_ledger.adapters.observability.tracing import Telemetry
     from floe_ledger.adapters.replication import ReplicaSet
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
-    from floe_ledger.domain.artifact import Actor
-    from floe_ledger.domain.config import ManifestConfig
-    from floe_ledger.domain.operations import OperationsService
-    from floe_ledger.domain.ports import Operator, Registry
-    from floe_ledger.domain.promote import PromotionService
+    from floe_ledger.adapters.system.clock import SystemClock
+    from floe_ledger.domain.model.config import ManifestConfig
+    from floe_ledger.domain.model.identity import Actor, Operator
+    from floe_ledger.domain.services.locks import LockService
+    from floe_ledger.domain.services.ports import Registry
+    from floe_ledger.domain.services.promote import PromotionService
+    from floe_ledger.domain.services.rollback import RollbackService
 
 
 @dataclass
@@ -144,7 +146,7 @@ class App:
         return self.telemetry.trace_id
 
     def actor(self) -> Actor:
-        from floe_ledger.domain.artifact import Actor
+        from floe_ledger.domain.model.identity import Actor
 
         return Actor(self.operator.name, self.trace_id, self.operator)
 
@@ -163,7 +165,7 @@ class App:
             return None
         from floe_ledger.adapters.signing.cache import SqliteVerdictCache
         from floe_ledger.adapters.signing.verifier import SignatureVerifier
-        from floe_ledger.domain.signature import parse_policy
+        from floe_ledger.domain.model.signature import parse_policy
 
         if force and raw.get("enforcement", "off") == "off":
             raw["enforcement"] = "enforce"
@@ -183,8 +185,8 @@ class App:
 
     def promotion_service(self) -> PromotionService:
         from floe_ledger.adapters.identity.process import LocalProcessProbe
-        from floe_ledger.domain.hooks import NoSignatureCheck
-        from floe_ledger.domain.promote import PromotionService
+        from floe_ledger.domain.services.ports import NoSignatureCheck
+        from floe_ledger.domain.services.promote import PromotionService
 
         verifier = self.signature_verifier()
         return PromotionService(
@@ -192,7 +194,7 @@ class App:
             config=self.manifest.artifacts.promotion, probe=LocalProcessProbe(),
             signatures=verifier if verifier is not None else NoSignatureCheck(),
             gates=self.gates(), tracer=self.telemetry, replicas=self.replicas,
-            records=self.records,
+            records=self.records, clock=self.clock,
         )
 
     @cached_property
@@ -216,14 +218,29 @@ class App:
         gates.validate()
         return gates
 
-    def operations_service(self) -> OperationsService:
-        from floe_ledger.domain.operations import OperationsService
+    @cached_property
+    def clock(self) -> SystemClock:
+        from floe_ledger.adapters.system.clock import SystemClock
 
-        return OperationsService(
+        return SystemClock()
+
+    def rollback_service(self) -> RollbackService:
+        from floe_ledger.domain.services.rollback import RollbackService
+
+        return RollbackService(
             store=self.store, registry=self.registry, repository=self.repository,
-            config=self.manifest.artifacts.promotion,
+            config=self.manifest.artifacts.promotion, clock=self.clock,
             dependents=list(self.manifest.artifacts.dependents), tracer=self.telemetry,
             replicas=self.replicas, records=self.records,
+        )
+
+    def lock_service(self) -> LockService:
+        from floe_ledger.domain.services.locks import LockService
+
+        return LockService(
+            store=self.store, registry=self.registry, repository=self.repository,
+            config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
+            records=self.records,
         )
 
     def close(self) -> None:

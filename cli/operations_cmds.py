@@ -13,7 +13,7 @@ from floe_ledger.cli.output import Output, handle_errors, output_option
 from floe_ledger.cli.platform import platform
 from floe_ledger.cli.render_ops import render_impact, render_rollback
 from floe_ledger.cli.webhooks_cmd import notify_webhooks
-from floe_ledger.domain.errors import UsageError
+from floe_ledger.domain.model.errors import UsageError
 
 
 def _reason(reason: str | None, what: str) -> str:
@@ -46,7 +46,7 @@ def rollback(version: str, environment: str, reason: str | None, dry_run: bool, 
     versions, semver-major steps, the manifest differences, affected dependents and a
     risk level (SAFE / RISKY / BLOCKED).
     """
-    from floe_ledger.domain.operations import RollbackRequest
+    from floe_ledger.domain.services.requests import RollbackRequest
 
     app = App(Settings.from_options(manifest))
     out.trace_id = app.trace_id
@@ -54,7 +54,7 @@ def rollback(version: str, environment: str, reason: str | None, dry_run: bool, 
         text = reason if dry_run else _reason(reason, "rollback")
         req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
                               break_glass=break_glass)
-        result = app.operations_service().rollback(req, app.actor())
+        result = app.rollback_service().rollback(req, app.actor())
         payload: dict[str, Any] = {
             "rollback_id": result.rollback_id, "artifact_digest": result.digest,
             "version": result.version, "environment": result.environment,
@@ -90,11 +90,12 @@ def _lock_command(locking: bool) -> Any:
         out.trace_id = app.trace_id
         try:
             text = _reason(reason, word)
-            ops = app.operations_service()
+            ops = app.lock_service()
             actor = app.actor()
             changed = ops.lock(environment, text, actor) if locking else ops.unlock(
                 environment, text, actor)
-            lock = ops.current_lock(environment, actor)
+            current = ops.current_lock(environment, actor)
+            lock = current.as_dict() if current is not None else None
             payload = {"environment": environment, "changed": changed, "locked": lock is not None,
                        "lock": lock, "reason": text, "operator": app.operator.name}
             if out.structured:

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 import click
 
-from floe_ledger.domain.errors import ExitCode, FloeError
+from floe_ledger.domain.model.errors import ExitCode, FloeError
 
 F = TypeVar("F", bound=Callable[..., Any])
 FORMATS = ("table", "json", "yaml")

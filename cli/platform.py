@@ -12,7 +12,7 @@ from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 from floe_ledger.cli.render import promote_payload, render_promotion, render_status
 from floe_ledger.cli.webhooks_cmd import notify_webhooks
-from floe_ledger.domain.errors import FloeError
+from floe_ledger.domain.model.errors import FloeError
 
 
 @click.group()
@@ -47,7 +47,7 @@ def promote(version: str, source: str | None, target: str, dry_run: bool, force:
       floe platform promote v1.2.3 --from dev --to staging
       floe platform promote v1.2.3 --from staging --to prod --dry-run -o json
     """
-    from floe_ledger.domain.promote import PromoteRequest
+    from floe_ledger.domain.services.requests import PromoteRequest
 
     app = App(Settings.from_options(manifest))
     out.trace_id = app.trace_id
@@ -107,7 +107,7 @@ def query_status(app: App, environment: str | None, history: int) -> list[dict[s
     """
     from floe_ledger.adapters.manifest.summary import ManifestSummary, summary_of
     from floe_ledger.adapters.store.readers import status_rows
-    from floe_ledger.domain.artifact_id import artifact_id
+    from floe_ledger.domain.model.artifact_id import artifact_id
 
     summary = summary_of(app.settings.manifest_path, lambda: ManifestSummary(
         app.repository, app.manifest.artifacts.promotion.path.names))

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
-    from floe_ledger.domain.promote import PromoteResult
+    from floe_ledger.domain.services.requests import PromoteResult
 
 
 def short(digest: str | None) -> str:
@@ -39,7 +39,7 @@ def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
         "source_environment": result.source,
         "target_environment": result.target,
         "tags": result.tags,
-        "gate_results": result.gate_results,
+        "gate_results": [g.model_dump(mode="json") for g in result.gate_results],
         "signature": result.signature,
         "registries": result.registries,
         "warnings": result.warnings,
@@ -84,7 +84,7 @@ def render_promotion(out: Output, result: PromoteResult, payload: dict[str, Any]
         kind = "mutable" if tag.startswith("latest-") else "immutable"
         verb = "would write" if result.dry_run else "tag"
         c.print(f"  {verb:<11} {escape(tag)} ({kind})")
-    _render_gates(out, result.gate_results)
+    _render_gates(out, [g.model_dump(mode="json") for g in result.gate_results])
     sig = result.signature or {}
     if sig:
         detail = sig.get("key_fingerprint") or sig.get("subject") or ""

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Any
 from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
-    from floe_ledger.domain.operations import RollbackResult
+    from floe_ledger.domain.services.requests import RollbackResult
 
 
 def render_rollback(out: Output, result: RollbackResult, reason: str) -> None:

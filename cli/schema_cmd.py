@@ -11,10 +11,10 @@ import click
 
 def manifest_schema() -> dict[str, Any]:
     """The schema, with the gate, policy and verification blocks described by their own models."""
-    from floe_ledger.domain.config import ManifestConfig
-    from floe_ledger.domain.gates import GateCommand, GatesConfig
-    from floe_ledger.domain.policy import PolicyRule
-    from floe_ledger.domain.signature import VerificationPolicy
+    from floe_ledger.domain.model.config import ManifestConfig
+    from floe_ledger.domain.model.gates import GateCommand, GatesConfig
+    from floe_ledger.domain.model.policy import PolicyRule
+    from floe_ledger.domain.model.signature import VerificationPolicy
 
     schema = ManifestConfig.model_json_schema()
     defs = schema.setdefault("$defs", {})

@@ -8,7 +8,7 @@ from floe_ledger.cli.bootstrap import App, Settings
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 from floe_ledger.cli.platform import platform
-from floe_ledger.domain.errors import ExitCode, UsageError
+from floe_ledger.domain.model.errors import ExitCode, UsageError
 
 
 @platform.command()
@@ -31,7 +31,7 @@ def sync(check: bool, manifest: str | None, output: str, out: Output) -> None:
     """
     from floe_ledger.adapters.replication.sync import sync as sync_replicas
     from floe_ledger.adapters.replication.sync import sync_status
-    from floe_ledger.domain.replicas import expected_tags
+    from floe_ledger.domain.model.replicas import expected_tags
 
     app = App(Settings.from_options(manifest))
     out.trace_id = app.trace_id

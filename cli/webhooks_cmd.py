@@ -111,7 +111,7 @@ def deliver(deadline: float, manifest: str | None, output: str, out: Output) -> 
     """
     from floe_ledger.adapters.webhooks.delivery import deliver_pending, outbox_for
     from floe_ledger.adapters.webhooks.outbox import endpoints
-    from floe_ledger.domain.artifact_id import artifact_id
+    from floe_ledger.domain.model.artifact_id import artifact_id
 
     app = _app(manifest)
     out.trace_id = app.trace_id
@@ -153,7 +153,7 @@ def status(show_all: bool, limit: int, manifest: str | None, output: str, out: O
     """Webhook deliveries not yet made (pending, or failed after repeated rounds)."""
     from floe_ledger.adapters.webhooks.delivery import outbox_for
     from floe_ledger.adapters.webhooks.outbox import endpoints
-    from floe_ledger.domain.artifact_id import artifact_id
+    from floe_ledger.domain.model.artifact_id import artifact_id
 
     app = _app(manifest)
     try:

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from floe_ledger.domain.events import GENESIS, TOPIC_PREFIX
+from floe_ledger.domain.model.events import GENESIS, TOPIC_PREFIX
 from floe_ledger.projections.audit_hash import canonical_hash
 
 REGISTERED_TOPIC = TOPIC_PREFIX + "ArtifactRegistered.v1"

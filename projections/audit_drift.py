@@ -15,7 +15,7 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from floe_ledger.domain import events as ev
+from floe_ledger.domain.model import events as ev
 
 
 @dataclass(frozen=True)

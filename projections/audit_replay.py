@@ -15,7 +15,7 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
-from floe_ledger.domain import events as ev
+from floe_ledger.domain.model import events as ev
 from floe_ledger.projections.environment import (
     EnvironmentStatus,
     RegisterArtifact,

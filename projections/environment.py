@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
-from floe_ledger.domain import events as ev
+from floe_ledger.domain.model import events as ev
 from floe_ledger.projections.rows import EnvironmentStatus, HistoryEntry
 
 __all__ = ["EnvironmentStatus", "HistoryEntry", "ViewOp", "project"]

@@ -25,7 +25,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
-from floe_ledger.domain.errors import IntegrityError, UsageError
+from floe_ledger.domain.model.errors import IntegrityError, UsageError
 from floe_ledger.projections.audit import Anchor
 
 SCHEMA = "dev.floe.checkpoint.v1"

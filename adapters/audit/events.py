@@ -18,7 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
 
 from floe_ledger.adapters.store.mapper import PydanticMapper
-from floe_ledger.domain.events import ArtifactEvent
+from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.audit import RawEvent
 
 PAGE = 1000

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from floe_ledger.domain.errors import UsageError
+from floe_ledger.domain.model.errors import UsageError
 from floe_ledger.projections.audit import ChainVerifier, RawEvent, parse_state, raw_hash
 
 BATCH = 5000

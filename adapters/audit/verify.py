@@ -14,7 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.projections.audit import (
     Anchor,
     ChainBreak,
@@ -28,8 +28,8 @@ from floe_ledger.projections.audit_drift import TagDrift, TagFold
 if TYPE_CHECKING:
     from floe_ledger.adapters.audit.events import AuditableStore
     from floe_ledger.adapters.store.location import LedgerLocation
-    from floe_ledger.domain.config import ManifestConfig
-    from floe_ledger.domain.ports import Registry
+    from floe_ledger.domain.model.config import ManifestConfig
+    from floe_ledger.domain.services.ports import Registry
 
 
 class AuditSources(Protocol):
@@ -177,7 +177,7 @@ def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | N
 def _registry_checks(app: AuditSources, outcome: VerifyOutcome, tags: TagFold) -> list[Anchor]:
     """Drift of the ledger's tags, and the records' heads as anchors."""
     from floe_ledger.adapters.records import list_records, tagged_records
-    from floe_ledger.domain.artifact_id import artifact_id
+    from floe_ledger.domain.model.artifact_id import artifact_id
     from floe_ledger.projections.audit_drift import compare_tags
 
     reg = app.registry

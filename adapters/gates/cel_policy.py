@@ -25,9 +25,9 @@ from pathlib import Path
 from typing import Any
 
 from floe_ledger.adapters.gates.context import GateContext
-from floe_ledger.domain.errors import ConfigError
-from floe_ledger.domain.gates import GateResult, GateSpec, GateStatus
-from floe_ledger.domain.policy import Facts, PolicyRule
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus
+from floe_ledger.domain.model.policy import Facts, PolicyRule
 
 _LOCK = threading.Lock()
 

@@ -13,7 +13,7 @@ from floe_ledger.adapters.gates.runner import (
     substitute,
     timeout_message,
 )
-from floe_ledger.domain.gates import GateResult, GateSpec, GateStatus
+from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus
 
 EXCERPT_CHARS = 2000
 _REPORTED = {"passed": GateStatus.PASSED, "warning": GateStatus.WARNING,

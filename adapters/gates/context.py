@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from floe_ledger.domain.policy import DEFAULT_POLICIES, Facts, PolicyRule
+from floe_ledger.domain.model.policy import DEFAULT_POLICIES, Facts, PolicyRule
 
 GRACE_SECONDS = 5.0
 """Time between SIGTERM and SIGKILL for a timed-out gate (NFR-003)."""

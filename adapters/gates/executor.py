@@ -21,8 +21,8 @@ from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 from floe_ledger.adapters.gates.command import run_command_gate
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.security import run_security_gate
-from floe_ledger.domain.gates import GateKind, GateResult, GateSpec
-from floe_ledger.domain.tracing import NoopTracer, Tracer, gate_span_name
+from floe_ledger.domain.model.gates import GateKind, GateResult, GateSpec
+from floe_ledger.domain.services.tracing import NoopTracer, Tracer, gate_span_name
 
 GateHandler = Callable[[GateSpec, GateContext], GateResult]
 
@@ -84,7 +84,7 @@ def run_gates(
     """Run all gates concurrently; results come back in the order of ``specs``.
 
     Args:
-        specs: from :func:`floe_ledger.domain.gates.plan_gates`.
+        specs: from :func:`floe_ledger.domain.model.gates.plan_gates`.
         context: the artifact, transition, facts and policies.
         max_workers: gates running at once.
         on_result: called on the calling thread as each gate finishes (for progress

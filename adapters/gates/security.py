@@ -16,8 +16,8 @@ from floe_ledger.adapters.gates.runner import (
     substitute,
     timeout_message,
 )
-from floe_ledger.domain.gates import GateResult, GateSpec, GateStatus, SecurityGateConfig
-from floe_ledger.domain.scan import ScanReportError, SecuritySummary, load_report, summarize
+from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus, SecurityGateConfig
+from floe_ledger.domain.model.scan import ScanReportError, SecuritySummary, load_report, summarize
 
 REPORT_LIMIT = 128 * 1024 * 1024
 """Largest scanner report accepted on stdout or from a file (bytes)."""

@@ -1,8 +1,8 @@
-"""The gate runner the promotion flow calls (:class:`floe_ledger.domain.hooks.GateRunner`).
+"""The gate runner the promotion flow calls (:class:`floe_ledger.domain.services.ports.GateRunner`).
 
 It reads ``artifacts.promotion`` (gates per environment, ``gate_commands``,
 ``policies``, timeouts, ``max_parallel_gates``), gathers the policy facts from the
-registry, runs the gates in parallel and returns one JSON-ready dict per gate.
+registry, runs the gates in parallel and returns one typed GateResult per gate.
 
 Example (composition root)::
 
@@ -22,9 +22,9 @@ from pydantic import TypeAdapter, ValidationError
 
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.executor import run_gates
-from floe_ledger.domain.config import EnvironmentConfig, PromotionConfig
-from floe_ledger.domain.errors import FloeError
-from floe_ledger.domain.gates import (
+from floe_ledger.domain.model.config import EnvironmentConfig, PromotionConfig
+from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.model.gates import (
     GateCommand,
     GateName,
     GateResult,
@@ -33,8 +33,7 @@ from floe_ledger.domain.gates import (
     config_error,
     plan_gates,
 )
-from floe_ledger.domain.hooks import GateContext as PromotionGateContext
-from floe_ledger.domain.policy import (
+from floe_ledger.domain.model.policy import (
     Facts,
     Policies,
     PolicyRule,
@@ -42,14 +41,15 @@ from floe_ledger.domain.policy import (
     build_facts,
     effective_policies,
 )
-from floe_ledger.domain.tracing import Tracer
+from floe_ledger.domain.services.ports import GateRequest
+from floe_ledger.domain.services.tracing import Tracer
 
 _COMMANDS = TypeAdapter(dict[GateName, GateCommand])
 _POLICIES = TypeAdapter(Policies)
 _SIGNATURE_STATUSES: tuple[str, ...] = get_args(SignatureStatus)
 
 
-def gather_facts(context: PromotionGateContext) -> Facts:
+def gather_facts(context: GateRequest) -> Facts:
     """Facts for the policy gate: the manifest, its referrers, the signature verdict."""
     manifest = context.manifest or context.registry.get_manifest(context.digest)
     doc = json.loads(manifest.data)
@@ -145,8 +145,8 @@ class ConfiguredGates:
     def gate_names(self, target: str) -> list[str]:
         return [spec.name for spec in self.plan(target)]
 
-    def run(self, context: PromotionGateContext) -> list[dict[str, Any]]:
-        """Run the gates for ``context.target``; one JSON-ready dict per gate."""
+    def run(self, context: GateRequest) -> list[GateResult]:
+        """Run the gates for ``context.target``; one result per gate."""
         specs = self.plan(context.target)
         facts: Facts | None = None
         facts_error = None
@@ -164,4 +164,4 @@ class ConfiguredGates:
                             on_result=self._on_result, tracer=self._tracer)
         if self._include_skipped:
             results += [GateResult.skipped(n) for n in self.gates_for(context.target).disabled()]
-        return [r.model_dump(mode="json") for r in results]
+        return results

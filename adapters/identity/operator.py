@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from floe_ledger.domain.config import IdentityConfig, OidcConfig
-from floe_ledger.domain.errors import ConfigError, UnauthorizedError
-from floe_ledger.domain.ports import Operator, Registry
+from floe_ledger.domain.model.config import IdentityConfig, OidcConfig
+from floe_ledger.domain.model.errors import ConfigError, UnauthorizedError
+from floe_ledger.domain.model.identity import Operator
+from floe_ledger.domain.services.ports import Registry
 
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
 

@@ -8,8 +8,8 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from floe_ledger.domain.config import ManifestConfig
-from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.model.config import ManifestConfig
+from floe_ledger.domain.model.errors import ConfigError
 
 
 def load_manifest(path: Path) -> ManifestConfig:

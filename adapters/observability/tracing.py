@@ -31,7 +31,7 @@ from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
-from floe_ledger.domain.tracing import NOOP_SPAN, Attrs, AttrValue, Span
+from floe_ledger.domain.services.tracing import NOOP_SPAN, Attrs, AttrValue, Span
 
 SHUTDOWN_TIMEOUT_SECONDS = 2.0
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318/v1/traces"
@@ -144,7 +144,7 @@ def _clean(attrs: Attrs | None) -> dict[str, AttrValue]:
 
 
 class OtelSpan:
-    """An SDK span seen through the domain's :class:`~floe_ledger.domain.tracing.Span`."""
+    """An SDK span seen through the domain's :class:`~floe_ledger.domain.services.tracing.Span`."""
 
     def __init__(self, span: Any) -> None:
         self.raw = span

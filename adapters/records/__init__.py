@@ -43,8 +43,9 @@ from floe_ledger.adapters.registry._common import (
     sha256_digest,
 )
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
-from floe_ledger.domain.errors import NotFoundError, UsageError
-from floe_ledger.domain.ports import OCI_EMPTY, OCI_MANIFEST, Descriptor, Manifest, Registry
+from floe_ledger.domain.model.errors import NotFoundError, UsageError
+from floe_ledger.domain.model.oci import OCI_EMPTY, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.services.ports import Registry
 
 log = get_logger("floe.records")
 

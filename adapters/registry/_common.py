@@ -7,9 +7,9 @@ import json
 import re
 from typing import Any
 
-from floe_ledger.domain.errors import IntegrityError, UsageError
-from floe_ledger.domain.ports import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
-from floe_ledger.domain.values import DIGEST_RE, TAG_RE
+from floe_ledger.domain.model.errors import IntegrityError, UsageError
+from floe_ledger.domain.model.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.model.values import DIGEST_RE, TAG_RE
 
 ANY_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 TITLE = "org.opencontainers.image.title"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import httpx
 
-from floe_ledger.domain.errors import (
+from floe_ledger.domain.model.errors import (
     FloeError,
     IntegrityError,
     NotFoundError,

@@ -20,9 +20,10 @@ from floe_ledger.adapters.registry._common import (
     load_json,
     sha256_digest,
 )
-from floe_ledger.domain.errors import ConcurrencyError, NotFoundError
-from floe_ledger.domain.ports import OCI_INDEX, Descriptor, Manifest, Registry
-from floe_ledger.domain.values import DIGEST_RE
+from floe_ledger.domain.model.errors import ConcurrencyError, NotFoundError
+from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest
+from floe_ledger.domain.model.values import DIGEST_RE
+from floe_ledger.domain.services.ports import Registry
 
 ATTEMPTS = 3
 

@@ -18,7 +18,7 @@ from typing import Any
 import httpx
 
 from floe_ledger.adapters.registry.auth import Credentials
-from floe_ledger.domain.errors import RegistryUnavailableError, UnauthorizedError
+from floe_ledger.domain.model.errors import RegistryUnavailableError, UnauthorizedError
 
 BACKOFF_S = (0.2, 0.6)
 TIMEOUT = httpx.Timeout(30.0, connect=3.0)

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from floe_ledger.adapters.registry._common import TITLE, compact_json, load_json, sha256_digest
-from floe_ledger.domain.errors import IntegrityError, UsageError
-from floe_ledger.domain.ports import OCI_EMPTY, OCI_MANIFEST, Manifest, Registry
+from floe_ledger.domain.model.errors import IntegrityError, UsageError
+from floe_ledger.domain.model.oci import OCI_EMPTY, OCI_MANIFEST, Manifest
+from floe_ledger.domain.services.ports import Registry
 
 DEFAULT_ARTIFACT_TYPE = "application/vnd.floe.bundle.v1"
 DEFAULT_LAYER_TYPE = "application/octet-stream"

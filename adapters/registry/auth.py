@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from floe_ledger.domain.errors import ConfigError, UnauthorizedError
+from floe_ledger.domain.model.errors import ConfigError, UnauthorizedError
 
 HELPER_TIMEOUT_S = 10
 TOKEN_USERNAME = "<token>"  # noqa: S105 - Docker's marker username, not a secret

@@ -35,8 +35,8 @@ from floe_ledger.adapters.registry._errors import registry_error
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
 from floe_ledger.adapters.registry._http import CredentialSource, RegistryHttp
 from floe_ledger.adapters.registry.auth import Credentials
-from floe_ledger.domain.errors import FloeError, IntegrityError, NotFoundError
-from floe_ledger.domain.ports import MANIFEST_MEDIA_TYPES, OCI_INDEX, Descriptor, Manifest
+from floe_ledger.domain.model.errors import FloeError, IntegrityError, NotFoundError
+from floe_ledger.domain.model.oci import MANIFEST_MEDIA_TYPES, OCI_INDEX, Descriptor, Manifest
 
 ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
 MAX_TAG_PAGES = 10_000

@@ -19,8 +19,8 @@ from floe_ledger.adapters.registry.auth import Credentials, resolve_credentials
 from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.registry.layout import LayoutRegistry
 from floe_ledger.adapters.registry.reference import RegistryLocation
-from floe_ledger.domain.errors import ConfigError
-from floe_ledger.domain.ports import Registry
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.services.ports import Registry
 
 USERNAME_VAR = "FLOE_REGISTRY_USERNAME"
 PASSWORD_VAR = "FLOE_REGISTRY_PASSWORD"  # noqa: S105 - a variable name, not a secret

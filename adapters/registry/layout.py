@@ -39,8 +39,8 @@ from floe_ledger.adapters.registry._common import (
     verify_digest,
 )
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
-from floe_ledger.domain.errors import NotFoundError
-from floe_ledger.domain.ports import OCI_INDEX, Descriptor, Manifest
+from floe_ledger.domain.model.errors import NotFoundError
+from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest
 
 LAYOUT_FILE = "oci-layout"
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'

@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.model.errors import ConfigError
 
 KEY = "artifacts.registry.uri"
 LAYOUT_PREFIX = "oci-layout:"

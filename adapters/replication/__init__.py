@@ -34,8 +34,9 @@ from floe_ledger.adapters.replication.copy import (
     copy_companions,
     find_companions,
 )
-from floe_ledger.domain.errors import FloeError, IntegrityError, TagExistsError
-from floe_ledger.domain.ports import Manifest, Registry
+from floe_ledger.domain.model.errors import FloeError, IntegrityError, TagExistsError
+from floe_ledger.domain.model.oci import Manifest
+from floe_ledger.domain.services.ports import Registry
 
 DEFAULT_TIMEOUT_S = 120.0
 T = TypeVar("T")

@@ -28,8 +28,9 @@ from floe_ledger.adapters.registry._common import (
     sha256_digest,
 )
 from floe_ledger.adapters.registry.reference import RegistryLocation
-from floe_ledger.domain.errors import ConfigError, IntegrityError, TagExistsError
-from floe_ledger.domain.ports import Descriptor, Manifest, Registry
+from floe_ledger.domain.model.errors import ConfigError, IntegrityError, TagExistsError
+from floe_ledger.domain.model.oci import Descriptor, Manifest
+from floe_ledger.domain.services.ports import Registry
 
 COMPANION_SUFFIXES = (".sig", ".att", ".sbom")  # cosign's tag-based attachments
 MAX_DEPTH = 8  # index nesting

@@ -31,7 +31,7 @@ from floe_ledger.adapters.replication.copy import (
     find_companions,
     merge_signatures,
 )
-from floe_ledger.domain.ports import Registry
+from floe_ledger.domain.services.ports import Registry
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""Verdict caches (FR-022). Artifacts are immutable, so a digest verified under a
+"""SignatureVerdict caches (FR-022). Artifacts are immutable, so a digest verified under a
 policy stays verified under that policy; only ``verified`` verdicts are stored.
 """
 
@@ -12,7 +12,7 @@ from typing import Protocol
 
 from pydantic import ValidationError
 
-from floe_ledger.domain.signature import Verdict
+from floe_ledger.domain.model.signature import SignatureVerdict
 
 TABLE = "floe_signature_cache"
 _SCHEMA = f"""
@@ -29,11 +29,11 @@ CREATE TABLE IF NOT EXISTS {TABLE} (
 class VerdictCache(Protocol):
     """Where verified verdicts are remembered, keyed by digest and policy fingerprint."""
 
-    def get(self, digest: str, policy_fingerprint: str) -> Verdict | None:
+    def get(self, digest: str, policy_fingerprint: str) -> SignatureVerdict | None:
         """The stored verified verdict, or None."""
         ...
 
-    def put(self, digest: str, policy_fingerprint: str, verdict: Verdict) -> None:
+    def put(self, digest: str, policy_fingerprint: str, verdict: SignatureVerdict) -> None:
         """Remember ``verdict`` if it is verified (anything else is ignored)."""
         ...
 
@@ -42,13 +42,13 @@ class MemoryVerdictCache:
     """A process-local :class:`VerdictCache`."""
 
     def __init__(self) -> None:
-        self._items: dict[tuple[str, str], Verdict] = {}
+        self._items: dict[tuple[str, str], SignatureVerdict] = {}
 
-    def get(self, digest: str, policy_fingerprint: str) -> Verdict | None:
+    def get(self, digest: str, policy_fingerprint: str) -> SignatureVerdict | None:
         """The stored verified verdict, or None."""
         return self._items.get((digest, policy_fingerprint))
 
-    def put(self, digest: str, policy_fingerprint: str, verdict: Verdict) -> None:
+    def put(self, digest: str, policy_fingerprint: str, verdict: SignatureVerdict) -> None:
         """Remember ``verdict`` if it is verified."""
         if verdict.status == "verified" and verdict.digest == digest:
             self._items[(digest, policy_fingerprint)] = verdict.model_copy(update={"cached": False})
@@ -72,7 +72,7 @@ class SqliteVerdictCache:
     def _connect(self) -> sqlite3.Connection:
         return sqlite3.connect(self._path, timeout=10)
 
-    def get(self, digest: str, policy_fingerprint: str) -> Verdict | None:
+    def get(self, digest: str, policy_fingerprint: str) -> SignatureVerdict | None:
         """The stored verified verdict, or None (also if the row is unreadable)."""
         with closing(self._connect()) as conn:
             row = conn.execute(
@@ -82,12 +82,12 @@ class SqliteVerdictCache:
         if row is None:
             return None
         try:
-            verdict = Verdict.model_validate_json(row[0])
+            verdict = SignatureVerdict.model_validate_json(row[0])
         except ValidationError:
             return None
         return verdict if verdict.status == "verified" and verdict.digest == digest else None
 
-    def put(self, digest: str, policy_fingerprint: str, verdict: Verdict) -> None:
+    def put(self, digest: str, policy_fingerprint: str, verdict: SignatureVerdict) -> None:
         """Remember ``verdict`` if it is verified."""
         if verdict.status != "verified" or verdict.digest != digest:
             return

@@ -36,10 +36,11 @@ from floe_ledger.adapters.signing.oci import (
     parse_manifest,
     sha256_digest,
 )
-from floe_ledger.domain.errors import ConcurrencyError, IntegrityError, NotFoundError
-from floe_ledger.domain.ports import DOCKER_MANIFEST, OCI_MANIFEST, Registry
-from floe_ledger.domain.signature import Verdict
-from floe_ledger.domain.values import check_digest
+from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError, NotFoundError
+from floe_ledger.domain.model.oci import DOCKER_MANIFEST, OCI_MANIFEST
+from floe_ledger.domain.model.signature import SignatureVerdict
+from floe_ledger.domain.model.values import check_digest
+from floe_ledger.domain.services.ports import Registry
 
 SIMPLE_SIGNING = "application/vnd.dev.cosign.simplesigning.v1+json"
 SIGNATURE_ANNOTATION = "dev.cosignproject.cosign/signature"
@@ -136,7 +137,7 @@ def sign(
 
 def verify_key_based(
     registry: Registry, digest: str, public_keys: Sequence[TrustedKey | str | Path]
-) -> Verdict:
+) -> SignatureVerdict:
     """Verify ``digest``'s cosign signatures against the configured keys.
 
     Args:
@@ -154,26 +155,26 @@ def verify_key_based(
     try:
         manifest = registry.get_manifest(tag)
     except NotFoundError:
-        return Verdict(digest=digest, status="unsigned", mode="key",
+        return SignatureVerdict(digest=digest, status="unsigned", mode="key",
                        reasons=[f"no cosign signature (tag {tag} not found)"])
     try:
         layers = _signature_layers(manifest.media_type, parse_manifest(manifest))
     except IntegrityError as err:
-        return Verdict(digest=digest, status="failed", mode="key", reasons=[err.message])
+        return SignatureVerdict(digest=digest, status="failed", mode="key", reasons=[err.message])
     if not layers:
-        return Verdict(digest=digest, status="unsigned", mode="key",
+        return SignatureVerdict(digest=digest, status="unsigned", mode="key",
                        reasons=[f"{tag} holds no signatures"])
     reasons = []
     for index, layer in enumerate(layers[:MAX_LAYERS]):
         key, reason = _check_layer(registry, layer, digest, keys)
         if key is not None:
-            return Verdict(digest=digest, status="verified", mode="key",
+            return SignatureVerdict(digest=digest, status="verified", mode="key",
                            key_fingerprint=key.fingerprint,
                            signature_ref=f"{sha256_digest(manifest.data)}#layers/{index}")
         reasons.append(f"{tag} layer {index}: {reason}")
     if len(layers) > MAX_LAYERS:
         reasons.append(f"{tag}: only the first {MAX_LAYERS} of {len(layers)} layers were checked")
-    return Verdict(digest=digest, status="failed", mode="key", reasons=reasons)
+    return SignatureVerdict(digest=digest, status="failed", mode="key", reasons=reasons)
 
 
 def _signature_layers(media_type: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:

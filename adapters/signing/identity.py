@@ -13,7 +13,7 @@ from cryptography import x509
 from cryptography.hazmat import asn1
 from cryptography.x509.oid import ObjectIdentifier
 
-from floe_ledger.domain.signature import TrustedIssuer
+from floe_ledger.domain.model.signature import TrustedIssuer
 
 OIDC_ISSUER_V1 = ObjectIdentifier("1.3.6.1.4.1.57264.1.1")
 OIDC_ISSUER_V2 = ObjectIdentifier("1.3.6.1.4.1.57264.1.8")

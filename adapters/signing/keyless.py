@@ -36,10 +36,11 @@ from floe_ledger.adapters.signing.oci import (
     manifest_of,
     parse_manifest,
 )
-from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
-from floe_ledger.domain.ports import OCI_MANIFEST, Descriptor, Registry
-from floe_ledger.domain.signature import TrustedIssuer, Verdict
-from floe_ledger.domain.values import check_digest
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Descriptor
+from floe_ledger.domain.model.signature import SignatureVerdict, TrustedIssuer
+from floe_ledger.domain.model.values import check_digest
+from floe_ledger.domain.services.ports import Registry
 
 if TYPE_CHECKING:
     from sigstore.hashes import Hashed
@@ -123,11 +124,11 @@ class KeylessVerifier:
             self._verifier = load_sigstore_verifier(self._trust_root)
         return self._verifier
 
-    def verify(self, registry: Registry, digest: str) -> Verdict:
+    def verify(self, registry: Registry, digest: str) -> SignatureVerdict:
         """Verify ``digest``'s bundle referrers; the first valid one wins."""
         referrers = registry.referrers(digest, BUNDLE_TYPE)[:MAX_REFERRERS]
         if not referrers:
-            return Verdict(digest=digest, status="unsigned", mode="keyless",
+            return SignatureVerdict(digest=digest, status="unsigned", mode="keyless",
                            reasons=["no Sigstore bundle referrer"])
         reasons = []
         for ref in referrers:
@@ -135,11 +136,11 @@ class KeylessVerifier:
             if verdict is not None:
                 return verdict
             reasons.append(f"bundle {ref.digest}: {reason}")
-        return Verdict(digest=digest, status="failed", mode="keyless", reasons=reasons)
+        return SignatureVerdict(digest=digest, status="failed", mode="keyless", reasons=reasons)
 
     def _try_referrer(
         self, registry: Registry, digest: str, ref: Descriptor
-    ) -> tuple[Verdict | None, str]:
+    ) -> tuple[SignatureVerdict | None, str]:
         from sigstore.errors import Error as SigstoreError
 
         try:
@@ -155,7 +156,7 @@ class KeylessVerifier:
         spki = cert.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
         )
-        return Verdict(
+        return SignatureVerdict(
             digest=digest, status="verified", mode="keyless",
             key_fingerprint=hashlib.sha256(spki).hexdigest(),
             certificate_fingerprint=hashlib.sha256(

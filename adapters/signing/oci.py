@@ -6,8 +6,8 @@ import hashlib
 import json
 from typing import Any
 
-from floe_ledger.domain.errors import IntegrityError
-from floe_ledger.domain.ports import OCI_EMPTY, Manifest
+from floe_ledger.domain.model.errors import IntegrityError
+from floe_ledger.domain.model.oci import OCI_EMPTY, Manifest
 
 EMPTY_CONFIG = b"{}"
 EMPTY_DESCRIPTOR: dict[str, Any] = {

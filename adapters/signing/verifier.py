@@ -5,7 +5,7 @@ Usage::
     verifier = SignatureVerifier(policy, trust_root="production",
                                  cache=SqliteVerdictCache(ledger_db))
     outcome = verifier.check(registry, digest, use_cache=True)   # domain.hooks.SignatureCheck
-    # outcome.decision: proceed | warn | refuse; outcome.verdict: the Verdict as a dict
+    # outcome.decision: proceed | warn | refuse; outcome.verdict: the SignatureVerdict as a dict
 """
 
 from __future__ import annotations
@@ -18,17 +18,16 @@ from floe_ledger.adapters.signing.cache import VerdictCache
 from floe_ledger.adapters.signing.cosign import verify_key_based
 from floe_ledger.adapters.signing.keyless import KeylessVerifier
 from floe_ledger.adapters.signing.keys import TrustedKey, load_public_key
-from floe_ledger.domain.errors import ConfigError
-from floe_ledger.domain.hooks import SignatureOutcome
-from floe_ledger.domain.ports import Registry
-from floe_ledger.domain.signature import (
-    Verdict,
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.model.signature import (
+    SignatureVerdict,
     VerificationPolicy,
     decide,
     outcome_message,
     policy_fingerprint,
 )
-from floe_ledger.domain.values import check_digest
+from floe_ledger.domain.model.values import check_digest
+from floe_ledger.domain.services.ports import Registry, SignatureOutcome
 
 BUILTIN_TRUST_ROOTS = ("production", "staging")
 
@@ -112,7 +111,8 @@ class SignatureVerifier:
             )
         return self._fingerprint
 
-    def verify(self, registry: Registry, digest: str, *, use_cache: bool = True) -> Verdict:
+    def verify(self, registry: Registry, digest: str, *,
+               use_cache: bool = True) -> SignatureVerdict:
         """Verify ``digest`` in ``registry`` under the policy.
 
         Returns:
@@ -126,7 +126,7 @@ class SignatureVerifier:
             RegistryUnavailableError: the registry cannot be reached.
         """
         if self.policy.enforcement == "off":
-            return Verdict(digest=digest, status="skipped", mode="none",
+            return SignatureVerdict(digest=digest, status="skipped", mode="none",
                            reasons=["verification.enforcement is off"])
         check_digest(digest)
         if use_cache and self._cache is not None:
@@ -153,8 +153,8 @@ class SignatureVerifier:
             outcome_message(decision, verdict),
         )
 
-    def _verify_uncached(self, registry: Registry, digest: str) -> Verdict:
-        verdicts: list[Verdict] = []
+    def _verify_uncached(self, registry: Registry, digest: str) -> SignatureVerdict:
+        verdicts: list[SignatureVerdict] = []
         if self.policy.public_keys:
             verdicts.append(verify_key_based(registry, digest, self.keys))
             if verdicts[-1].status == "verified":
@@ -166,11 +166,11 @@ class SignatureVerifier:
         return _combine(digest, verdicts)
 
 
-def _combine(digest: str, verdicts: list[Verdict]) -> Verdict:
+def _combine(digest: str, verdicts: list[SignatureVerdict]) -> SignatureVerdict:
     """One verdict from several unverified ones: failed if any failed, else unsigned."""
     failed = [v for v in verdicts if v.status == "failed"]
     relevant = failed or verdicts
-    return Verdict(
+    return SignatureVerdict(
         digest=digest,
         status="failed" if failed else "unsigned",
         mode=relevant[0].mode if len(relevant) == 1 else "none",

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
 
-from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.model.errors import ConfigError
 
 
 @dataclass(frozen=True)

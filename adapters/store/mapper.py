@@ -9,7 +9,7 @@ from uuid import UUID
 from eventsourcing.persistence import Mapper, StoredEvent
 from eventsourcing.utils import resolve_topic
 
-from floe_ledger.domain.events import ArtifactEvent
+from floe_ledger.domain.model.events import ArtifactEvent
 
 
 def encode_state(event: ArtifactEvent) -> bytes:

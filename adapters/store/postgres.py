@@ -25,7 +25,7 @@ import psycopg
 
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.readers import TRACKING_NAME, read_history, read_statuses
-from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.model.errors import ConfigError
 
 if TYPE_CHECKING:  # imported where used: the status fast path needs neither
     from floe_ledger.adapters.store.eventstore import EventStoreLedger

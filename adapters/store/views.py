@@ -14,7 +14,7 @@ from typing import Any, Protocol
 from uuid import UUID
 
 from floe_ledger.adapters.store.readers import TRACKING_NAME, read_history, read_statuses
-from floe_ledger.domain.events import ArtifactEvent
+from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.environment import (
     AppendHistory,
     RegisterArtifact,

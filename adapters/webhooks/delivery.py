@@ -29,7 +29,7 @@ import httpx
 from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
 from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare
-from floe_ledger.domain.config import WebhookConfig
+from floe_ledger.domain.model.config import WebhookConfig
 
 log = get_logger("floe.webhooks")
 
@@ -246,7 +246,7 @@ def notify_after_command(store: Any, repository: str, webhooks: Sequence[Webhook
     """
     if not webhooks:
         return []
-    from floe_ledger.domain.artifact_id import artifact_id
+    from floe_ledger.domain.model.artifact_id import artifact_id
 
     stream = str(artifact_id(repository))
     try:

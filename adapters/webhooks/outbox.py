@@ -25,8 +25,8 @@ from typing import Any, Protocol
 
 from floe_ledger.adapters.store.views import Connection
 from floe_ledger.adapters.webhooks.payloads import event_type_of, payload_for
-from floe_ledger.domain.config import WebhookConfig
-from floe_ledger.domain.events import ArtifactEvent
+from floe_ledger.domain.model.config import WebhookConfig
+from floe_ledger.domain.model.events import ArtifactEvent
 
 MAX_ROUNDS = 10  # automatic rounds before a delivery counts as failed
 _NS = uuid.UUID("6f1c2a57-9d0e-4f63-8a34-3b0f5e7c9d21")

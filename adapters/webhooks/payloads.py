@@ -20,7 +20,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from floe_ledger.domain import events as ev
+from floe_ledger.domain.model import events as ev
 
 EVENT_TYPES = ("promote", "rollback", "lock", "unlock", "reject")
 

@@ -20,7 +20,7 @@ from urllib.parse import urlsplit
 
 from floe_ledger.adapters.observability.structlog_setup import register_secret
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint
-from floe_ledger.domain.config import WebhookConfig
+from floe_ledger.domain.model.config import WebhookConfig
 
 RESERVED = ("content-type", "user-agent", "x-floe-event", "x-floe-delivery", "x-floe-signature")
 _VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")

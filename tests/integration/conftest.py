@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from floe_ledger.adapters.registry import RegistrySettings, open_registry
-from floe_ledger.domain.ports import Registry
+from floe_ledger.domain.services.ports import Registry
 
 
 @pytest.fixture(params=["distribution", "layout"])

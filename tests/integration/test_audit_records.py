@@ -26,10 +26,13 @@ from floe_ledger.adapters.registry._common import compact_json, fallback_tag, sh
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.location import ledger_location
-from floe_ledger.domain.artifact import Actor
-from floe_ledger.domain.config import PromotionConfig
-from floe_ledger.domain.ports import OCI_MANIFEST, Manifest, Registry
-from floe_ledger.domain.promote import PromoteRequest, PromotionService
+from floe_ledger.adapters.system.clock import SystemClock
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest
+from floe_ledger.domain.services.ports import Registry
+from floe_ledger.domain.services.promote import PromotionService
+from floe_ledger.domain.services.requests import PromoteRequest
 from floe_ledger.projections.audit import Anchor, check_anchors, verify_chain
 
 SIGSTORE = "application/vnd.dev.sigstore.bundle.v0.3+json"
@@ -67,7 +70,8 @@ def _foreign_referrer(registry: Registry, subject: Manifest) -> str:
 
 def _service(store: EventStoreLedger, registry: Registry) -> PromotionService:
     return PromotionService(store=store, registry=registry, repository=registry.uri,
-                            config=PromotionConfig(), records=OciRecordWriter())
+                            config=PromotionConfig(), records=OciRecordWriter(),
+                            clock=SystemClock())
 
 
 @pytest.mark.requirement("FR-023", "FR-025a", "FR-027", "SC-003")

@@ -15,7 +15,7 @@ from floe_ledger.adapters.audit.export import export_jsonl, export_sqlite, read_
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
-from floe_ledger.domain.errors import UsageError
+from floe_ledger.domain.model.errors import UsageError
 from floe_ledger.projections.audit import verify_chain
 from floe_ledger.projections.audit_replay import AsOfReplay
 from support.audit_scenarios import REPO, StepClock, Story, timeline

@@ -13,10 +13,12 @@ import pytest
 from floe_ledger.adapters.audit.verify import VerifyOutcome, ledger_rows, verify
 from floe_ledger.adapters.records import OciRecordWriter
 from floe_ledger.adapters.registry import push_files
+from floe_ledger.adapters.system.clock import SystemClock
 from floe_ledger.cli.bootstrap import App, Settings
-from floe_ledger.domain.artifact import Actor
-from floe_ledger.domain.errors import NotFoundError
-from floe_ledger.domain.promote import PromoteRequest, PromotionService
+from floe_ledger.domain.model.errors import NotFoundError
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.services.promote import PromotionService
+from floe_ledger.domain.services.requests import PromoteRequest
 
 pytestmark = pytest.mark.requirement("FR-023", "FR-026", "SC-003")
 
@@ -30,7 +32,7 @@ def app(tmp_path: Path) -> Iterator[App]:
     bundle.write_text("release: v1.0.0\n")
     push_files(opened.registry, [bundle], "v1.0.0")
     service = PromotionService(store=opened.store, registry=opened.registry,
-                               repository=opened.repository,
+                               repository=opened.repository, clock=SystemClock(),
                                config=opened.manifest.artifacts.promotion,
                                records=OciRecordWriter())
     service.promote(PromoteRequest("v1.0.0", None, "dev"), Actor("alice"))

@@ -32,13 +32,16 @@ import pytest
 from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
-from floe_ledger.domain import events as ev
-from floe_ledger.domain.artifact import Actor
-from floe_ledger.domain.config import PromotionConfig
-from floe_ledger.domain.errors import ConcurrencyError, TagExistsError
-from floe_ledger.domain.ports import Descriptor, Registry
-from floe_ledger.domain.promote import PromoteRequest, PromotionService
-from floe_ledger.domain.tracing import NOOP_SPAN, SPAN_VERIFY
+from floe_ledger.adapters.system.clock import SystemClock
+from floe_ledger.domain.model import events as ev
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.errors import ConcurrencyError, TagExistsError
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.oci import Descriptor
+from floe_ledger.domain.services.ports import Registry
+from floe_ledger.domain.services.promote import PromotionService
+from floe_ledger.domain.services.requests import PromoteRequest
+from floe_ledger.domain.services.tracing import NOOP_SPAN, SPAN_VERIFY
 from support.ledger_db import KINDS, fresh_ledger_url
 from support.registry_server import RegistryServer
 
@@ -47,6 +50,7 @@ PROMOTE = ["platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging", 
 LAUNCHER = """
 import pathlib, sys, time
 from floe_ledger.cli import main
+from floe_ledger.adapters.system.clock import SystemClock
 ready, go = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2])
 ready.touch()
 while not go.exists():
@@ -195,11 +199,12 @@ def test_a_runner_that_loaded_before_the_winner_decided_refuses_instead_of_promo
     pausing = PausingRegistry(registry, "v1.0.0-dev")
     loser_done = threading.Event()
     winner = PromotionService(store=stores[0], registry=registry, repository=registry.uri,
-                              config=PromotionConfig())
+                              config=PromotionConfig(), clock=SystemClock())
     winner.promote(PromoteRequest("v1.0.0", None, "dev"), Actor("ci"))
     winner.tracer = PauseInVerify(decided=pausing.go, release=loser_done)
     loser = PromotionService(store=stores[1], registry=pausing,  # type: ignore[arg-type]
-                             repository=registry.uri, config=PromotionConfig())
+                             repository=registry.uri, config=PromotionConfig(),
+                             clock=SystemClock())
     outcome: dict[str, Any] = {}
 
     def run(name: str, service: PromotionService, operator: str) -> None:

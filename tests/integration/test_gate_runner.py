@@ -18,7 +18,7 @@ from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.executor import run_gates
 from floe_ledger.adapters.gates.runner import gate_env, run_command, substitute
 from floe_ledger.adapters.gates.security import run_security_gate
-from floe_ledger.domain.gates import (
+from floe_ledger.domain.model.gates import (
     GateResult,
     GatesConfig,
     GateSpec,
@@ -26,8 +26,8 @@ from floe_ledger.domain.gates import (
     SecurityGateConfig,
     plan_gates,
 )
-from floe_ledger.domain.policy import build_facts
-from floe_ledger.domain.ports import OCI_MANIFEST
+from floe_ledger.domain.model.oci import OCI_MANIFEST
+from floe_ledger.domain.model.policy import build_facts
 
 PY = sys.executable
 DIGEST = "sha256:" + "ab" * 32
@@ -283,7 +283,7 @@ def test_a_missing_working_directory_is_named(tmp_path: Path) -> None:
 
 
 def promotion_config(gates: dict[str, Any], **extra: Any) -> Any:
-    from floe_ledger.domain.config import PromotionConfig
+    from floe_ledger.domain.model.config import PromotionConfig
 
     return PromotionConfig.model_validate({
         "environments": [{"name": "dev"}, {"name": "staging", "gates": gates},
@@ -294,12 +294,12 @@ def promotion_config(gates: dict[str, Any], **extra: Any) -> Any:
 
 
 def promotion_context(version: str = "v1.2.3", target: str = "staging") -> Any:
-    from floe_ledger.domain.hooks import GateContext as PromotionGateContext
+    from floe_ledger.domain.services.ports import GateRequest
     from support.memory_registry import MemoryRegistry
 
     registry = MemoryRegistry()
     manifest = registry.push_artifact([b"config: 1"], tag=version)
-    return PromotionGateContext(
+    return GateRequest(
         repository="registry.test/floe/app", artifact_ref=f"{registry.uri}@{manifest.digest}",
         digest=manifest.digest, version=version, tag=f"{version}-dev", source="dev",
         target=target, registry=registry, signature={"status": "verified"})
@@ -318,12 +318,13 @@ def test_the_configured_runner_plans_runs_and_records_every_gate(tmp_path: Path)
     gates.validate()
     assert gates.gate_names("dev") == ["policy_compliance"]
     assert gates.gate_names("staging") == ["policy_compliance", "tests"]
-    results = {r["gate"]: r for r in gates.run(promotion_context())}
+    results = {r.gate: r.model_dump(mode="json") for r in gates.run(promotion_context())}
     assert results["policy_compliance"]["status"] == "passed"
     assert "signed" in results["policy_compliance"]["details"]["rules"]
     assert results["tests"]["status"] == "passed"
     assert results["security_scan"]["status"] == "skipped"
-    prod = {r["gate"]: r for r in gates.run(promotion_context("v2.0.0-rc.1", "prod"))}
+    prod = {r.gate: r.model_dump(mode="json")
+            for r in gates.run(promotion_context("v2.0.0-rc.1", "prod"))}
     assert prod["policy_compliance"]["status"] == "failed"
     assert "policy 'has-sbom' violated: attach an SPDX SBOM first" in \
         prod["policy_compliance"]["error"]
@@ -333,7 +334,7 @@ def test_the_configured_runner_plans_runs_and_records_every_gate(tmp_path: Path)
 @pytest.mark.requirement("CFG-09", "CFG-32")
 def test_the_configured_runner_reports_bad_config_at_its_manifest_path() -> None:
     from floe_ledger.adapters.gates.service import ConfiguredGates
-    from floe_ledger.domain.errors import ConfigError
+    from floe_ledger.domain.model.errors import ConfigError
 
     bad_gates = ConfiguredGates(promotion_config({"security_scan": {"ignore_unfixed": "maybe"}}))
     with pytest.raises(ConfigError) as caught:

@@ -19,8 +19,9 @@ from floe_ledger.adapters.store.postgres import (
     postgres_env,
     postgres_target,
 )
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.model.identity import Actor
 from support.ledger_db import fresh_postgres_url
 
 ENV: dict[str, str] = {}

@@ -14,8 +14,9 @@ import pytest
 from floe_ledger.adapters.registry import pull_files, push_files
 from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
-from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
-from floe_ledger.domain.ports import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest, Registry
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
+from floe_ledger.domain.model.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.services.ports import Registry
 
 RECORD_TYPE = "application/vnd.floe.promotion.v1+json"
 SIGSTORE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"

@@ -24,13 +24,14 @@ from floe_ledger.adapters.registry import (
 )
 from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
-from floe_ledger.domain.errors import (
+from floe_ledger.domain.model.errors import (
     ConfigError,
     NotFoundError,
     RegistryUnavailableError,
     UnauthorizedError,
 )
-from floe_ledger.domain.ports import OCI_MANIFEST, Descriptor, Manifest, Registry
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.services.ports import Registry
 from support.fake_registry import FakeRegistry
 from support.registry_server import RegistryServer, start_registry
 

@@ -20,8 +20,8 @@ from floe_ledger.adapters.registry import (
 )
 from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
-from floe_ledger.domain.errors import IntegrityError, UsageError
-from floe_ledger.domain.ports import OCI_MANIFEST, Manifest
+from floe_ledger.domain.model.errors import IntegrityError, UsageError
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest
 
 REF_NAME = "org.opencontainers.image.ref.name"
 
@@ -132,7 +132,7 @@ from pathlib import Path
 from floe_ledger.adapters.registry import LayoutRegistry
 from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
-from floe_ledger.domain.ports import Manifest
+from floe_ledger.domain.model.oci import Manifest
 
 root, worker, subject_digest = Path(sys.argv[1]), sys.argv[2], sys.argv[3]
 registry = LayoutRegistry(root)

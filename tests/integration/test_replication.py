@@ -34,7 +34,8 @@ from floe_ledger.adapters.replication.copy import (
 )
 from floe_ledger.adapters.replication.sync import companions_level, sync, sync_status
 from floe_ledger.adapters.signing.cosign import signature_tag
-from floe_ledger.domain.ports import OCI_INDEX, OCI_MANIFEST, Manifest, Registry
+from floe_ledger.domain.model.oci import OCI_INDEX, OCI_MANIFEST, Manifest
+from floe_ledger.domain.services.ports import Registry
 from support.registry_server import RegistryServer, start_registry
 
 pytestmark = pytest.mark.registry

@@ -27,8 +27,9 @@ from floe_ledger.adapters.signing import (
     verify_key_based,
 )
 from floe_ledger.adapters.signing.keys import load_public_key
-from floe_ledger.domain.ports import Manifest, Registry
-from floe_ledger.domain.signature import TrustedIssuer, VerificationPolicy
+from floe_ledger.domain.model.oci import Manifest
+from floe_ledger.domain.model.signature import TrustedIssuer, VerificationPolicy
+from floe_ledger.domain.services.ports import Registry
 from support.cosign_reference import reference_sign, reference_verify, write_key_pair
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sigstore"

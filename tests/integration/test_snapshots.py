@@ -8,8 +8,9 @@ import pytest
 
 from floe_ledger.adapters.store.eventstore import SNAPSHOT_INTERVAL, EventStoreLedger
 from floe_ledger.adapters.store.location import ledger_location
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.artifact_state import snapshot
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.state import snapshot
 
 
 @pytest.mark.requirement("NFR-004")

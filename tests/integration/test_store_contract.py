@@ -20,10 +20,11 @@ from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
 from floe_ledger.adapters.store.views import TABLES
-from floe_ledger.domain import events as ev
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.errors import ConcurrencyError, TagExistsError
-from floe_ledger.domain.values import EnvironmentPath
+from floe_ledger.domain.model import events as ev
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import ConcurrencyError, TagExistsError
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.values import EnvironmentPath
 from floe_ledger.projections.environment import PROJECTED_TOPICS, AppendHistory, project
 from support.ledger_db import KINDS, fresh_ledger_url
 

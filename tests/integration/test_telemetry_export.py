@@ -14,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from floe_ledger.adapters.observability.tracing import Telemetry, init_tracing
-from floe_ledger.domain.tracing import (
+from floe_ledger.domain.services.tracing import (
     SPAN_LOCK,
     SPAN_PROMOTE,
     SPAN_ROLLBACK,

@@ -6,7 +6,8 @@ from __future__ import annotations
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.adapters.store.readers import SqliteViewReader
-from floe_ledger.domain.artifact import Actor, Artifact
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.identity import Actor
 
 DIGEST = "sha256:" + "c" * 64
 

@@ -14,8 +14,8 @@ import pytest
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.adapters.webhooks.delivery import deliver_pending, notify_after_command, outbox_for
-from floe_ledger.domain.artifact_id import artifact_id
-from floe_ledger.domain.config import WebhookConfig
+from floe_ledger.domain.model.artifact_id import artifact_id
+from floe_ledger.domain.model.config import WebhookConfig
 from support.ledger_db import KINDS, fresh_ledger_url
 from support.ledger_events import LedgerWriter
 from support.webhook_server import WebhookServer, free_port

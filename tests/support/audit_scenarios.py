@@ -15,9 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from floe_ledger.adapters.store.mapper import encode_state
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.events import ArtifactEvent
-from floe_ledger.domain.values import EnvironmentPath, env_tag, latest_tag
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.events import ArtifactEvent
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.values import EnvironmentPath, env_tag, latest_tag
 from floe_ledger.projections.audit import RawEvent
 
 REPO = "oci://registry.test/acme/platform"
@@ -103,6 +104,7 @@ class Story:
         rid = str(uuid.uuid4())
         sequence = self.artifact.rollbacks.get((version, env), 0) + 1
         self.artifact.roll_back(rollback_id=rid, version=version, env=env,
+                                digest=self.artifact.check_rollback(version, env),
                                 rollback_tag=f"{version}-{env}-rollback-{sequence}",
                                 sequence=sequence, reason=reason, impact={}, registries=[],
                                 actor=self.actor)

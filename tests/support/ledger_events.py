@@ -13,9 +13,10 @@ from pathlib import Path
 
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.location import LedgerLocation
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.errors import EnvironmentLockedError
-from floe_ledger.domain.values import EnvironmentPath
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import EnvironmentLockedError
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.values import EnvironmentPath
 
 DIGEST = "sha256:" + "ab" * 32
 
@@ -74,7 +75,8 @@ class LedgerWriter:
     def rollback(self, version: str, env: str, reason: str) -> str:
         rid = str(uuid.uuid4())
         self._change(lambda a: a.roll_back(
-            rollback_id=rid, version=version, env=env, rollback_tag=f"{version}-{env}-rollback-1",
+            rollback_id=rid, version=version, digest=a.check_rollback(version, env), env=env,
+            rollback_tag=f"{version}-{env}-rollback-1",
             sequence=1, reason=reason, impact={"risk": "SAFE", "breaking_changes": []},
             registries=[], actor=self.actor))
         return rid

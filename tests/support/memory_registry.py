@@ -22,15 +22,15 @@ import json
 from collections import Counter
 from typing import Any
 
-from floe_ledger.domain.errors import IntegrityError, NotFoundError, UsageError
-from floe_ledger.domain.ports import (
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
+from floe_ledger.domain.model.oci import (
     MANIFEST_MEDIA_TYPES,
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
     Manifest,
 )
-from floe_ledger.domain.values import DIGEST_RE, TAG_RE
+from floe_ledger.domain.model.values import DIGEST_RE, TAG_RE
 
 
 def sha256_digest(data: bytes) -> str:

@@ -11,8 +11,8 @@ from typing import Any
 
 from eventsourcing.utils import resolve_topic
 
-from floe_ledger.domain.artifact import Artifact
-from floe_ledger.domain.errors import ConcurrencyError
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import ConcurrencyError
 
 
 class MemoryStore:

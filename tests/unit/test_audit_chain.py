@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from floe_ledger.domain.events import event_hash
+from floe_ledger.domain.model.events import event_hash
 from floe_ledger.projections.audit import (
     Anchor,
     RawEvent,

@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 
 from floe_ledger.adapters.audit.checkpoint import sign_checkpoint, verify_checkpoint
-from floe_ledger.domain.errors import IntegrityError, UsageError
+from floe_ledger.domain.model.errors import IntegrityError, UsageError
 from floe_ledger.projections.audit import Anchor
 
 pytestmark = pytest.mark.requirement("FR-026")

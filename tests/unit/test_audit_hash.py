@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floe_ledger.domain.events import event_hash
+from floe_ledger.domain.model.events import event_hash
 from floe_ledger.projections.audit_hash import canonical_hash
 
 pytestmark = pytest.mark.requirement("FR-026")

@@ -8,12 +8,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from floe_ledger.domain.artifact import Actor
-from floe_ledger.domain.config import PromotionConfig
-from floe_ledger.domain.errors import FloeError
-from floe_ledger.domain.hooks import GateContext, SignatureOutcome
-from floe_ledger.domain.operations import OperationsService
-from floe_ledger.domain.promote import PromoteRequest, PromotionService
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.model.gates import GateResult
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.services.locks import LockService
+from floe_ledger.domain.services.ports import GateRequest, SignatureOutcome
+from floe_ledger.domain.services.promote import PromotionService
+from floe_ledger.domain.services.requests import PromoteRequest
+from support.clock import TestClock
 from support.memory_registry import MemoryRegistry
 from support.memory_store import MemoryStore
 
@@ -27,9 +30,9 @@ class ScriptedGates:
     def gate_names(self, target: str) -> list[str]:
         return [f"g{i}" for i in range(len(self.statuses))]
 
-    def run(self, context: GateContext) -> list[dict[str, Any]]:
-        return [{"gate": f"g{i}", "status": s, "duration_ms": 1,
-                 "error": "boom" if s == "failed" else None, "details": {}}
+    def run(self, context: GateRequest) -> list[GateResult]:
+        return [GateResult.model_validate({"gate": f"g{i}", "status": s, "duration_ms": 1,
+                                           "error": "boom" if s == "failed" else None})
                 for i, s in enumerate(self.statuses)]
 
 
@@ -53,9 +56,10 @@ def outcome(gates: list[str], decision: str, locked: bool, pre_tag: str, target:
         registry.push_artifact([b"y"], tag="v1.0.0-staging")
     config = PromotionConfig()
     if locked:
-        OperationsService(store, registry, registry.uri, config).lock(target, "freeze", ACTOR)
+        locks = LockService(store, registry, registry.uri, config, TestClock())
+        locks.lock(target, "freeze", ACTOR)
     service = PromotionService(store=store, registry=registry, repository=registry.uri,
-                               config=config, gates=ScriptedGates(gates),
+                               clock=TestClock(), config=config, gates=ScriptedGates(gates),
                                signatures=ScriptedSignature(decision))
     try:
         result = service.promote(PromoteRequest("v1.0.0", "dev", target, dry_run=dry_run), ACTOR)
@@ -90,7 +94,8 @@ def test_dry_run_estimates_from_past_gate_durations() -> None:
     for tag in ("v1.0.0", "v1.0.0-dev", "v2.0.0-dev"):
         registry.push_artifact([tag.encode()], tag=tag)
     service = PromotionService(store=store, registry=registry, repository=registry.uri,
-                               config=PromotionConfig(), gates=ScriptedGates(["passed"] * 2))
+                               clock=TestClock(), config=PromotionConfig(),
+                               gates=ScriptedGates(["passed"] * 2))
     first = service.promote(PromoteRequest("v1.0.0", "dev", "staging", dry_run=True), ACTOR)
     assert first.estimate["estimated_ms"] is None and first.estimate["unknown"] == ["g0", "g1"]
     service.promote(PromoteRequest("v1.0.0", "dev", "staging"), ACTOR)

@@ -7,8 +7,8 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from floe_ledger.domain.errors import ConfigError, ExitCode
-from floe_ledger.domain.gates import (
+from floe_ledger.domain.model.errors import ConfigError, ExitCode
+from floe_ledger.domain.model.gates import (
     GateCommand,
     GatesConfig,
     SecurityGateConfig,

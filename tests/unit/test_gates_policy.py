@@ -15,9 +15,10 @@ from floe_ledger.adapters.gates.cel_policy import (
     validate_policies,
 )
 from floe_ledger.adapters.gates.context import GateContext
-from floe_ledger.domain.errors import ConfigError
-from floe_ledger.domain.gates import GateSpec, GateStatus
-from floe_ledger.domain.policy import (
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.model.gates import GateSpec, GateStatus
+from floe_ledger.domain.model.oci import OCI_MANIFEST
+from floe_ledger.domain.model.policy import (
     DEFAULT_POLICIES,
     PROVENANCE_IN_TOTO,
     SBOM_SPDX,
@@ -27,7 +28,6 @@ from floe_ledger.domain.policy import (
     build_facts,
     effective_policies,
 )
-from floe_ledger.domain.ports import OCI_MANIFEST
 
 MANIFEST: dict[str, Any] = {
     "schemaVersion": 2,
@@ -172,7 +172,7 @@ def test_the_gate_fails_closed_when_no_facts_were_gathered() -> None:
 
 
 def test_importing_the_gate_executor_does_not_load_the_cel_engine() -> None:
-    code = ("import sys, floe_ledger.adapters.gates.executor, floe_ledger.domain.policy;"
+    code = ("import sys, floe_ledger.adapters.gates.executor, floe_ledger.domain.model.policy;"
             "print('cel.cel' in sys.modules or 'cel' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          check=True)

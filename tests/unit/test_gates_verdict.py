@@ -7,8 +7,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from floe_ledger.domain.errors import ExitCode, GateFailedError
-from floe_ledger.domain.gates import GateResult, GateStatus, Verdict, gate_failure, verdict
+from floe_ledger.domain.model.errors import ExitCode, GateFailedError
+from floe_ledger.domain.model.gates import (
+    GateResult,
+    GateStatus,
+    GateVerdict,
+    gate_failure,
+    verdict,
+)
 
 
 def result(status: GateStatus, gate: str = "tests") -> GateResult:
@@ -54,14 +60,14 @@ def test_results_round_trip_through_json() -> None:
 @given(results_lists)
 def test_any_failed_gate_blocks_and_nothing_else_does(results: list[GateResult]) -> None:
     any_failed = any(r.status is GateStatus.FAILED for r in results)
-    assert verdict(results) is (Verdict.BLOCKED if any_failed else Verdict.PASSED)
+    assert verdict(results) is (GateVerdict.BLOCKED if any_failed else GateVerdict.PASSED)
     assert (gate_failure(results) is not None) == any_failed
 
 
 @pytest.mark.requirement("ENT-02")
 @given(st.lists(st.sampled_from([GateStatus.PASSED, GateStatus.WARNING, GateStatus.SKIPPED])))
 def test_warnings_and_skips_never_block(statuses: list[GateStatus]) -> None:
-    assert verdict([result(s) for s in statuses]) is Verdict.PASSED
+    assert verdict([result(s) for s in statuses]) is GateVerdict.PASSED
 
 
 @pytest.mark.requirement("SC-007", "US1")

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from floe_ledger.adapters.store.location import ledger_location
-from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.model.errors import ConfigError
 
 
 def test_the_default_is_beside_the_manifest(tmp_path: Path) -> None:

@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import pytest
 
-from floe_ledger.domain.artifact import Actor
-from floe_ledger.domain.config import PromotionConfig
-from floe_ledger.domain.errors import (
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.errors import (
     EnvironmentLockedError,
     IntegrityError,
     InvalidTransitionError,
     NotFoundError,
     TagExistsError,
 )
-from floe_ledger.domain.operations import OperationsService
-from floe_ledger.domain.promote import PromoteRequest, PromotionService
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.services.locks import LockService
+from floe_ledger.domain.services.promote import PromotionService
+from floe_ledger.domain.services.requests import PromoteRequest
+from support.clock import TestClock
 from support.memory_registry import MemoryRegistry
 from support.memory_store import MemoryStore
 
@@ -26,6 +28,7 @@ def world() -> tuple[MemoryStore, MemoryRegistry, PromotionService]:
     store, registry = MemoryStore(), MemoryRegistry()
     registry.push_artifact([b"platform: v1"], tag="v1.2.3")
     service = PromotionService(store=store, registry=registry, repository=registry.uri,
+                               clock=TestClock(),
                                config=PromotionConfig())
     return store, registry, service
 
@@ -125,7 +128,7 @@ def test_a_tag_moved_outside_floe_is_drift(world) -> None:
 @pytest.mark.requirement("FR-035", "FR-036", "FR-038")
 def test_a_locked_environment_refuses_until_unlocked_and_break_glass_is_recorded(world) -> None:
     store, registry, service = world
-    ops = OperationsService(store, registry, registry.uri, PromotionConfig())
+    ops = LockService(store, registry, registry.uri, PromotionConfig(), TestClock())
     service.promote(PromoteRequest("v1.2.3", None, "dev"), ACTOR)
     assert ops.lock("staging", "incident 42", Actor("sre")) is True
     assert ops.lock("staging", "again", Actor("sre")) is False
@@ -180,7 +183,7 @@ def test_a_lost_race_is_re_decided_on_fresh_state(world) -> None:
     store, registry, service = world
     service.promote(PromoteRequest("v1.2.3", None, "dev"), ACTOR)
     stale = store.load(registry.uri)
-    ops = OperationsService(store, registry, registry.uri, PromotionConfig())
+    ops = LockService(store, registry, registry.uri, PromotionConfig(), TestClock())
     ops.lock("prod", "freeze", Actor("sre"))  # another writer moves the stream on
     assert stale is not None and "prod" not in stale.locks
     result = service.promote(PromoteRequest("v1.2.3", "dev", "staging"), ACTOR)

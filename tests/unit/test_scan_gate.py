@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from floe_ledger.adapters.gates.security import evaluate_report
-from floe_ledger.domain.gates import GateStatus, SecurityGateConfig
+from floe_ledger.domain.model.gates import GateStatus, SecurityGateConfig
 
 _CANDIDATES = (
     Path(__file__).resolve().parents[1] / "data" / "scanners",

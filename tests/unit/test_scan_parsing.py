@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from floe_ledger.domain.scan import (
+from floe_ledger.domain.model.scan import (
     Finding,
     ScanReportError,
     Severity,

@@ -19,8 +19,8 @@ from floe_ledger.adapters.signing.cosign import (
     verify_key_based,
 )
 from floe_ledger.adapters.signing.keys import TrustedKey, load_public_key
-from floe_ledger.domain.errors import ConfigError
-from floe_ledger.domain.ports import OCI_MANIFEST, Manifest
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest
 from support.cosign_reference import (
     reference_sign,
     reference_verify,

@@ -15,8 +15,8 @@ from floe_ledger.adapters.signing.keyless import (
     attach_bundle,
 )
 from floe_ledger.adapters.signing.verifier import SignatureVerifier, trust_root_path
-from floe_ledger.domain.errors import ConfigError, NotFoundError, UsageError
-from floe_ledger.domain.signature import TrustedIssuer, VerificationPolicy
+from floe_ledger.domain.model.errors import ConfigError, NotFoundError, UsageError
+from floe_ledger.domain.model.signature import TrustedIssuer, VerificationPolicy
 from support.memory_registry import MemoryRegistry, sha256_digest
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sigstore"

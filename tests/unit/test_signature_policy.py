@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from floe_ledger.domain.signature import (
+from floe_ledger.domain.model.signature import (
+    SignatureVerdict,
     TrustedIssuer,
-    Verdict,
     VerificationPolicy,
     decide,
     policy_fingerprint,
@@ -70,20 +70,21 @@ def test_trusted_issuer_matches_whole_san_under_its_issuer() -> None:
     ],
 )
 def test_decide(enforcement: str, status: str, expected: str) -> None:
-    verdict = Verdict.model_validate({"digest": DIGEST, "status": status})
+    verdict = SignatureVerdict.model_validate({"digest": DIGEST, "status": status})
     assert decide(enforcement, verdict) == expected  # type: ignore[arg-type]
 
 
 @pytest.mark.requirement("US5")
 def test_messages() -> None:
-    unsigned = Verdict(digest=DIGEST, status="unsigned")
+    unsigned = SignatureVerdict(digest=DIGEST, status="unsigned")
     assert refusal_message(unsigned) == f"{DIGEST} is unsigned and enforcement enabled"
-    failed = Verdict(digest=DIGEST, status="failed", reasons=["bad key"])
+    failed = SignatureVerdict(digest=DIGEST, status="failed", reasons=["bad key"])
     assert refusal_message(failed).endswith("bad key")
-    verified = Verdict(digest=DIGEST, status="verified", mode="key", key_fingerprint="f" * 64)
+    verified = SignatureVerdict(digest=DIGEST, status="verified", mode="key",
+                                key_fingerprint="f" * 64)
     assert verified.summary().startswith("Signature verified (key ffffffffffff")
-    keyless = Verdict(digest=DIGEST, status="verified", mode="keyless", issuer="i", subject="s",
-                      cached=True)
+    keyless = SignatureVerdict(digest=DIGEST, status="verified", mode="keyless", issuer="i",
+                               subject="s", cached=True)
     assert keyless.summary() == "Signature verified (s via i, cached)"
 
 
@@ -100,8 +101,8 @@ def test_policy_fingerprint_tracks_what_verification_depends_on() -> None:
 
 @pytest.mark.requirement("FR-021")
 def test_parse_policy_names_the_bad_key() -> None:
-    from floe_ledger.domain.errors import ConfigError
-    from floe_ledger.domain.signature import parse_policy
+    from floe_ledger.domain.model.errors import ConfigError
+    from floe_ledger.domain.model.signature import parse_policy
 
     assert parse_policy({"enforcement": "warn", "public_keys": ["k.pub"]}).enforcement == "warn"
     with pytest.raises(ConfigError) as err:
@@ -112,10 +113,10 @@ def test_parse_policy_names_the_bad_key() -> None:
 
 @pytest.mark.requirement("US5")
 def test_outcome_messages() -> None:
-    from floe_ledger.domain.signature import outcome_message
+    from floe_ledger.domain.model.signature import outcome_message
 
-    unsigned = Verdict(digest=DIGEST, status="unsigned")
-    failed = Verdict(digest=DIGEST, status="failed", reasons=["r1", "r2"])
+    unsigned = SignatureVerdict(digest=DIGEST, status="unsigned")
+    failed = SignatureVerdict(digest=DIGEST, status="failed", reasons=["r1", "r2"])
     assert outcome_message("refuse", unsigned) == "unsigned and enforcement enabled"
     assert outcome_message("refuse", failed) == "r1; r2"
     assert "(r1; r2)" in outcome_message("warn", failed)

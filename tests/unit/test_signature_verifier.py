@@ -15,8 +15,8 @@ from floe_ledger.adapters.signing.cache import MemoryVerdictCache, SqliteVerdict
 from floe_ledger.adapters.signing.cosign import sign
 from floe_ledger.adapters.signing.keyless import attach_bundle
 from floe_ledger.adapters.signing.verifier import SignatureVerifier
-from floe_ledger.domain.errors import ConfigError
-from floe_ledger.domain.signature import TrustedIssuer, Verdict, VerificationPolicy
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.model.signature import SignatureVerdict, TrustedIssuer, VerificationPolicy
 from support.cosign_reference import write_key_pair
 from support.memory_registry import MemoryRegistry
 
@@ -158,7 +158,7 @@ def test_sqlite_cache_persists_across_instances(tmp_path: Path, registry: Memory
 def test_sqlite_cache_ignores_unverified_and_unreadable_rows(tmp_path: Path) -> None:
     cache = SqliteVerdictCache(tmp_path / "c.db")
     digest = "sha256:" + "b" * 64
-    cache.put(digest, "p", Verdict(digest=digest, status="failed"))
+    cache.put(digest, "p", SignatureVerdict(digest=digest, status="failed"))
     assert cache.get(digest, "p") is None
     with sqlite3.connect(tmp_path / "c.db") as conn:
         conn.execute("INSERT INTO floe_signature_cache VALUES (?, 'p', '{bad', 'now')", (digest,))
@@ -180,7 +180,7 @@ import json, sys
 from pathlib import Path
 sys.path.insert(0, sys.argv[1])
 from floe_ledger.adapters.signing import SignatureVerifier, sign
-from floe_ledger.domain.signature import VerificationPolicy
+from floe_ledger.domain.model.signature import VerificationPolicy
 from support.cosign_reference import write_key_pair
 from support.memory_registry import MemoryRegistry
 tmp = Path(sys.argv[2])

@@ -7,9 +7,10 @@ import sqlite3
 import pytest
 
 from floe_ledger.adapters.webhooks.outbox import MAX_ROUNDS, Outbox, Outcome, endpoints
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.config import WebhookConfig
-from floe_ledger.domain.events import ArtifactEvent
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.config import WebhookConfig
+from floe_ledger.domain.model.events import ArtifactEvent
+from floe_ledger.domain.model.identity import Actor
 
 REPO = "oci://registry.example.com/acme/app"
 STREAM = str(Artifact.create_id(REPO))

@@ -10,8 +10,9 @@ import pytest
 from floe_ledger.adapters.webhooks.outbox import MAX_ROUNDS, Delivery, retry_delay
 from floe_ledger.adapters.webhooks.payloads import event_type_of, payload_for
 from floe_ledger.adapters.webhooks.requests import display_url, expand, refusal, sign
-from floe_ledger.domain.artifact import Actor, Artifact
-from floe_ledger.domain.errors import EnvironmentLockedError
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import EnvironmentLockedError
+from floe_ledger.domain.model.identity import Actor
 
 REPO = "oci://registry.example.com/acme/app"
 

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from floe_ledger.domain.artifact import Artifact
-from floe_ledger.domain.values import latest_tag, rollback_tag
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.values import latest_tag, rollback_tag
 
 
 def expected_tags(artifact: Artifact, primary_uri: str) -> dict[str, str]:

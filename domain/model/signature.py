@@ -1,7 +1,7 @@
 """Signature verification policy and verdicts (FR-004, FR-005, FR-018..FR-022, ENT-15).
 
 Pure: no I/O. The adapters in :mod:`floe_ledger.adapters.signing` produce a
-:class:`Verdict`; :func:`decide` turns it into what the promotion does next.
+:class:`SignatureVerdict`; :func:`decide` turns it into what the promotion does next.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from pydantic import (
     model_validator,
 )
 
-from floe_ledger.domain.errors import ConfigError
+from floe_ledger.domain.model.errors import ConfigError
 
 Enforcement = Literal["off", "warn", "enforce"]
 Status = Literal["verified", "unsigned", "failed", "skipped"]
@@ -84,7 +84,7 @@ class VerificationPolicy(BaseModel):
         return self
 
 
-class Verdict(BaseModel):
+class SignatureVerdict(BaseModel):
     """The outcome of verifying one digest (ENT-15).
 
     Attributes:
@@ -137,7 +137,7 @@ class Verdict(BaseModel):
         return "Signature verification failed: " + "; ".join(self.reasons or ["no valid signature"])
 
 
-def decide(enforcement: Enforcement, verdict: Verdict) -> Decision:
+def decide(enforcement: Enforcement, verdict: SignatureVerdict) -> Decision:
     """What a promotion does with ``verdict`` under ``enforcement`` (FR-005, FR-021, US5).
 
     ``off`` always proceeds; a verified digest always proceeds; otherwise
@@ -148,7 +148,7 @@ def decide(enforcement: Enforcement, verdict: Verdict) -> Decision:
     return "warn" if enforcement == "warn" else "refuse"
 
 
-def outcome_message(decision: Decision, verdict: Verdict) -> str:
+def outcome_message(decision: Decision, verdict: SignatureVerdict) -> str:
     """The short message a promotion shows for ``decision`` (no digest, US5 wording).
 
     ``refuse`` of an unsigned artifact reads ``unsigned and enforcement enabled``.
@@ -185,7 +185,7 @@ def parse_policy(
         ) from None
 
 
-def refusal_message(verdict: Verdict) -> str:
+def refusal_message(verdict: SignatureVerdict) -> str:
     """The message of the SignatureError raised when :func:`decide` refuses (US5)."""
     if verdict.status == "unsigned":
         return f"{verdict.digest} is unsigned and enforcement enabled"

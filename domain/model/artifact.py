@@ -1,8 +1,9 @@
 """The Artifact aggregate: one OCI repository and everything promoted in it.
 
-Command methods check invariants and emit events; :meth:`Artifact.when` folds
-every event into state. Refusals are raised as FloeError subclasses; the service
-records them as PromotionRejected before re-raising.
+Command methods check invariants and emit events; the state they decide on, and
+:meth:`ArtifactState.when` that folds every event into it, live in ``state.py``.
+Refusals are raised as FloeError subclasses; the application services record them
+(PromotionRejected, RollbackRejected, LockRejected) before re-raising.
 
     >>> art = Artifact.register("registry.example.com/acme/platform", actor=Actor("ci"))
     >>> art.repository
@@ -11,29 +12,31 @@ records them as PromotionRejected before re-raising.
 
 from __future__ import annotations
 
-from functools import singledispatchmethod
 from typing import TYPE_CHECKING, Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import BaseAggregate
 from eventsourcing.utils import register_topic
 
-from floe_ledger.domain import events as ev
-from floe_ledger.domain.artifact_checks import ArtifactChecks
-from floe_ledger.domain.artifact_id import artifact_id
-from floe_ledger.domain.artifact_state import Actor, Live, Lock, Promotion, restore, snapshot
-from floe_ledger.domain.errors import (
+from floe_ledger.domain.model import events as ev
+from floe_ledger.domain.model.artifact_id import artifact_id
+from floe_ledger.domain.model.errors import (
+    EnvironmentLockedError,
     FloeError,
     IntegrityError,
+    NeverPromotedError,
     TagExistsError,
 )
-from floe_ledger.domain.values import EnvironmentPath
+from floe_ledger.domain.model.gates import GateResult, GateStatus
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.state import ArtifactState, Live, Lock, Promotion, restore, snapshot
+from floe_ledger.domain.model.values import EnvironmentPath, env_tag
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 
-class Artifact(ArtifactChecks, BaseAggregate[UUID]):
+class Artifact(ArtifactState, BaseAggregate[UUID]):
     """Aggregate root for one OCI repository."""
 
     TOPIC: ClassVar[str] = ev.TOPIC_PREFIX + "Artifact"
@@ -41,15 +44,9 @@ class Artifact(ArtifactChecks, BaseAggregate[UUID]):
     Created = ev.ArtifactRegistered
 
     def __init__(self, repository: str) -> None:
-        self.repository = repository
-        self.chain_head = ev.GENESIS
-        self.versions: dict[str, str] = {}
-        self.live: dict[str, Live] = {}
-        self.promotions: dict[str, Promotion] = {}
-        self.by_target: dict[tuple[str, str], str] = {}  # (version, env) -> latest promotion id
-        self.rollbacks: dict[tuple[str, str], int] = {}
-        self.locks: dict[str, Lock] = {}
-        self.timeline: dict[str, list[Live]] = {}  # env -> what went live there, in order
+        # Defined here, not only inherited: eventsourcing makes an aggregate class with
+        # annotations a dataclass, which would otherwise replace it with an empty __init__.
+        super().__init__(repository)
 
     @staticmethod
     def create_id(repository: str) -> UUID:
@@ -101,15 +98,14 @@ class Artifact(ArtifactChecks, BaseAggregate[UUID]):
         return True
 
     def roll_back(
-        self, *, rollback_id: str, version: str, env: str, rollback_tag: str, sequence: int,
-        reason: str, impact: dict[str, Any], registries: list[dict[str, Any]], actor: Actor,
+        self, *, rollback_id: str, version: str, digest: str, env: str, rollback_tag: str,
+        sequence: int, reason: str, impact: dict[str, Any], registries: list[dict[str, Any]],
+        actor: Actor,
     ) -> None:
-        """Re-point ``env`` to ``version``, which must have been promoted there (FR-013)."""
-        target = self.completed(version, env)
-        assert target is not None, "checked by check_rollback"
+        """Re-point ``env`` to ``version`` at ``digest`` (from :meth:`check_rollback`, FR-013)."""
         previous = self.live.get(env)
         self._emit(
-            ev.RolledBack, actor, rollback_id=rollback_id, version=version, digest=target.digest,
+            ev.RolledBack, actor, rollback_id=rollback_id, version=version, digest=digest,
             environment=env, previous_version=previous.version if previous else None,
             previous_digest=previous.digest if previous else None, rollback_tag=rollback_tag,
             sequence=sequence, reason=reason, impact=impact, registries=registries,
@@ -189,9 +185,9 @@ class Artifact(ArtifactChecks, BaseAggregate[UUID]):
         cls = ev.SignatureVerified if ok else ev.SignatureRejected
         self._emit(cls, actor, promotion_id=promotion_id, digest=digest, verdict=verdict)
 
-    def record_gate(self, promotion_id: str, result: dict[str, Any], actor: Actor) -> None:
-        cls = ev.GateFailed if result.get("status") == "failed" else ev.GatePassed
-        self._emit(cls, actor, promotion_id=promotion_id, result=result)
+    def record_gate(self, promotion_id: str, result: GateResult, actor: Actor) -> None:
+        cls = ev.GateFailed if result.status is GateStatus.FAILED else ev.GatePassed
+        self._emit(cls, actor, promotion_id=promotion_id, result=result.model_dump(mode="json"))
 
     def record_tag(
         self, promotion_id: str, registry: str, tag: str, digest: str, *, mutable: bool,
@@ -221,78 +217,46 @@ class Artifact(ArtifactChecks, BaseAggregate[UUID]):
             record_digest=record_digest,
         )
 
-    # ---- evolve -------------------------------------------------------------------------
+    # ---- checks (raise, never assert) ---------------------------------------------------
 
-    @singledispatchmethod
-    def when(self, event: ev.ArtifactEvent) -> None:
-        """Events with no effect on decision state (e.g. ArtifactRegistered)."""
+    def check_not_locked(self, env: str) -> None:
+        lock = self.locks.get(env)
+        if lock:
+            raise EnvironmentLockedError(
+                f"environment {env} is locked: {lock.reason}",
+                hint=f"locked by {lock.by} at {lock.at.isoformat()}; "
+                f"'floe platform unlock --env {env} --reason TEXT' releases it",
+                details={"environment": env, "reason": lock.reason, "locked_by": lock.by,
+                         "locked_at": lock.at.isoformat()},
+            )
 
-    @when.register
-    def _(self, event: ev.VersionObserved) -> None:
-        self.versions[event.version] = event.digest
-
-    @when.register
-    def _(self, event: ev.PromotionRequested) -> None:
-        self.versions.setdefault(event.version, event.digest)
-        self.promotions[event.promotion_id] = Promotion(
-            promotion_id=event.promotion_id, version=event.version, digest=event.digest,
-            source=event.source_environment, target=event.target_environment,
-            operator=event.operator, requested_at=event.timestamp, owner=event.owner,
-            lease_until=event.lease_until, authorization=dict(event.authorization),
+    def check_rollback(self, version: str, env: str, *, registry_digest: str | None = None) -> str:
+        """The digest ``version`` ran as in ``env``: from the promotion that put it there,
+        else from the registry's ``{version}-{env}`` tag (``registry_digest``, trusted the way
+        promote trusts a source tag); NeverPromotedError (exit 11) if neither knows it."""
+        done = self.completed(version, env)
+        if done is not None:
+            return done.digest
+        if registry_digest is not None:
+            return registry_digest
+        versions = self.versions_in(env)
+        listed = ", ".join(f"{v}-{env}" for v in versions) or "none"
+        raise NeverPromotedError(
+            f"{version} was never promoted to {env}",
+            hint=f"versions promoted to {env}: {listed}",
+            details={"environment": env, "available_versions": versions},
         )
-        self.by_target[(event.version, event.target_environment)] = event.promotion_id
 
-    @when.register
-    def _(self, event: ev.PromotionRejected) -> None:
-        promo = self.promotions.get(event.promotion_id)
-        if promo is not None:
-            promo.state = "rejected"
-
-    @when.register
-    def _(self, event: ev.SignatureVerified) -> None:
-        self.promotions[event.promotion_id].signature = event.verdict
-
-    @when.register
-    def _(self, event: ev.SignatureRejected) -> None:
-        self.promotions[event.promotion_id].signature = event.verdict
-
-    @when.register
-    def _(self, event: ev.GatePassed) -> None:
-        self.promotions[event.promotion_id].gate_results.append(event.result)
-
-    @when.register
-    def _(self, event: ev.GateFailed) -> None:
-        self.promotions[event.promotion_id].gate_results.append(event.result)
-
-    @when.register
-    def _(self, event: ev.TagWritten) -> None:
-        self.promotions[event.promotion_id].tags[(event.registry, event.tag)] = event.digest
-
-    @when.register
-    def _(self, event: ev.PromotionCompleted) -> None:
-        promo = self.promotions[event.promotion_id]
-        promo.state = "completed"
-        promo.completed_at = event.timestamp
-        self._go_live(promo.target, Live(promo.version, promo.digest, promo.operator,
-                                         event.timestamp, "promotion", promo.promotion_id))
-
-    @when.register
-    def _(self, event: ev.RolledBack) -> None:
-        self.rollbacks[(event.version, event.environment)] = event.sequence
-        self._go_live(event.environment, Live(event.version, event.digest, event.operator,
-                                              event.timestamp, "rollback", event.rollback_id))
-
-    def _go_live(self, env: str, live: Live) -> None:
-        self.live[env] = live
-        self.timeline.setdefault(env, []).append(live)
-
-    @when.register
-    def _(self, event: ev.EnvironmentLocked) -> None:
-        self.locks[event.environment] = Lock(event.reason, event.operator, event.timestamp)
-
-    @when.register
-    def _(self, event: ev.EnvironmentUnlocked) -> None:
-        self.locks.pop(event.environment, None)
+    def check_env_tag_free(self, version: str, target: str, *, force: bool) -> None:
+        """An immutable env tag already written in the ledger is exit 10 unless --force."""
+        done = self.completed(version, target)
+        if done and not force:
+            raise TagExistsError(
+                f"{env_tag(version, target)} already exists: {version} was promoted to "
+                f"{target} by {done.operator} at {done.requested_at.isoformat()}",
+                hint="already promoted; use --force to re-check and complete it idempotently",
+                details={"tag": env_tag(version, target), "existing_digest": done.digest},
+            )
 
 
 register_topic(Artifact.TOPIC, Artifact)

@@ -28,7 +28,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from floe_ledger.domain.errors import GateFailedError
+from floe_ledger.domain.model.errors import GateFailedError
 
 ScannerFormat = Literal["trivy", "grype"]
 BlockSeverity = Literal["CRITICAL", "HIGH", "MEDIUM", "LOW", "UNKNOWN"]

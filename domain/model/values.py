@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from floe_ledger.domain.errors import InvalidTransitionError, UsageError
+from floe_ledger.domain.model.errors import InvalidTransitionError, UsageError
 
 DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
 VERSION_RE = re.compile(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from floe_ledger.domain.values import ENV_NAME_RE, EnvironmentPath
+from floe_ledger.domain.model.values import ENV_NAME_RE, EnvironmentPath
 
 
 class _Strict(BaseModel):

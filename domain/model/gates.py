@@ -34,8 +34,8 @@ from pydantic import (
     model_validator,
 )
 
-from floe_ledger.domain.errors import ConfigError, GateFailedError
-from floe_ledger.domain.scan import BlockSeverity, ScannerFormat, SecuritySummary
+from floe_ledger.domain.model.errors import ConfigError, GateFailedError
+from floe_ledger.domain.model.scan import BlockSeverity, ScannerFormat, SecuritySummary
 
 POLICY_GATE = "policy_compliance"
 SECURITY_GATE = "security_scan"
@@ -262,7 +262,7 @@ class GateStatus(StrEnum):
     WARNING = "warning"
 
 
-class Verdict(StrEnum):
+class GateVerdict(StrEnum):
     PASSED = "passed"
     BLOCKED = "blocked"
 
@@ -294,10 +294,10 @@ class GateResult(BaseModel):
         return cls(gate=gate, status=GateStatus.SKIPPED, details={"reason": reason})
 
 
-def verdict(results: Iterable[GateResult]) -> Verdict:
+def verdict(results: Iterable[GateResult]) -> GateVerdict:
     """BLOCKED if any gate failed; warnings and skips never block."""
     failed = any(r.status is GateStatus.FAILED for r in results)
-    return Verdict.BLOCKED if failed else Verdict.PASSED
+    return GateVerdict.BLOCKED if failed else GateVerdict.PASSED
 
 
 def gate_failure(results: Sequence[GateResult]) -> GateFailedError | None:

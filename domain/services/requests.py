@@ -1,9 +1,11 @@
-"""What a promotion is asked to do, and what it did."""
+"""What each use case is asked to do (requests) and what it did (results), as the CLI sees them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from typing import Any
+
+from floe_ledger.domain.model.gates import GateResult
 
 
 @dataclass(frozen=True)
@@ -26,7 +28,7 @@ class PromoteResult:
     source: str | None
     target: str
     tags: list[str] = field(default_factory=list)
-    gate_results: list[dict[str, Any]] = field(default_factory=list)
+    gate_results: list[GateResult] = field(default_factory=list)
     signature: dict[str, Any] = field(default_factory=dict)
     warnings: list[str] = field(default_factory=list)
     registries: list[dict[str, Any]] = field(default_factory=list)
@@ -35,10 +37,35 @@ class PromoteResult:
     nothing_written: bool = False
     blocking: list[dict[str, Any]] = field(default_factory=list)
     record_digest: str | None = None
-    pending_tag: tuple[str, bool] | None = field(default=None, repr=False)
     estimate: dict[str, Any] = field(default_factory=dict)
-    pending_signature: dict[str, Any] | None = field(default=None, repr=False)
-    target_state: str | None = field(default=None, repr=False)
+
+
+@dataclass(frozen=True)
+class RollbackRequest:
+    version: str
+    environment: str
+    reason: str
+    dry_run: bool = False
+    force: bool = False
+    break_glass: str | None = None
+
+
+@dataclass
+class RollbackResult:
+    rollback_id: str
+    version: str
+    environment: str
+    digest: str = ""
+    previous_version: str | None = None
+    previous_digest: str | None = None
+    rollback_tag: str | None = None
+    impact: dict[str, Any] = field(default_factory=dict)
+    dry_run: bool = False
+    nothing_to_do: bool = False
+    tags: list[str] = field(default_factory=list)
+    record_digest: str | None = None
+    registries: list[dict[str, Any]] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
 
 
 def estimate_gates(history: dict[str, list[int]], gates: list[str]) -> dict[str, Any]:

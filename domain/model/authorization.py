@@ -11,9 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from floe_ledger.domain.config import AuthorizationConfig
-from floe_ledger.domain.errors import UnauthorizedError
-from floe_ledger.domain.ports import Operator
+from floe_ledger.domain.model.config import AuthorizationConfig
+from floe_ledger.domain.model.errors import UnauthorizedError
+from floe_ledger.domain.model.identity import Operator
 
 
 class SeparationOfDutiesError(UnauthorizedError):

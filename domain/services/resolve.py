@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from floe_ledger.domain.artifact import Artifact
-from floe_ledger.domain.errors import IntegrityError, NotFoundError, TagExistsError
-from floe_ledger.domain.ports import Registry
-from floe_ledger.domain.values import VERSION_RE, env_tag
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, TagExistsError
+from floe_ledger.domain.model.values import VERSION_RE, env_tag
+from floe_ledger.domain.services.ports import Registry
 
 
 @dataclass(frozen=True)

@@ -33,9 +33,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from floe_ledger.domain.gates import GATE_NAME_RE
-from floe_ledger.domain.ports import MANIFEST_MEDIA_TYPES
-from floe_ledger.domain.values import VERSION_RE
+from floe_ledger.domain.model.gates import GATE_NAME_RE
+from floe_ledger.domain.model.oci import MANIFEST_MEDIA_TYPES
+from floe_ledger.domain.model.values import VERSION_RE
 
 SignatureStatus = Literal["verified", "unsigned", "failed", "skipped", "warning"]
 SBOM_SPDX = "application/spdx+json"

@@ -12,16 +12,16 @@ from packaging.specifiers import InvalidSpecifier, SpecifierSet
 from packaging.version import InvalidVersion
 from packaging.version import Version as PepVersion
 
-from floe_ledger.domain.artifact import Artifact
-from floe_ledger.domain.config import DependentConfig
-from floe_ledger.domain.errors import UsageError
-from floe_ledger.domain.values import EnvironmentPath, Version
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.config import DependentConfig
+from floe_ledger.domain.model.errors import UsageError
+from floe_ledger.domain.model.values import EnvironmentPath, Version
 
 SAFE, RISKY, BLOCKED = "SAFE", "RISKY", "BLOCKED"
 
 
 @dataclass(frozen=True)
-class ManifestFacts:
+class ManifestSummary:
     """What differs between two artifacts, taken from their manifests."""
 
     digest: str
@@ -32,7 +32,7 @@ class ManifestFacts:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
-def manifest_facts(digest: str, media_type: str, doc: dict[str, Any]) -> ManifestFacts:
+def summarize_manifest(digest: str, media_type: str, doc: dict[str, Any]) -> ManifestSummary:
     """Facts from a parsed manifest document."""
     config = doc.get("config") or {}
     layers = tuple(
@@ -40,13 +40,13 @@ def manifest_facts(digest: str, media_type: str, doc: dict[str, Any]) -> Manifes
          str((lay.get("annotations") or {}).get("org.opencontainers.image.title", "")))
         for lay in doc.get("layers") or doc.get("manifests") or []
     )
-    return ManifestFacts(digest, media_type, str(config.get("digest", "")),
+    return ManifestSummary(digest, media_type, str(config.get("digest", "")),
                          str(config.get("mediaType", "")), layers,
                          {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()})
 
 
 def analyze_rollback(artifact: Artifact, path: EnvironmentPath, version: str, env: str,
-                     target: ManifestFacts, current: ManifestFacts | None,
+                     target: ManifestSummary, current: ManifestSummary | None,
                      dependents: list[DependentConfig]) -> dict[str, Any]:
     """The impact of re-pointing ``env`` to ``version`` (a dict stored in RolledBack)."""
     live = artifact.live.get(env)
@@ -113,7 +113,7 @@ def _breaking(version: str, current: str | None,
     return out
 
 
-def _diff(target: ManifestFacts, current: ManifestFacts) -> dict[str, Any]:
+def _diff(target: ManifestSummary, current: ManifestSummary) -> dict[str, Any]:
     ta, ca = target.annotations, current.annotations
     t_layers = {d: (s, t) for d, s, t in target.layers}
     c_layers = {d: (s, t) for d, s, t in current.layers}

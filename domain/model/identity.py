@@ -1,0 +1,38 @@
+"""Who acts: the operator (and how floe knows who they are) and the actor of one command."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Operator:
+    """Who acts, and how we know (FR-045)."""
+
+    name: str
+    source: str = "local"  # oidc | registry | local
+    authenticated: bool = False
+    groups: tuple[str, ...] = ()
+    email: str | None = None
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "name": self.name,
+            "source": self.source,
+            "authenticated": self.authenticated,
+            "groups": list(self.groups),
+            "email": self.email,
+        }
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting (and how we know), and the trace the action belongs to."""
+
+    operator: str
+    trace_id: str = ""
+    identity: Operator | None = None
+
+    @property
+    def who(self) -> Operator:
+        return self.identity or Operator(self.operator)

@@ -1,0 +1,96 @@
+"""Lock and unlock an environment (FR-035..FR-039).
+
+    locks = LockService(store, registry, repository, config.promotion, clock=clock)
+    locks.lock("prod", "incident 42", actor)
+
+A lock change is saved through the same :class:`ArtifactSession` as a promotion, and its
+record (beside what the environment runs) is published through the same
+:class:`RegistryWriter`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.authorization import authorize
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.services.ports import (
+    Clock,
+    LedgerStore,
+    NoRecords,
+    NoReplicas,
+    RecordWriter,
+    Registry,
+)
+from floe_ledger.domain.services.registry_writes import RegistryWriter
+from floe_ledger.domain.services.tracing import SPAN_LOCK, SPAN_UNLOCK, NoopTracer, Tracer
+from floe_ledger.domain.services.unit_of_work import ArtifactSession
+
+
+@dataclass(frozen=True)
+class CurrentLock:
+    reason: str
+    locked_by: str
+    locked_at: str
+
+    def as_dict(self) -> dict[str, str]:
+        return {"reason": self.reason, "locked_by": self.locked_by, "locked_at": self.locked_at}
+
+
+@dataclass
+class LockService:
+    store: LedgerStore
+    registry: Registry
+    repository: str
+    config: PromotionConfig
+    clock: Clock
+    records: RecordWriter = field(default_factory=NoRecords)
+    tracer: Tracer = field(default_factory=NoopTracer)
+
+    def lock(self, env: str, reason: str, actor: Actor) -> bool:
+        """Lock ``env``; False if it was already locked (nothing recorded then)."""
+        with self.tracer.span(SPAN_LOCK, {"environment": env, "reason": reason}):
+            return self._change(env, reason, actor, locking=True)
+
+    def unlock(self, env: str, reason: str, actor: Actor) -> bool:
+        """Unlock ``env``; False if it was not locked (nothing recorded then)."""
+        with self.tracer.span(SPAN_UNLOCK, {"environment": env, "reason": reason}):
+            return self._change(env, reason, actor, locking=False)
+
+    def current_lock(self, env: str, actor: Actor) -> CurrentLock | None:
+        session = ArtifactSession(self.store, self.repository, actor, self.clock)
+        lock = session.current().locks.get(env)
+        if lock is None:
+            return None
+        return CurrentLock(lock.reason, lock.by, lock.at.isoformat())
+
+    def _change(self, env: str, reason: str, actor: Actor, *, locking: bool) -> bool:
+        self.config.path.index(env)
+        action = "lock" if locking else "unlock"
+        session = ArtifactSession(self.store, self.repository, actor, self.clock)
+        try:
+            authorize(self.config.environment(env).authorization, actor.who, action, env)
+        except FloeError as err:
+            session.refuse(err, action=action, target=env)
+
+        def change(a: Artifact) -> bool:
+            return a.lock(env, reason, actor) if locking else a.unlock(env, reason, actor)
+        changed = session.apply(change)
+        if changed:
+            self._publish(session, env, reason, locking=locking)
+        return changed
+
+    def _publish(self, session: ArtifactSession, env: str, reason: str, *,
+                 locking: bool) -> None:
+        """A lock record beside what ``env`` runs (nothing is written if nothing runs there)."""
+        live = session.current().live.get(env)
+        actor = session.actor
+        record = {"kind": "lock", "environment": env, "reason": reason,
+                  "status": "locked" if locking else "unlocked", "operator": actor.operator,
+                  "locked_at": self.clock.now().isoformat(), "trace_id": actor.trace_id,
+                  "ledger_head": session.head().as_record()}
+        writer = RegistryWriter(self.registry, NoReplicas(), self.records, NoopTracer())
+        writer.publish_record(live.digest if live else "", record)

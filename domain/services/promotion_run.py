@@ -1,0 +1,209 @@
+"""One decided promotion, run to its end: verify the signature, run the gates, write the
+tags, publish the record, complete. A resumed promotion re-enters here and skips what the
+ledger says is already done.
+
+Each step saves through the command's :class:`ArtifactSession` and writes registries through
+the :class:`RegistryWriter`: the same write path rollback and lock use. Saves are folded to
+keep commits few: the signature verdict is saved with the gate results, the ``latest-<env>``
+tag with the completion.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from floe_ledger.domain.model.artifact import Artifact, Promotion
+from floe_ledger.domain.model.errors import FloeError, GateFailedError, SignatureError
+from floe_ledger.domain.model.gates import GateResult, GateStatus
+from floe_ledger.domain.model.oci import Manifest
+from floe_ledger.domain.model.values import env_tag, latest_tag
+from floe_ledger.domain.services.ports import GateRequest, GateRunner, Registry, SignatureCheck
+from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite
+from floe_ledger.domain.services.requests import PromoteRequest, PromoteResult, estimate_gates
+from floe_ledger.domain.services.tracing import SPAN_VERIFY, Tracer
+from floe_ledger.domain.services.unit_of_work import ArtifactSession
+
+
+@dataclass
+class _Pending:
+    """What a step decided but has not saved yet: it is saved with the next step."""
+
+    signature: dict[str, Any] | None = None  # saved with the gate results
+    latest_tag: tuple[str, bool] | None = None  # (tag, already present): saved with completion
+
+
+@dataclass
+class PromotionRun:
+    """Verify, gate, tag and complete one decided promotion."""
+
+    session: ArtifactSession
+    registry: Registry
+    repository: str
+    signatures: SignatureCheck
+    gates: GateRunner
+    writer: RegistryWriter
+    tracer: Tracer
+    _pending: _Pending = field(default_factory=_Pending, init=False)
+
+    def run(self, promo: Promotion, req: PromoteRequest, *, target_state: str | None,
+            resumed: bool) -> PromoteResult:
+        """``target_state`` is what the decision already saw of the immutable env tag
+        (``absent``/``present``), so it is not looked up again; None on a resumed run."""
+        result = PromoteResult(
+            promotion_id=promo.promotion_id, version=promo.version, digest=promo.digest,
+            artifact_tag=promo.version if promo.source is None else env_tag(promo.version,
+                                                                            promo.source),
+            source=promo.source, target=promo.target, dry_run=req.dry_run, resumed=resumed,
+        )
+        manifest = self.registry.get_manifest(promo.digest)
+        with self.tracer.span(SPAN_VERIFY, {}) as span:
+            self._verify(promo, req, result)
+            span.set_attribute("enforcement_mode", str(result.signature.get("enforcement")))
+            span.set_attribute("cached", bool(result.signature.get("cached")))
+        self._run_gates(promo, req, result, manifest)
+        if req.dry_run:
+            result.tags = [env_tag(promo.version, promo.target), latest_tag(promo.target)]
+            result.estimate = estimate_gates(self.session.current().gate_durations(),
+                                             self.gates.gate_names(promo.target))
+            return result
+        self._write_tags(promo, manifest, result, target_state)
+        self._complete(promo, result)
+        return result
+
+    # ---- verify --------------------------------------------------------------------------
+
+    def _verify(self, promo: Promotion, req: PromoteRequest, result: PromoteResult) -> None:
+        if promo.signature and promo.signature.get("status") in ("verified", "skipped"):
+            result.signature = promo.signature  # resumed: already decided
+            return
+        outcome = self.signatures.check(self.registry, promo.digest, use_cache=req.use_cache)
+        verdict = dict(outcome.verdict, decision=outcome.decision)
+        result.signature = verdict
+        if outcome.decision == "warn":
+            result.warnings.append(outcome.message or "signature not verified (warn mode)")
+        ok = outcome.decision != "refuse"
+        if req.dry_run:
+            pass
+        elif ok:
+            self._pending.signature = verdict  # saved with the gate results, in one commit
+        else:
+            self.session.apply(lambda a: a.record_signature(
+                promo.promotion_id, promo.digest, verdict, False, self.session.actor))
+        if not ok:
+            self._block(SignatureError(
+                f"signature verification failed for {promo.digest}: {outcome.message}",
+                hint="sign it with 'floe artifact sign', or check "
+                "artifacts.registry.verification (public_keys, trusted_issuers)",
+                details={"verdict": verdict},
+            ), promo, req, result)
+
+    # ---- gates ---------------------------------------------------------------------------
+
+    def _run_gates(self, promo: Promotion, req: PromoteRequest, result: PromoteResult,
+                   manifest: Manifest) -> None:
+        recorded = [GateResult.model_validate(g) for g in promo.gate_results]
+        if recorded and all(g.status is not GateStatus.FAILED for g in recorded):
+            result.gate_results = recorded  # resumed: gates already passed
+            if self._pending.signature is not None:
+                self.session.apply(lambda a: self._record_checks(a, promo, []))
+            return
+        context = GateRequest(
+            repository=self.repository, artifact_ref=f"{self.registry.uri}@{promo.digest}",
+            digest=promo.digest, version=promo.version, tag=result.artifact_tag,
+            source=promo.source, target=promo.target, registry=self.registry,
+            signature=result.signature, manifest=manifest,
+        )
+        results = self.gates.run(context)
+        result.gate_results = results
+        if not req.dry_run and (results or self._pending.signature is not None):
+            self.session.apply(lambda a: self._record_checks(a, promo, results))
+        result.warnings += [f"gate {g.gate}: warning" for g in results
+                            if g.status is GateStatus.WARNING]
+        failed = [g for g in results if g.status is GateStatus.FAILED]
+        if failed:
+            names = ", ".join(g.gate for g in failed)
+            self._block(GateFailedError(
+                f"gate {names} failed: {failed[0].error or 'see gate_results'}",
+                hint="promotion aborted, artifact not tagged; fix the cause and re-run",
+                details={"failed_gates": [g.gate for g in failed]},
+            ), promo, req, result)
+
+    def _record_checks(self, art: Artifact, promo: Promotion, gates: list[GateResult]) -> None:
+        """The signature verdict and the gate results, appended together."""
+        actor = self.session.actor
+        if self._pending.signature is not None:
+            art.record_signature(promo.promotion_id, promo.digest, self._pending.signature,
+                                 True, actor)
+        for gate in gates:
+            art.record_gate(promo.promotion_id, gate, actor)
+
+    def _block(self, err: FloeError, promo: Promotion, req: PromoteRequest,
+               result: PromoteResult) -> None:
+        """Dry-run lists what would block; a real run records the refusal and raises."""
+        result.blocking.append({"code": err.code, "exit_code": int(err.exit_code),
+                                "message": err.message, "hint": err.hint, "details": err.details})
+        if req.dry_run:
+            return
+        self.session.record_refusal(err, action="promote", target=promo.target,
+                                    version=promo.version, source=promo.source,
+                                    ref_id=promo.promotion_id)
+        err.details.setdefault("gate_results",
+                               [g.model_dump(mode="json") for g in result.gate_results])
+        raise err
+
+    # ---- tags, record, completion ----------------------------------------------------------
+
+    def _write_tags(self, promo: Promotion, manifest: Manifest, result: PromoteResult,
+                    target_state: str | None) -> None:
+        """The immutable env tag (recorded in the ledger at once), then ``latest-<env>``
+        (recorded with the completion). A tag the ledger recorded is not written again."""
+        def known(tag: str, seen: str | None) -> bool | None:
+            if promo.tags.get((self.registry.uri, tag)) == promo.digest:
+                return True
+            return None if seen is None else seen == "present"
+
+        immutable, latest = env_tag(promo.version, promo.target), latest_tag(promo.target)
+        writes = [TagWrite(immutable, present=known(immutable, target_state)),
+                  TagWrite(latest, mutable=True, present=known(latest, None))]
+
+        def after_each(write: TagWrite, present: bool) -> None:
+            result.tags.append(write.tag)
+            if write.mutable:
+                self._pending.latest_tag = (write.tag, present)
+            else:
+                self.session.apply(lambda a: a.record_tag(
+                    promo.promotion_id, self.registry.uri, write.tag, promo.digest,
+                    mutable=False, already_present=present, actor=self.session.actor))
+
+        written = self.writer.write_tags(promo.digest, manifest, writes, after_each)
+        result.registries = written.registries
+        _add_warnings(result, written.warnings)
+
+    def _complete(self, promo: Promotion, result: PromoteResult) -> None:
+        actor = self.session.actor
+        record = {"promotion_id": promo.promotion_id, "version": promo.version,
+                  "digest": promo.digest, "source_environment": promo.source,
+                  "target_environment": promo.target, "tags": result.tags,
+                  "operator": actor.operator, "trace_id": actor.trace_id,
+                  "gate_results": [g.model_dump(mode="json") for g in result.gate_results],
+                  "signature": result.signature, "authorization": promo.authorization,
+                  "ledger_head": self.session.head().as_record()}
+        published = self.writer.publish_record(promo.digest, record, result.registries)
+        result.record_digest = published.digest
+        result.registries = published.registries
+        _add_warnings(result, published.warnings)
+        pending_latest = self._pending.latest_tag
+
+        def complete(art: Artifact) -> None:
+            if pending_latest is not None:
+                tag, present = pending_latest
+                art.record_tag(promo.promotion_id, self.registry.uri, tag, promo.digest,
+                               mutable=True, already_present=present, actor=actor)
+            art.complete_promotion(promo.promotion_id, registries=result.registries,
+                                   actor=actor, record_digest=result.record_digest)
+        self.session.apply(complete)
+
+
+def _add_warnings(result: PromoteResult, warnings: list[str]) -> None:
+    result.warnings += [w for w in warnings if w not in result.warnings]

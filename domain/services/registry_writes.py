@@ -1,0 +1,120 @@
+"""The one way a use case writes to registries: tags on the primary while the replicas copy,
+then the registry record (and its companions on the replicas).
+
+    writer = RegistryWriter(registry, replicas, records, tracer)
+    written = writer.write_tags(digest, manifest, [TagWrite(env_tag, present=None),
+                                                   TagWrite(latest, mutable=True)])
+    published = writer.publish_record(digest, record, written.registries)
+
+Promote and rollback write through :meth:`RegistryWriter.write_tags`; promote, rollback and
+lock write their record through :meth:`RegistryWriter.publish_record`. A replica that cannot
+be written is a warning and a per-registry status (the promotion stands): the warnings are
+worded once, in :func:`replica_warnings`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from floe_ledger.domain.model.errors import TagExistsError
+from floe_ledger.domain.model.oci import Manifest
+from floe_ledger.domain.services.ports import RecordWriter, Registry, Replication
+from floe_ledger.domain.services.tracing import SPAN_TAG_WRITE, Tracer
+
+
+@dataclass(frozen=True)
+class TagWrite:
+    """One tag to point at the digest.
+
+    ``present`` is what the caller already knows of the tag on the primary: True (it names
+    the digest already: nothing to PUT), False (PUT it) or None (ask the registry first; an
+    immutable tag naming another digest is refused, exit 10).
+    """
+
+    tag: str
+    mutable: bool = False
+    present: bool | None = None
+
+
+@dataclass
+class TagsWritten:
+    tags: list[str]
+    registries: list[dict[str, Any]]  # primary first, then one status per replica
+    present: dict[str, bool] = field(default_factory=dict)  # tag -> it named the digest already
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RecordPublished:
+    digest: str | None
+    registries: list[dict[str, Any]]
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RegistryWriter:
+    """Writes tags and records to the primary registry and its replicas."""
+
+    registry: Registry
+    replicas: Replication
+    records: RecordWriter
+    tracer: Tracer
+
+    def write_tags(self, digest: str, manifest: Manifest, writes: Sequence[TagWrite],
+                   after_each: Callable[[TagWrite, bool], None] | None = None) -> TagsWritten:
+        """Write ``writes`` in order to the primary while the replicas copy and tag (FR-028).
+
+        ``after_each(write, present)`` runs after each primary write (promote records the
+        immutable tag in the ledger before it moves ``latest-<env>``). The replicas are
+        joined even when the primary fails.
+        """
+        tags = [w.tag for w in writes]
+        job = self.replicas.start(self.registry, digest, tags, manifest=manifest,
+                                  immutable=[w.tag for w in writes if not w.mutable])
+        present: dict[str, bool] = {}
+        try:
+            for write in writes:
+                present[write.tag] = self._write_primary(digest, manifest, write)
+                if after_each is not None:
+                    after_each(write, present[write.tag])
+        finally:
+            replicas = job.wait()  # bounded
+        registries = [{"uri": self.registry.uri, "status": "ok", "error": None, "tags": tags},
+                      *replicas]
+        return TagsWritten(tags, registries, present, replica_warnings(replicas))
+
+    def publish_record(self, digest: str, record: dict[str, Any],
+                       registries: Sequence[dict[str, Any]] = ()) -> RecordPublished:
+        """Write ``record`` as a referrer of ``digest``; where replicas were written
+        (``registries[1:]``), the record travels to them too."""
+        record_digest = self.records.write(self.registry, digest, record)
+        statuses = list(registries)
+        if record_digest and len(statuses) > 1:
+            replicas = self.replicas.push_companions(self.registry, digest, statuses[1:])
+            statuses = [statuses[0], *replicas]
+        return RecordPublished(record_digest, statuses, replica_warnings(statuses[1:]))
+
+    def _write_primary(self, digest: str, manifest: Manifest, write: TagWrite) -> bool:
+        """PUT the tag unless it already names the digest; returns whether it did already."""
+        present = write.present
+        if present is None:
+            current = self.registry.resolve(write.tag)
+            present = current is not None and current.digest == digest
+            if current is not None and not present and not write.mutable:
+                raise TagExistsError(
+                    f"{write.tag} appeared pointing at {current.digest} while writing {digest}",
+                    hint="immutable tags are never re-pointed",
+                    details={"tag": write.tag, "existing_digest": current.digest})
+        if not present:
+            with self.tracer.span(SPAN_TAG_WRITE, {"tag": write.tag,
+                                                   "registry": self.registry.uri}):
+                self.registry.put_manifest(write.tag, manifest)
+        return present
+
+
+def replica_warnings(replicas: Sequence[dict[str, Any]]) -> list[str]:
+    """FR-030: a replica that was not updated is a warning; the promotion stands."""
+    return [f"replica {r.get('uri')} not updated: {r.get('error')} (run 'floe platform sync')"
+            for r in replicas if r.get("status") != "ok"]

@@ -1,0 +1,180 @@
+"""Roll an environment back to a version that ran there before (FR-013..FR-017).
+
+    service = RollbackService(store, registry, repository, config.promotion, clock=clock)
+    service.rollback(RollbackRequest("v1.2.2", "prod", reason="bad deploy"), actor)
+
+A version counts as having run in the environment when the ledger recorded its promotion
+there, or, like promote's source tag, when the registry holds ``{version}-{env}``. The impact
+analysis can block the rollback (``--force`` overrides). Tags and the record are written
+through the same :class:`RegistryWriter` as a promotion, saved through the same
+:class:`ArtifactSession`.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.authorization import authorize
+from floe_ledger.domain.model.config import DependentConfig, PromotionConfig
+from floe_ledger.domain.model.errors import ExitCode, FloeError, InvalidTransitionError
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.impact import (
+    BLOCKED,
+    ManifestSummary,
+    analyze_rollback,
+    summarize_manifest,
+)
+from floe_ledger.domain.model.values import env_tag, latest_tag, rollback_tag, strip_env_suffix
+from floe_ledger.domain.services.ports import (
+    Clock,
+    LedgerStore,
+    NoRecords,
+    NoReplicas,
+    RecordWriter,
+    Registry,
+    Replication,
+)
+from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite
+from floe_ledger.domain.services.requests import RollbackRequest, RollbackResult
+from floe_ledger.domain.services.tracing import SPAN_ROLLBACK, NoopTracer, Tracer
+from floe_ledger.domain.services.unit_of_work import ArtifactSession
+
+__all__ = ["RollbackRequest", "RollbackResult", "RollbackService"]
+
+
+@dataclass
+class RollbackService:
+    store: LedgerStore
+    registry: Registry
+    repository: str
+    config: PromotionConfig
+    clock: Clock
+    dependents: list[DependentConfig] = field(default_factory=list)
+    records: RecordWriter = field(default_factory=NoRecords)
+    replicas: Replication = field(default_factory=NoReplicas)
+    tracer: Tracer = field(default_factory=NoopTracer)
+
+    def rollback(self, req: RollbackRequest, actor: Actor) -> RollbackResult:
+        """Roll ``req.environment`` back to ``req.version`` (or explain it, with dry_run)."""
+        attrs: dict[str, str | bool] = {
+            "artifact_ref": f"{self.repository}:{req.version}", "environment": req.environment,
+            "reason": req.reason, "dry_run": req.dry_run}
+        with self.tracer.span(SPAN_ROLLBACK, attrs) as span:
+            result = self._rollback(req, actor)
+            span.set_attribute("rollback_id", result.rollback_id)
+            return result
+
+    def _rollback(self, req: RollbackRequest, actor: Actor) -> RollbackResult:
+        env = req.environment
+        self.config.path.index(env)
+        version = strip_env_suffix(req.version, self.config.path.names)
+        rid = self.clock.new_id()
+        session = ArtifactSession(self.store, self.repository, actor, self.clock)
+        art = session.current()
+
+        def refuse(err: FloeError) -> FloeError:
+            if req.dry_run:
+                return err
+            session.refuse(err, action="rollback", target=env, version=version, ref_id=rid)
+
+        try:
+            if not req.break_glass:
+                art.check_not_locked(env)
+            authorize(self.config.environment(env).authorization, actor.who, "roll back", env)
+            digest = art.check_rollback(version, env,
+                                        registry_digest=self._registry_digest(art, version, env))
+        except FloeError as err:
+            if err.exit_code == ExitCode.REGISTRY_UNAVAILABLE:  # no decision was made
+                raise
+            raise refuse(err) from None
+        live = art.live.get(env)
+        result = RollbackResult(rid, version, env, digest=digest, dry_run=req.dry_run,
+                                previous_version=live.version if live else None,
+                                previous_digest=live.digest if live else None)
+        if live is not None and live.version == version:
+            result.nothing_to_do = True
+            return result
+        result.impact = analyze_rollback(
+            art, self.config.path, version, env, self._summary(digest),
+            self._summary(live.digest) if live else None, self.dependents)
+        if result.impact["risk"] == BLOCKED and not req.force:
+            if req.dry_run:
+                return result
+            raise refuse(InvalidTransitionError(
+                f"rollback of {env} to {version} is BLOCKED by its impact analysis",
+                hint="; ".join(result.impact["recommendations"]) + " (--force overrides)",
+                details={"impact": result.impact}))
+        sequence, present = self._sequence(art, version, env, digest)
+        result.rollback_tag = rollback_tag(version, env, sequence)
+        if req.dry_run:
+            result.tags = [result.rollback_tag, latest_tag(env)]
+            return result
+        self._write(session, req, result, sequence, present)
+        return result
+
+    def _registry_digest(self, art: Artifact, version: str, env: str) -> str | None:
+        """The registry's ``{version}-{env}``, asked only when the ledger has no promotion."""
+        if art.completed(version, env) is not None:
+            return None
+        found = self.registry.resolve(env_tag(version, env))
+        return found.digest if found is not None else None
+
+    def _write(self, session: ArtifactSession, req: RollbackRequest, result: RollbackResult,
+               sequence: int, present: bool) -> None:
+        """Tags (primary and replicas), the record, then the RolledBack event."""
+        actor, env, version = session.actor, result.environment, result.version
+        assert result.rollback_tag is not None
+        writer = RegistryWriter(self.registry, self.replicas, self.records, self.tracer)
+        manifest = self.registry.get_manifest(result.digest)
+        written = writer.write_tags(result.digest, manifest, [
+            TagWrite(result.rollback_tag, present=present),
+            TagWrite(latest_tag(env), mutable=True, present=False)])
+        result.tags = written.tags
+        record = {"kind": "rollback", "rollback_id": result.rollback_id, "version": version,
+                  "environment": env, "digest": result.digest, "reason": req.reason,
+                  "rollback_tag": result.rollback_tag, "previous_version":
+                  result.previous_version, "previous_digest": result.previous_digest,
+                  "operator": actor.operator, "trace_id": actor.trace_id,
+                  "rolled_back_at": self.clock.now().isoformat(),
+                  "risk": result.impact.get("risk"), "ledger_head": session.head().as_record()}
+        published = writer.publish_record(result.digest, record, written.registries)
+        result.record_digest = published.digest
+        result.registries = published.registries
+        result.warnings += [*written.warnings, *published.warnings]
+        result.warnings = list(dict.fromkeys(result.warnings))
+
+        def record_rollback(a: Artifact) -> None:
+            digest = a.check_rollback(version, env, registry_digest=result.digest)
+            a.observe_version(version, digest, env, env_tag(version, env), actor)
+            if req.break_glass:
+                a.enter(env, req.break_glass, actor)
+            a.roll_back(rollback_id=result.rollback_id, version=version, digest=digest, env=env,
+                        rollback_tag=result.rollback_tag or "", sequence=sequence,
+                        reason=req.reason, impact=result.impact,
+                        registries=result.registries, actor=actor)
+        session.apply(record_rollback)
+
+    def _summary(self, digest: str) -> ManifestSummary:
+        manifest = self.registry.get_manifest(digest)
+        try:
+            doc = json.loads(manifest.data)
+        except ValueError:
+            doc = {}
+        return summarize_manifest(digest, manifest.media_type,
+                                  doc if isinstance(doc, dict) else {})
+
+    def _sequence(self, art: Artifact, version: str, env: str, digest: str) -> tuple[int, bool]:
+        """N for ``{version}-{env}-rollback-{N}`` (TAG-04), reusing a tag an interrupted run
+        wrote but did not record; returns (N, tag already present)."""
+        prefix = f"{version}-{env}-rollback-"
+        in_registry = [int(t[len(prefix):]) for t in self.registry.list_tags()
+                       if t.startswith(prefix) and t[len(prefix):].isdigit()]
+        recorded = art.rollbacks.get((version, env), 0)
+        highest = max(in_registry, default=0)
+        if highest > recorded:
+            found = self.registry.resolve(rollback_tag(version, env, highest))
+            if found is not None and found.digest == digest:
+                return highest, True
+        return max(highest, recorded) + 1, False

@@ -1,0 +1,106 @@
+"""The one way a use case changes the ledger: a unit of work over one repository's stream.
+
+    session = ArtifactSession(store, repository, actor, clock)
+    artifact = session.current()                  # loaded once
+    session.apply(lambda art: art.lock(env, reason, actor))  # decide + save, retried
+    session.refuse(err, action="lock", target=env)           # record a refusal, raise it
+
+:meth:`ArtifactSession.apply` is the only retry-and-save loop in floe: promote, rollback and
+lock all save through it. A change runs against the aggregate as this command last saw it;
+when another writer appended first (:class:`ConcurrencyError`), the aggregate is reloaded
+and the change decided again on the new state, up to :data:`MAX_RETRIES` times with a
+jittered, growing pause between attempts. A change that raises leaves nothing pending.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import NoReturn, TypeVar
+
+from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import ConcurrencyError, FloeError
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.services.ports import Clock, LedgerStore
+
+MAX_RETRIES = 16
+"""Saves attempted before a lost race is reported (exit 7): enough for 8 runners on one
+repository (measured: no exit 7 below 8 runners), bounded so a stuck ledger fails fast."""
+
+R = TypeVar("R")
+
+
+@dataclass(frozen=True)
+class LedgerHead:
+    """Where the stream stood when a registry record was written (lets an auditor see
+    events cut from the ledger after it)."""
+
+    artifact_id: str
+    version: int
+    hash: str
+
+    def as_record(self) -> dict[str, str | int]:
+        return {"artifact_id": self.artifact_id, "version": self.version, "hash": self.hash}
+
+
+@dataclass
+class ArtifactSession:
+    """One command's view of one repository's Artifact, and its only way to save it."""
+
+    store: LedgerStore
+    repository: str
+    actor: Actor
+    clock: Clock
+    _artifact: Artifact | None = field(default=None, init=False, repr=False)
+
+    def current(self) -> Artifact:
+        """The aggregate as this command last saved it (loaded once, reloaded after a race)."""
+        if self._artifact is None:
+            self._artifact = self.scratch()
+        return self._artifact
+
+    def scratch(self) -> Artifact:
+        """A fresh copy from the ledger that is never saved (dry-run decides on it)."""
+        return self.store.load(self.repository) or Artifact.register(self.repository,
+                                                                      actor=self.actor)
+
+    def apply(self, change: Callable[[Artifact], R]) -> R:
+        """Run ``change`` on the aggregate and save what it emitted; returns its result.
+
+        Raises:
+            ConcurrencyError: still losing the race after MAX_RETRIES attempts (exit 7).
+            FloeError: whatever ``change`` refuses with; nothing is saved then.
+        """
+        for attempt in range(MAX_RETRIES):
+            artifact = self.current()
+            try:
+                outcome = change(artifact)
+                self.store.save(artifact)
+                return outcome
+            except ConcurrencyError:
+                self._artifact = None
+                if attempt == MAX_RETRIES - 1:
+                    raise
+                self.clock.pause(attempt)
+            except BaseException:
+                self._artifact = None
+                raise
+        raise AssertionError("unreachable")
+
+    def refuse(self, error: FloeError, *, action: str, target: str, version: str = "",
+               source: str | None = None, ref_id: str | None = None) -> NoReturn:
+        """Record ``error`` as the refusal of ``action`` (an audit fact), then raise it."""
+        self.record_refusal(error, action=action, target=target, version=version,
+                            source=source, ref_id=ref_id)
+        raise error
+
+    def record_refusal(self, error: FloeError, *, action: str, target: str, version: str = "",
+                       source: str | None = None, ref_id: str | None = None) -> None:
+        ref = ref_id or self.clock.new_id()
+        self.apply(lambda art: art.reject(error, promotion_id=ref, version=version,
+                                          source=source, target=target, actor=self.actor,
+                                          action=action))
+
+    def head(self) -> LedgerHead:
+        artifact = self.current()
+        return LedgerHead(str(artifact.id), artifact.version, artifact.chain_head)
