@@ -12,8 +12,8 @@ import pytest
 
 from floe_ledger.adapters.records import OciRecordWriter
 from floe_ledger.adapters.registry import push_files
+from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.audit_ops import VerifyOutcome, ledger_rows, verify
-from floe_ledger.cli.bootstrap import App, Settings
 from floe_ledger.domain.artifact import Actor
 from floe_ledger.domain.errors import NotFoundError
 from floe_ledger.domain.promote import PromoteRequest, PromotionService

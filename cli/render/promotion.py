@@ -1,4 +1,4 @@
-"""Human and machine renderings of results; untrusted strings are escaped before markup."""
+"""``floe platform promote``: its JSON fields and its lines on a terminal."""
 
 from __future__ import annotations
 
@@ -9,24 +9,6 @@ from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
     from floe_ledger.domain.promote import PromoteResult
-
-
-def short(digest: str | None) -> str:
-    if not digest:
-        return "-"
-    algo, _, hexpart = digest.partition(":")
-    return f"{algo}:{hexpart[:12]}"
-
-
-def when(iso: str | None) -> str:
-    """A stored ISO time as ``2026-11-25 22:56:03Z`` for tables (JSON keeps full ISO)."""
-    if not iso:
-        return "-"
-    try:
-        moment = datetime.fromisoformat(iso).astimezone(UTC)
-    except ValueError:
-        return iso
-    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
@@ -110,34 +92,3 @@ def _render_gates(out: Output, gates: list[dict[str, Any]]) -> None:
         if g.get("error"):
             line += f": {escape(str(g['error']))}"
         out.console.print(line)
-
-
-def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title="Environments", title_justify="left")
-    for col in ("Environment", "Version", "Digest", "Promoted By", "At", "Lock"):
-        table.add_column(col)
-    for r in rows:
-        lock = (f"LOCKED by {r.get('locked_by')} at {when(r.get('locked_at'))}: "
-                f"{r.get('lock_reason')}" if r.get("locked") else "")
-        version = r.get("version") or "-"
-        if r.get("open_promotion"):
-            version += f" (interrupted: {r['open_promotion']})"
-        if r.get("via") == "rollback":
-            version += " (rollback)"
-        table.add_row(escape(r["environment"]), escape(version), short(r.get("digest")),
-                      escape(r.get("promoted_by") or "-"), when(r.get("promoted_at")),
-                      escape(lock))
-    out.console.print(table)
-    if not history:
-        return
-    for r in rows:
-        hist = Table(title=f"History: {r['environment']}", title_justify="left")
-        for col in ("At", "Kind", "Version", "Operator", "Reason"):
-            hist.add_column(col)
-        for h in r.get("history") or []:
-            hist.add_row(when(h["at"]), escape(h["kind"]), escape(h["version"] or "-"),
-                         escape(h["operator"]), escape(h["reason"] or ""))
-        out.console.print(hist)

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 

@@ -7,12 +7,12 @@ from typing import Any
 
 import click
 
-from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.app import App, Settings
+from floe_ledger.cli.commands.platform import platform
+from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
-from floe_ledger.cli.platform import platform
-from floe_ledger.cli.render_ops import render_impact, render_rollback
-from floe_ledger.cli.webhooks_cmd import notify_webhooks
+from floe_ledger.cli.render.rollback import render_impact, render_rollback
 from floe_ledger.domain.errors import UsageError
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import click
 
-from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.app import App, Settings
+from floe_ledger.cli.commands.platform import platform
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
-from floe_ledger.cli.platform import platform
 from floe_ledger.domain.errors import ExitCode, UsageError
 
 

@@ -7,11 +7,12 @@ from typing import Any
 
 import click
 
-from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.app import App, Settings
+from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
-from floe_ledger.cli.render import promote_payload, render_promotion, render_status
-from floe_ledger.cli.webhooks_cmd import notify_webhooks
+from floe_ledger.cli.render.promotion import promote_payload, render_promotion
+from floe_ledger.cli.render.status import render_status
 from floe_ledger.domain.errors import FloeError
 
 

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 
 import click
 
-from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.options import manifest_option
 from floe_ledger.cli.output import Output, handle_errors, output_option
 from floe_ledger.domain.errors import UsageError
@@ -74,7 +74,7 @@ def verify(check_registry: bool, checkpoint: Path | None, public_key: Path | Non
     registry record or a checkpoint saw a newer head) and exits 14.
     """
     from floe_ledger.cli import audit_ops
-    from floe_ledger.cli.audit_render import render_verify
+    from floe_ledger.cli.render.audit import render_verify
 
     app = _app(manifest, ledger)
     out.trace_id = app.trace_id
@@ -107,7 +107,7 @@ def replay(as_of: str, export: Path | None, ledger: str | None, manifest: str | 
     """Every environment's state as it was at TIME, folded from the events up to then."""
     from floe_ledger.adapters.audit_log import decoded
     from floe_ledger.cli import audit_ops
-    from floe_ledger.cli.audit_render import render_replay
+    from floe_ledger.cli.render.audit import render_replay
     from floe_ledger.projections.audit_replay import AsOfReplay
 
     moment = audit_ops.parse_time(as_of, "--as-of")
@@ -149,7 +149,7 @@ def history(environments: tuple[str, ...], digest: str | None, operator: str | N
     """Every decision in the ledger, newest first, filtered."""
     from floe_ledger.adapters.audit_log import decoded
     from floe_ledger.cli import audit_ops
-    from floe_ledger.cli.audit_render import render_history
+    from floe_ledger.cli.render.audit import render_history
     from floe_ledger.projections.audit_replay import HistoryFilter, HistoryFold, kinds_for
 
     try:

@@ -1,0 +1,235 @@
+"""The composition root: settings in, wired application services out.
+
+Nothing connects at import time; every adapter is built on first use, and heavy
+modules (httpx, eventsourcing, sigstore) are imported only by the commands that
+need them. Tests pass their own ``env`` mapping instead of touching os.environ.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from floe_ledger.adapters.registry.reference import RegistryLocation
+from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
+
+if TYPE_CHECKING:
+    from floe_ledger.adapters.replication import ReplicaSet
+    from floe_ledger.adapters.store.eventstore import EventStoreLedger
+    from floe_ledger.adapters.telemetry import Telemetry
+    from floe_ledger.domain.artifact import Actor
+    from floe_ledger.domain.config import ManifestConfig
+    from floe_ledger.domain.operations import OperationsService
+    from floe_ledger.domain.ports import Operator, Registry
+    from floe_ledger.domain.promote import PromotionService
+
+
+@dataclass
+class Settings:
+    """Everything read from the outside world at start-up."""
+
+    manifest_path: Path
+    env: Mapping[str, str] = field(default_factory=lambda: dict(os.environ))
+
+    @classmethod
+    def from_options(cls, manifest: str | None, env: Mapping[str, str] | None = None) -> Settings:
+        environ = dict(os.environ if env is None else env)
+        path = Path(manifest or environ.get("FLOE_MANIFEST") or "manifest.yaml")
+        return cls(manifest_path=path.expanduser().absolute(), env=environ)
+
+    @property
+    def base_dir(self) -> Path:
+        return self.manifest_path.parent
+
+
+class App:
+    """Lazily wired adapters and services for one CLI invocation."""
+
+    def __init__(self, settings: Settings) -> None:
+        from floe_ledger.adapters.log import prepare
+
+        self.settings = settings
+        self._registries: list[Any] = []
+        self._store: EventStoreLedger | None = None
+        prepare(settings.env)  # loggers configure structlog (to stderr) on first use
+
+    @cached_property
+    def manifest(self) -> ManifestConfig:
+        from floe_ledger.adapters.manifest import load_manifest
+
+        return load_manifest(self.settings.manifest_path)
+
+    @cached_property
+    def location(self) -> RegistryLocation:
+        return RegistryLocation.parse(self.manifest.artifacts.registry.uri,
+                                      base_dir=self.settings.base_dir)
+
+    @property
+    def repository(self) -> str:
+        return self.location.uri
+
+    @cached_property
+    def ledger_location(self) -> LedgerLocation:
+        return ledger_location(self.settings.env.get("FLOE_LEDGER_URL"), self.settings.base_dir)
+
+    @property
+    def store(self) -> EventStoreLedger:
+        if self._store is None:
+            from floe_ledger.adapters.store.factory import open_store
+
+            self._store = open_store(self.ledger_location, self.settings.env)
+            self._store.auto_refresh = False  # folded once, when the command closes
+        return self._store
+
+    @cached_property
+    def registry(self) -> Registry:
+        from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
+
+        cfg = self.manifest.artifacts.registry
+        registry = open_registry(
+            RegistrySettings(uri=cfg.uri, plain_http=cfg.plain_http,
+                             ca_file=Path(cfg.ca_file) if cfg.ca_file else None),
+            base_dir=self.settings.base_dir, env=self.settings.env,
+        )
+        self._registries.append(registry)
+        return registry
+
+    @cached_property
+    def replicas(self) -> ReplicaSet:
+        """The ``artifacts.replicas`` registries (per-host credentials from config.json)."""
+        from floe_ledger.adapters.registry.factory import (
+            PASSWORD_VAR,
+            USERNAME_VAR,
+            RegistrySettings,
+            open_registry,
+        )
+        from floe_ledger.adapters.replication import ReplicaSet
+
+        # FLOE_REGISTRY_USERNAME/PASSWORD are the primary's; a replica's credentials
+        # come from docker config.json for its own host.
+        env = {k: v for k, v in self.settings.env.items() if k not in (USERNAME_VAR, PASSWORD_VAR)}
+        registries = []
+        for replica in self.manifest.artifacts.replicas:
+            registry = open_registry(
+                RegistrySettings(uri=replica.uri, plain_http=replica.plain_http,
+                                 ca_file=Path(replica.ca_file) if replica.ca_file else None),
+                base_dir=self.settings.base_dir, env=env)
+            self._registries.append(registry)
+            registries.append(registry)
+        return ReplicaSet(registries)
+
+    @cached_property
+    def operator(self) -> Operator:
+        from floe_ledger.adapters.identity import resolve_operator
+
+        return resolve_operator(self.manifest.artifacts.identity, self.settings.env,
+                                registry=lambda: self.registry, base_dir=self.settings.base_dir)
+
+    @cached_property
+    def telemetry(self) -> Telemetry:
+        """OpenTelemetry by the standard OTEL_* variables; TRACEPARENT joins a CI trace."""
+        from floe_ledger.adapters.log import set_trace_id
+        from floe_ledger.adapters.telemetry import init_tracing
+
+        telemetry = init_tracing(self.settings.env)
+        set_trace_id(telemetry.trace_id)
+        return telemetry
+
+    @property
+    def trace_id(self) -> str:
+        return self.telemetry.trace_id
+
+    def actor(self) -> Actor:
+        from floe_ledger.domain.artifact import Actor
+
+        return Actor(self.operator.name, self.trace_id, self.operator)
+
+    @property
+    def docker_reference(self) -> str:
+        """``host/repository`` as cosign's simple-signing payload names it."""
+        loc = self.location
+        return f"{loc.host}/{loc.repository}" if not loc.is_layout else str(loc.path)
+
+    def signature_verifier(self, *, force: bool = False) -> Any:
+        """The configured SignatureVerifier, or None when enforcement is off (and not forced).
+
+        ``force`` builds one even with enforcement off (``floe artifact verify``)."""
+        raw = dict(self.manifest.artifacts.registry.verification)
+        if not force and raw.get("enforcement", "off") == "off":
+            return None
+        from floe_ledger.adapters.signing.cache import SqliteVerdictCache
+        from floe_ledger.adapters.signing.verifier import SignatureVerifier
+        from floe_ledger.domain.signature import parse_policy
+
+        if force and raw.get("enforcement", "off") == "off":
+            raw["enforcement"] = "enforce"
+        policy = parse_policy(raw)
+        return SignatureVerifier(policy, trust_root=self.settings.env.get(
+            "FLOE_SIGSTORE_TRUST_ROOT", "production"), cache=SqliteVerdictCache(
+            self._cache_path()), base_dir=self.settings.base_dir)
+
+    def _cache_path(self) -> Path:
+        loc = self.ledger_location
+        if loc.kind == "sqlite" and loc.path is not None:
+            loc.path.parent.mkdir(parents=True, exist_ok=True)
+            return loc.path
+        path = self.settings.base_dir / ".floe" / "signature-cache.sqlite"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+    def promotion_service(self) -> PromotionService:
+        from floe_ledger.adapters.process import LocalProcessProbe
+        from floe_ledger.domain.hooks import NoSignatureCheck
+        from floe_ledger.domain.promote import PromotionService
+
+        verifier = self.signature_verifier()
+        return PromotionService(
+            store=self.store, registry=self.registry, repository=self.repository,
+            config=self.manifest.artifacts.promotion, probe=LocalProcessProbe(),
+            signatures=verifier if verifier is not None else NoSignatureCheck(),
+            gates=self.gates(), tracer=self.telemetry, replicas=self.replicas,
+            records=self.records,
+        )
+
+    @cached_property
+    def records(self) -> Any:
+        """Promotion, rollback and lock records as OCI 1.1 referrers (FR-023, FR-025a)."""
+        from floe_ledger.adapters.records import OciRecordWriter
+
+        return OciRecordWriter()
+
+    #: Called with each gate's result as it finishes (progress on a terminal).
+    on_gate: Any = None
+
+    def gates(self) -> Any:
+        """The configured gates, validated up front (a bad rule is exit 2, not a failed gate)."""
+        from floe_ledger.adapters.gates.service import ConfiguredGates
+
+        gates = ConfiguredGates(self.manifest.artifacts.promotion,
+                                workdir=str(self.settings.base_dir),
+                                base_env=dict(self.settings.env), tracer=self.telemetry,
+                                on_result=self.on_gate)
+        gates.validate()
+        return gates
+
+    def operations_service(self) -> OperationsService:
+        from floe_ledger.domain.operations import OperationsService
+
+        return OperationsService(
+            store=self.store, registry=self.registry, repository=self.repository,
+            config=self.manifest.artifacts.promotion,
+            dependents=list(self.manifest.artifacts.dependents), tracer=self.telemetry,
+            replicas=self.replicas, records=self.records,
+        )
+
+    def close(self) -> None:
+        if "telemetry" in self.__dict__:
+            self.telemetry.shutdown()
+        for registry in self._registries:
+            registry.close()
+        if self._store is not None:
+            self._store.close()
