@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Any
 
 import click
 
-from floe_ledger.cli.app import App, Settings
+from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
-from floe_ledger.cli.options import manifest_option
-from floe_ledger.cli.output import Output, handle_errors, output_option
-from floe_ledger.cli.render.promotion import promote_payload, render_promotion
-from floe_ledger.cli.render.rollback import render_impact, render_rollback
+from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.output import CommandError, Output
+from floe_ledger.cli.render.lock import lock_payload, render_lock
+from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
+from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
 from floe_ledger.cli.render.status import render_status
 from floe_ledger.domain.errors import ExitCode, FloeError, UsageError
 
@@ -22,7 +22,7 @@ def platform() -> None:
     """Promote, inspect and operate environments."""
 
 
-@platform.command()
+@click.command()
 @click.argument("version")
 @click.option("--from", "source", default=None, metavar="ENV",
               help="Source environment; omit to enter the first environment from the "
@@ -33,11 +33,9 @@ def platform() -> None:
               help="Complete a promotion whose env tag already exists with the same digest, "
               "or resume an interrupted one. Never re-points a tag to another digest.")
 @click.option("--no-cache", is_flag=True, help="Re-verify signatures even if cached.")
-@manifest_option
-@output_option
-@handle_errors
-def promote(version: str, source: str | None, target: str, dry_run: bool, force: bool,
-            no_cache: bool, manifest: str | None, output: str, out: Output) -> None:
+@floe_command(traced=True)
+def promote(app: App, out: Output, version: str, source: str | None, target: str,
+            dry_run: bool, force: bool, no_cache: bool) -> None:
     """Promote VERSION from one environment to the next.
 
     Writes VERSION-TARGET (immutable) and latest-TARGET (mutable) pointing at the exact
@@ -51,8 +49,6 @@ def promote(version: str, source: str | None, target: str, dry_run: bool, force:
     """
     from floe_ledger.domain.promote import PromoteRequest
 
-    app = App(Settings.from_options(manifest))
-    out.trace_id = app.trace_id
     if not out.structured and sys.stderr.isatty():
         app.on_gate = gate_progress(out)
     try:
@@ -62,57 +58,111 @@ def promote(version: str, source: str | None, target: str, dry_run: bool, force:
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
-            err.payload = {"gate_results": err.details.get("gate_results", [])}  # type: ignore[attr-defined]
-            raise
+            raise CommandError(err, {"gate_results": err.details.get("gate_results", [])}
+                               ) from err
         payload = promote_payload(result, app.operator.name)
         if out.structured:
-            blocked = bool(result.blocking)
-            out.result(payload, success=not blocked)
+            out.result(payload, success=not result.blocking)
         else:
-            render_promotion(out, result, payload)
-        for warning in result.warnings:
-            out.warn(warning) if not out.structured else None
+            render_promotion(out, result)
+            for warning in result.warnings:
+                out.warn(warning)
         if result.blocking:
             raise SystemExit(int(result.blocking[0]["exit_code"]))
     finally:
         if not dry_run:
             notify_webhooks(app, out)
-        app.close()
 
 
-@platform.command()
+@click.command()
 @click.option("--env", "environment", default=None, metavar="ENV", help="Only this environment.")
 @click.option("--history", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also show the last N events (promotions, rollbacks, locks, refusals).")
-@manifest_option
-@output_option
-@handle_errors
-def status(environment: str | None, history: int, manifest: str | None, output: str,
-           out: Output) -> None:
+@floe_command()
+def status(app: App, out: Output, environment: str | None, history: int) -> None:
     """What runs in each environment: version, digest, who promoted it, when, locks."""
     from floe_ledger.cli.status_query import query_status
 
-    app = App(Settings.from_options(manifest))
+    rows = query_status(app, environment, history)
+    if out.structured:
+        out.document(rows)
+    else:
+        render_status(out, rows, history)
+
+
+@click.command()
+@click.argument("version")
+@click.option("--env", "environment", required=True, metavar="ENV",
+              help="Environment to roll back.")
+@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
+@click.option("--dry-run", is_flag=True, help="Show the impact analysis; write nothing.")
+@click.option("--force", is_flag=True, help="Roll back even if the impact analysis says BLOCKED.")
+@click.option("--break-glass", default=None, metavar="REASON",
+              help="Enter a locked environment (authorized operators only; recorded).")
+@floe_command(traced=True)
+def rollback(app: App, out: Output, version: str, environment: str, reason: str | None,
+             dry_run: bool, force: bool, break_glass: str | None) -> None:
+    """Re-point ENV to VERSION, a version promoted to it before.
+
+    Writes VERSION-ENV-rollback-N (immutable) and moves latest-ENV; immutable tags are
+    untouched. --dry-run shows what it would undo, later environments that run newer
+    versions, semver-major steps, the manifest differences, affected dependents and a
+    risk level (SAFE / RISKY / BLOCKED).
+    """
+    from floe_ledger.domain.operations import RollbackRequest
+
     try:
-        rows = query_status(app, environment, history)
+        text = reason if dry_run else _reason(reason, "rollback")
+        req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
+                              break_glass=break_glass)
+        result = app.operations_service().rollback(req, app.actor())
         if out.structured:
-            out.document(rows)
+            out.result(rollback_payload(result, text, app.operator.name))
         else:
-            render_status(out, rows, history)
+            render_rollback(out, result, text or "")
+            if result.impact:
+                render_impact(out, result.impact)
     finally:
-        app.close()
+        if not dry_run:
+            notify_webhooks(app, out)
 
 
-def gate_progress(out: Output) -> Any:
-    """One stderr line per gate as it finishes, so long gates show they are moving."""
-    def show(result: Any) -> None:
-        from rich.markup import escape
+@click.command()
+@click.option("--env", "environment", required=True, metavar="ENV")
+@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
+@floe_command(traced=True)
+def lock(app: App, out: Output, environment: str, reason: str | None) -> None:
+    """Lock an environment: promotions and rollbacks into it are refused (exit 13) until
+    unlocked."""
+    _set_lock(app, out, environment, reason, locking=True)
 
-        status = str(result.status.value)
-        colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")
-        out.err_console.print(f"  gate [{colour}]{status}[/{colour}] "
-                              f"{escape(result.gate)} ({result.duration_ms} ms)")
-    return show
+
+@click.command()
+@click.option("--env", "environment", required=True, metavar="ENV")
+@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
+@floe_command(traced=True)
+def unlock(app: App, out: Output, environment: str, reason: str | None) -> None:
+    """Unlock an environment: promotions and rollbacks resume."""
+    _set_lock(app, out, environment, reason, locking=False)
+
+
+def _set_lock(app: App, out: Output, environment: str, reason: str | None, *,
+              locking: bool) -> None:
+    try:
+        text = _reason(reason, "lock" if locking else "unlock")
+        ops, actor = app.operations_service(), app.actor()
+        if locking:
+            changed = ops.lock(environment, text, actor)
+        else:
+            changed = ops.unlock(environment, text, actor)
+        lock = ops.current_lock(environment, actor)
+        if out.structured:
+            out.result(lock_payload(environment, changed, lock, text, app.operator.name))
+        else:
+            render_lock(out, environment, changed, lock, text, app.operator.name,
+                        locking=locking)
+    finally:
+        notify_webhooks(app, out)
 
 
 def _reason(reason: str | None, what: str) -> str:
@@ -124,117 +174,11 @@ def _reason(reason: str | None, what: str) -> str:
                      hint="pass --reason TEXT (the prompt is only offered on a terminal)")
 
 
-@platform.command()
-@click.argument("version")
-@click.option("--env", "environment", required=True, metavar="ENV",
-              help="Environment to roll back.")
-@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
-@click.option("--dry-run", is_flag=True, help="Show the impact analysis; write nothing.")
-@click.option("--force", is_flag=True, help="Roll back even if the impact analysis says BLOCKED.")
-@click.option("--break-glass", default=None, metavar="REASON",
-              help="Enter a locked environment (authorized operators only; recorded).")
-@manifest_option
-@output_option
-@handle_errors
-def rollback(version: str, environment: str, reason: str | None, dry_run: bool, force: bool,
-             break_glass: str | None, manifest: str | None, output: str, out: Output) -> None:
-    """Re-point ENV to VERSION, a version promoted to it before.
-
-    Writes VERSION-ENV-rollback-N (immutable) and moves latest-ENV; immutable tags are
-    untouched. --dry-run shows what it would undo, later environments that run newer
-    versions, semver-major steps, the manifest differences, affected dependents and a
-    risk level (SAFE / RISKY / BLOCKED).
-    """
-    from floe_ledger.domain.operations import RollbackRequest
-
-    app = App(Settings.from_options(manifest))
-    out.trace_id = app.trace_id
-    try:
-        text = reason if dry_run else _reason(reason, "rollback")
-        req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
-                              break_glass=break_glass)
-        result = app.operations_service().rollback(req, app.actor())
-        payload: dict[str, Any] = {
-            "rollback_id": result.rollback_id, "artifact_digest": result.digest,
-            "version": result.version, "environment": result.environment,
-            "previous_version": result.previous_version,
-            "previous_digest": result.previous_digest, "rollback_tag": result.rollback_tag,
-            "tags": result.tags, "reason": text, "impact_analysis": result.impact,
-            "dry_run": result.dry_run, "nothing_to_do": result.nothing_to_do,
-            "operator": app.operator.name,
-        }
-        if out.structured:
-            out.result(payload)
-        else:
-            render_rollback(out, result, text or "")
-            if result.impact:
-                render_impact(out, result.impact)
-    finally:
-        if not dry_run:
-            notify_webhooks(app, out)
-        app.close()
-
-
-def _lock_command(locking: bool) -> Any:
-    word = "lock" if locking else "unlock"
-
-    @click.option("--env", "environment", required=True, metavar="ENV")
-    @click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
-    @manifest_option
-    @output_option
-    @handle_errors
-    def command(environment: str, reason: str | None, manifest: str | None, output: str,
-                out: Output) -> None:
-        app = App(Settings.from_options(manifest))
-        out.trace_id = app.trace_id
-        try:
-            text = _reason(reason, word)
-            ops = app.operations_service()
-            actor = app.actor()
-            changed = ops.lock(environment, text, actor) if locking else ops.unlock(
-                environment, text, actor)
-            lock = ops.current_lock(environment, actor)
-            payload = {"environment": environment, "changed": changed, "locked": lock is not None,
-                       "lock": lock, "reason": text, "operator": app.operator.name}
-            if out.structured:
-                out.result(payload)
-                return
-            from rich.markup import escape
-
-            c = out.console
-            if locking and not changed and lock:
-                c.print(f"{escape(environment)} is already locked by {escape(lock['locked_by'])}"
-                        f" at {lock['locked_at']}: {escape(lock['reason'])}")
-            elif locking:
-                c.print(f"[red]Locked[/red] {escape(environment)} (by {escape(app.operator.name)})"
-                        f": {escape(text)}")
-                c.print(f"  unlock with: floe platform unlock --env {escape(environment)} "
-                        "--reason TEXT")
-            elif changed:
-                c.print(f"[green]Unlocked[/green] {escape(environment)}: {escape(text)}")
-            else:
-                c.print(f"{escape(environment)} was not locked; nothing to do")
-        finally:
-            notify_webhooks(app, out)
-            app.close()
-
-    command.__doc__ = (f"{word.capitalize()} an environment: "
-                       + ("promotions and rollbacks into it are refused (exit 13) until "
-                          "unlocked." if locking else "promotions and rollbacks resume."))
-    return platform.command(name=word)(command)
-
-
-lock = _lock_command(True)
-unlock = _lock_command(False)
-
-
-@platform.command()
+@click.command()
 @click.option("--check", is_flag=True,
               help="Only report what is behind; write nothing (exit 14 if a replica is behind).")
-@manifest_option
-@output_option
-@handle_errors
-def sync(check: bool, manifest: str | None, output: str, out: Output) -> None:
+@floe_command(traced=True)
+def sync(app: App, out: Output, check: bool) -> None:
     """Copy to every replica the tags, artifacts, signatures and records it lacks.
 
     The ledger says which tags the primary holds (promotions, rollback tags,
@@ -250,33 +194,32 @@ def sync(check: bool, manifest: str | None, output: str, out: Output) -> None:
     from floe_ledger.adapters.replication_sync import sync_status
     from floe_ledger.domain.replicas import expected_tags
 
-    app = App(Settings.from_options(manifest))
-    out.trace_id = app.trace_id
-    try:
-        replicas = app.replicas.replicas
-        if not replicas:
-            raise UsageError("no replicas are configured",
-                             hint="add artifacts.replicas: [{uri: ...}] to manifest.yaml")
-        artifact = app.store.load(app.repository)
-        expected = expected_tags(artifact, app.registry.uri) if artifact else {}
-        if check:
-            drifts = sync_status(app.registry, replicas, expected)
-            rows = [d.as_dict() for d in drifts]
-            code = 0 if all(d.level for d in drifts) else int(ExitCode.INTEGRITY)
-        else:
-            statuses = sync_replicas(app.registry, replicas, expected)
-            rows = [s.as_dict() for s in statuses]
-            code = 0 if all(s.ok for s in statuses) else int(ExitCode.REGISTRY_UNAVAILABLE)
-        if out.structured:
-            out.result({"expected_tags": len(expected), "replicas": rows}, success=code == 0)
-        else:
-            from rich.markup import escape
+    replicas = app.replicas.replicas
+    if not replicas:
+        raise UsageError("no replicas are configured",
+                         hint="add artifacts.replicas: [{uri: ...}] to manifest.yaml")
+    artifact = app.store.load(app.repository)
+    expected = expected_tags(artifact, app.registry.uri) if artifact else {}
+    if check:
+        drifts = sync_status(app.registry, replicas, expected)
+        rows = [d.as_dict() for d in drifts]
+        code = 0 if all(d.level for d in drifts) else int(ExitCode.INTEGRITY)
+    else:
+        statuses = sync_replicas(app.registry, replicas, expected)
+        rows = [s.as_dict() for s in statuses]
+        code = 0 if all(s.ok for s in statuses) else int(ExitCode.REGISTRY_UNAVAILABLE)
+    if out.structured:
+        out.result({"expected_tags": len(expected), "replicas": rows}, success=code == 0)
+    else:
+        from rich.markup import escape
 
-            for row in rows:
-                state = row.get("status") or ("level" if row.get("level") else "behind")
-                why = f" ({row['error']})" if row.get("error") else ""
-                out.console.print(escape(f"{row['uri']}: {state}{why}"))
-        if code:
-            raise SystemExit(code)
-    finally:
-        app.close()
+        for row in rows:
+            state = row.get("status") or ("level" if row.get("level") else "behind")
+            why = f" ({row['error']})" if row.get("error") else ""
+            out.console.print(escape(f"{row['uri']}: {state}{why}"))
+    if code:
+        raise SystemExit(code)
+
+
+for _command in (promote, status, rollback, lock, unlock, sync):
+    platform.add_command(_command)

@@ -14,9 +14,9 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from floe_ledger.cli.app import App, Settings
-from floe_ledger.cli.options import manifest_option
-from floe_ledger.cli.output import Output, handle_errors, output_option
+from floe_ledger.cli.app import App
+from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
     from floe_ledger.adapters.outbox import Delivery, Endpoint
@@ -48,13 +48,11 @@ def webhooks() -> None:
     """Webhook deliveries: list what is pending and deliver it again."""
 
 
-def _app(manifest: str | None) -> App:
-    """The composition root, with logging on stderr (never into the JSON on stdout)."""
+def _log_to_stderr(app: App) -> None:
+    """Delivery logs go to stderr, never into the JSON on stdout."""
     from floe_ledger.adapters.logging_setup import configure_logging
 
-    app = App(Settings.from_options(manifest))
     configure_logging(app.settings.env)
-    return app
 
 
 def _when(ts: float | None) -> str | None:
@@ -97,13 +95,11 @@ def _render(out: Output, rows: list[dict[str, Any]], title: str) -> None:
     out.console.print(table)
 
 
-@webhooks.command()
+@click.command()
 @click.option("--deadline", type=click.FloatRange(min=1, max=600), default=30.0,
               show_default=True, help="Seconds for the whole run, all endpoints together.")
-@manifest_option
-@output_option
-@handle_errors
-def deliver(deadline: float, manifest: str | None, output: str, out: Output) -> None:
+@floe_command(traced=True)
+def deliver(app: App, out: Output, deadline: float) -> None:
     """Deliver every pending or failed webhook now, all endpoints in parallel.
 
     Also picks up events a crashed command never announced. Exits 0 even when some
@@ -113,62 +109,57 @@ def deliver(deadline: float, manifest: str | None, output: str, out: Output) -> 
     from floe_ledger.adapters.webhooks import deliver_pending, outbox_for
     from floe_ledger.domain.artifact_id import artifact_id
 
-    app = _app(manifest)
-    out.trace_id = app.trace_id
-    try:
-        hooks = app.manifest.artifacts.promotion.webhooks
-        eps, stream = endpoints(hooks), str(artifact_id(app.repository))
-        with outbox_for(app.store, app.settings.env) as box:
-            if hooks:
-                box.enqueue_new(app.store, eps, stream=stream, repository=app.repository)
-            report = deliver_pending(box, stream, hooks, app.settings.env,
-                                     deadline_seconds=deadline, due_only=False)
-            box.prune_delivered()
-            left = [_row(d, _labels(eps)) for d in box.deliveries(stream)]
-        payload = {"delivered": len(report.delivered), "failed": len(report.failed),
-                   "not_attempted": len(report.not_attempted), "pending": left,
-                   "warnings": report.warnings, "seconds": round(report.seconds, 3)}
-        if out.structured:
-            out.result(payload)
-            return
-        if not hooks:
-            out.console.print("no webhooks are configured (artifacts.promotion.webhooks)")
-        out.console.print(f"delivered {len(report.delivered)}, failed {len(report.failed)}, "
-                          f"still pending {len(left)} ({report.seconds:.2f} s)")
-        for warning in report.warnings:
-            out.warn(warning)
-        if left:
-            _render(out, left, "still pending")
-    finally:
-        app.close()
+    _log_to_stderr(app)
+    hooks = app.manifest.artifacts.promotion.webhooks
+    eps, stream = endpoints(hooks), str(artifact_id(app.repository))
+    with outbox_for(app.store, app.settings.env) as box:
+        if hooks:
+            box.enqueue_new(app.store, eps, stream=stream, repository=app.repository)
+        report = deliver_pending(box, stream, hooks, app.settings.env,
+                                 deadline_seconds=deadline, due_only=False)
+        box.prune_delivered()
+        left = [_row(d, _labels(eps)) for d in box.deliveries(stream)]
+    payload = {"delivered": len(report.delivered), "failed": len(report.failed),
+               "not_attempted": len(report.not_attempted), "pending": left,
+               "warnings": report.warnings, "seconds": round(report.seconds, 3)}
+    if out.structured:
+        out.result(payload)
+        return
+    if not hooks:
+        out.console.print("no webhooks are configured (artifacts.promotion.webhooks)")
+    out.console.print(f"delivered {len(report.delivered)}, failed {len(report.failed)}, "
+                      f"still pending {len(left)} ({report.seconds:.2f} s)")
+    for warning in report.warnings:
+        out.warn(warning)
+    if left:
+        _render(out, left, "still pending")
 
 
-@webhooks.command()
+@click.command()
 @click.option("--all", "show_all", is_flag=True, help="Also list delivered ones.")
 @click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
-@manifest_option
-@output_option
-@handle_errors
-def status(show_all: bool, limit: int, manifest: str | None, output: str, out: Output) -> None:
+@floe_command()
+def status(app: App, out: Output, show_all: bool, limit: int) -> None:
     """Webhook deliveries not yet made (pending, or failed after repeated rounds)."""
     from floe_ledger.adapters.outbox import endpoints
     from floe_ledger.adapters.webhooks import outbox_for
     from floe_ledger.domain.artifact_id import artifact_id
 
-    app = _app(manifest)
-    try:
-        eps, stream = endpoints(app.manifest.artifacts.promotion.webhooks), str(
-            artifact_id(app.repository))
-        with outbox_for(app.store, app.settings.env) as box:
-            found = box.deliveries(stream, include_delivered=show_all, limit=limit)
-            tracked = box.tracked_position(stream)
-        labels = _labels(eps)
-        rows = [_row(d, labels) for d in found]
-        if out.structured:
-            out.result({"deliveries": rows, "tracked_position": tracked,
-                        "endpoints": [{"index": ep.index, "endpoint": labels[ep.key],
-                                       "events": list(ep.config.events)} for ep in eps]})
-            return
-        _render(out, rows, "webhook deliveries" if show_all else "pending webhook deliveries")
-    finally:
-        app.close()
+    _log_to_stderr(app)
+    eps, stream = endpoints(app.manifest.artifacts.promotion.webhooks), str(
+        artifact_id(app.repository))
+    with outbox_for(app.store, app.settings.env) as box:
+        found = box.deliveries(stream, include_delivered=show_all, limit=limit)
+        tracked = box.tracked_position(stream)
+    labels = _labels(eps)
+    rows = [_row(d, labels) for d in found]
+    if out.structured:
+        out.result({"deliveries": rows, "tracked_position": tracked,
+                    "endpoints": [{"index": ep.index, "endpoint": labels[ep.key],
+                                   "events": list(ep.config.events)} for ep in eps]})
+        return
+    _render(out, rows, "webhook deliveries" if show_all else "pending webhook deliveries")
+
+
+for _command in (deliver, status):
+    webhooks.add_command(_command)

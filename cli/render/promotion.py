@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
+    from floe_ledger.domain.gates import GateResult
     from floe_ledger.domain.promote import PromoteResult
 
 
@@ -37,7 +39,8 @@ def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
     }
 
 
-def render_promotion(out: Output, result: PromoteResult, payload: dict[str, Any]) -> None:
+def render_promotion(out: Output, result: PromoteResult) -> None:
+    """The outcome, the digest, each tag, each gate and the signature, one line each."""
     from rich.markup import escape
 
     c = out.console
@@ -92,3 +95,15 @@ def _render_gates(out: Output, gates: list[dict[str, Any]]) -> None:
         if g.get("error"):
             line += f": {escape(str(g['error']))}"
         out.console.print(line)
+
+
+def gate_progress(out: Output) -> Callable[[GateResult], None]:
+    """One stderr line per gate as it finishes, so long gates show they are moving."""
+    def show(result: GateResult) -> None:
+        from rich.markup import escape
+
+        status = str(result.status.value)
+        colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")
+        out.err_console.print(f"  gate [{colour}]{status}[/{colour}] "
+                              f"{escape(result.gate)} ({result.duration_ms} ms)")
+    return show
