@@ -17,6 +17,7 @@ import click
 from floe_ledger.cli.app import App
 from floe_ledger.cli.options import floe_command
 from floe_ledger.cli.output import Output
+from floe_ledger.cli.render.webhooks import render_deliveries
 
 if TYPE_CHECKING:
     from floe_ledger.adapters.outbox import Delivery, Endpoint
@@ -55,7 +56,7 @@ def _log_to_stderr(app: App) -> None:
     configure_logging(app.settings.env)
 
 
-def _when(ts: float | None) -> str | None:
+def _iso_utc(ts: float | None) -> str | None:
     if ts is None:
         return None
     return datetime.fromtimestamp(ts, UTC).isoformat().replace("+00:00", "Z")
@@ -65,9 +66,9 @@ def _row(d: Delivery, labels: dict[str, str]) -> dict[str, Any]:
     return {"delivery_id": d.delivery_id, "endpoint": labels.get(d.endpoint_key,
                                                                   "(no longer configured)"),
             "event_type": d.event_type, "ledger_position": d.position, "state": d.state,
-            "attempts": d.attempts, "rounds": d.rounds, "created_at": _when(d.created_at),
-            "next_attempt_at": None if d.delivered_at else _when(d.next_attempt_at),
-            "delivered_at": _when(d.delivered_at), "last_status": d.last_status,
+            "attempts": d.attempts, "rounds": d.rounds, "created_at": _iso_utc(d.created_at),
+            "next_attempt_at": None if d.delivered_at else _iso_utc(d.next_attempt_at),
+            "delivered_at": _iso_utc(d.delivered_at), "last_status": d.last_status,
             "last_error": d.last_error}
 
 
@@ -75,24 +76,6 @@ def _labels(eps: list[Endpoint]) -> dict[str, str]:
     from floe_ledger.adapters.webhook_requests import endpoint_label
 
     return {ep.key: endpoint_label(ep) for ep in eps}
-
-
-def _render(out: Output, rows: list[dict[str, Any]], title: str) -> None:
-    if not rows:
-        out.console.print(f"{title}: none")
-        return
-    from rich.markup import escape
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left")
-    for col in ("delivery", "endpoint", "event", "state", "attempts", "next attempt",
-                "last error"):
-        table.add_column(col)
-    for r in rows:
-        table.add_row(r["delivery_id"][:8], escape(r["endpoint"]), r["event_type"], r["state"],
-                      str(r["attempts"]), r["next_attempt_at"] or "-",
-                      escape(r["last_error"] or "-"))
-    out.console.print(table)
 
 
 @click.command()
@@ -132,7 +115,7 @@ def deliver(app: App, out: Output, deadline: float) -> None:
     for warning in report.warnings:
         out.warn(warning)
     if left:
-        _render(out, left, "still pending")
+        render_deliveries(out, left, "still pending")
 
 
 @click.command()
@@ -158,7 +141,7 @@ def status(app: App, out: Output, show_all: bool, limit: int) -> None:
                     "endpoints": [{"index": ep.index, "endpoint": labels[ep.key],
                                    "events": list(ep.config.events)} for ep in eps]})
         return
-    _render(out, rows, "webhook deliveries" if show_all else "pending webhook deliveries")
+    render_deliveries(out, rows, "webhook deliveries" if show_all else "pending webhook deliveries")
 
 
 for _command in (deliver, status):
