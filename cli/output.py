@@ -12,7 +12,7 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from typing import Any
+from typing import IO, Any
 
 import click
 
@@ -24,9 +24,15 @@ FORMATS = ("table", "json", "yaml")
 class Output:
     """Where and how a command prints; rich is imported only for tables."""
 
-    def __init__(self, fmt: str, trace_id: str = "") -> None:
+    def __init__(self, fmt: str, trace_id: str = "", *, stdout: IO[str] | None = None,
+                 stderr: IO[str] | None = None, width: int | None = None) -> None:
+        """``stdout``, ``stderr`` and ``width`` replace the process's streams and the
+        terminal's width for the rich consoles (tests render to a fixed-width buffer)."""
         self.fmt = fmt
         self.trace_id = trace_id
+        self._stdout = stdout
+        self._stderr = stderr
+        self._width = width
         self._out: Any = None
         self._err: Any = None
 
@@ -40,9 +46,10 @@ class Output:
             from rich.console import Console
 
             # Piped output (CI logs) gets room for a whole row; a terminal keeps its width.
-            width = None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 160
-            self._out = Console(no_color=bool(os.environ.get("NO_COLOR")), highlight=False,
-                                soft_wrap=True, width=width)
+            width = self._width or (None if sys.stdout.isatty() or os.environ.get("COLUMNS")
+                                    else 160)
+            self._out = Console(file=self._stdout, no_color=bool(os.environ.get("NO_COLOR")),
+                                highlight=False, soft_wrap=True, width=width)
         return self._out
 
     @property
@@ -50,8 +57,9 @@ class Output:
         if self._err is None:
             from rich.console import Console
 
-            self._err = Console(stderr=True, no_color=bool(os.environ.get("NO_COLOR")),
-                                highlight=False, soft_wrap=True)
+            self._err = Console(file=self._stderr, stderr=True,
+                                no_color=bool(os.environ.get("NO_COLOR")), highlight=False,
+                                soft_wrap=True, width=self._width)
         return self._err
 
     def document(self, payload: Any) -> None:
