@@ -1,9 +1,11 @@
 """``@floe_command``: what every command shares, stacked once.
 
-    @platform_command_group.command()     # or click.command()
+    @click.command()
     @click.argument("version")
     @floe_command(traced=True)
     def promote(app: App, out: Output, version: str) -> None: ...
+
+    platform.add_command(promote)
 
 adds ``--manifest`` and ``-o/--output`` (and ``--ledger`` when asked), maps every error
 to its exit code and JSON envelope (:func:`~floe_ledger.cli.output.handle_errors`), and

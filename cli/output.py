@@ -12,11 +12,14 @@ import os
 import sys
 import traceback
 from collections.abc import Iterator
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 import click
 
 from floe_ledger.domain.errors import ExitCode, FloeError
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 FORMATS = ("table", "json", "yaml")
 
@@ -33,15 +36,15 @@ class Output:
         self._stdout = stdout
         self._stderr = stderr
         self._width = width
-        self._out: Any = None
-        self._err: Any = None
+        self._out: Console | None = None
+        self._err: Console | None = None
 
     @property
     def structured(self) -> bool:
         return self.fmt in ("json", "yaml")
 
     @property
-    def console(self) -> Any:
+    def console(self) -> Console:
         if self._out is None:
             from rich.console import Console
 
@@ -53,7 +56,7 @@ class Output:
         return self._out
 
     @property
-    def err_console(self) -> Any:
+    def err_console(self) -> Console:
         if self._err is None:
             from rich.console import Console
 
