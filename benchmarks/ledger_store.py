@@ -114,7 +114,7 @@ def write_manifest(folder: Path, repo: str) -> Path:
 
 def runner(spec: dict[str, Any]) -> None:
     """One runner process: promote every version dev -> staging -> prod, report counts."""
-    from floe_ledger.cli.bootstrap import App, Settings
+    from floe_ledger.cli.app import App, Settings
     from floe_ledger.domain.model.errors import FloeError
     from floe_ledger.domain.services.requests import PromoteRequest
 

@@ -9,14 +9,13 @@ from __future__ import annotations
 
 import click
 
-import floe_ledger.cli.sync_cmd  # noqa: F401  (registers `floe platform sync`)
-from floe_ledger.cli.artifact_cmds import artifact
-from floe_ledger.cli.audit import audit
-from floe_ledger.cli.ledger_cmds import ledger
-from floe_ledger.cli.operations_cmds import whoami
-from floe_ledger.cli.platform import platform
-from floe_ledger.cli.schema_cmd import schema
-from floe_ledger.cli.webhooks_cmd import webhooks
+from floe_ledger.cli.commands.artifact import artifact
+from floe_ledger.cli.commands.audit import audit
+from floe_ledger.cli.commands.ledger import ledger
+from floe_ledger.cli.commands.platform import platform
+from floe_ledger.cli.commands.schema import schema
+from floe_ledger.cli.commands.webhooks import webhooks
+from floe_ledger.cli.commands.whoami import whoami
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 

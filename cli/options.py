@@ -1,17 +1,109 @@
-"""Options shared by commands."""
+"""``@floe_command``: what every command shares, stacked once.
+
+    @click.command()
+    @click.argument("version")
+    @floe_command(traced=True)
+    def promote(app: App, out: Output, version: str) -> None: ...
+
+    platform.add_command(promote)
+
+adds ``--manifest`` and ``-o/--output`` (and ``--ledger`` when asked), maps every error
+to its exit code and JSON envelope (:func:`~floe_ledger.cli.output.handle_errors`), and
+calls the command with the invocation's :class:`~floe_ledger.cli.app.App` and its
+:class:`~floe_ledger.cli.output.Output`.
+
+The App is ``ctx.obj`` of the root context: built when the first command asks for it
+(after parsing, never at import), shared by everything in the invocation, and closed once
+when the command ends, inside the error map so a failure while closing (the views' final
+fold) still gets its exit code. A caller may put its own App there
+(``CliRunner().invoke(cli, args, obj=app)``); ``--manifest`` is then ignored. Building an
+App is cheap: every adapter is built on first use.
+"""
 
 from __future__ import annotations
 
+import functools
+import os
 from collections.abc import Callable
-from typing import Any, TypeVar
+from pathlib import Path
+from typing import Any, Concatenate, ParamSpec, TypeVar
 
 import click
 
+from floe_ledger.cli.app import App, Settings
+from floe_ledger.cli.output import FORMATS, Output, handle_errors
+
+P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
+Body = Callable[Concatenate[App, Output, P], None]
 
 
-def manifest_option(func: F) -> F:
+def floe_command(*, traced: bool = False, ledger_option: bool = False,
+                 manifest_option: bool = True) -> Callable[[Body[P]], Callable[..., None]]:
+    """Wrap a command body ``(app, out, **options)`` into what click calls.
+
+    Args:
+        traced: start the trace before the body and print its id (commands that write
+            or verify the ledger); read-only commands stay untraced and fast.
+        ledger_option: add ``--ledger PATH|URL`` (the ``floe audit`` commands).
+        manifest_option: add ``--manifest`` (only ``floe artifact keygen`` has none).
+    """
+    def decorate(body: Body[P]) -> Callable[..., None]:
+        @functools.wraps(body)
+        def command(*args: Any, output: str, manifest: str | None = None,
+                    ledger: str | None = None, **options: Any) -> None:
+            out = Output(output)
+            run: Callable[..., None] = body
+            with handle_errors(out):
+                app = _invocation_app(click.get_current_context(), manifest, ledger)
+                try:
+                    if traced:
+                        out.trace_id = app.trace_id
+                    run(app, out, *args, **options)
+                finally:
+                    app.close()
+
+        wrapped: Callable[..., None] = _output_option(command)
+        if manifest_option:
+            wrapped = _manifest_option(wrapped)
+        if ledger_option:
+            wrapped = _ledger_option(wrapped)
+        return wrapped
+
+    return decorate
+
+
+def _invocation_app(ctx: click.Context, manifest: str | None, ledger: str | None) -> App:
+    root = ctx.find_root()
+    if not isinstance(root.obj, App):
+        root.obj = App(Settings.from_options(manifest, _ledger_env(ledger)))
+    return root.obj
+
+
+def _ledger_env(ledger: str | None) -> dict[str, str] | None:
+    """The process environment with FLOE_LEDGER_URL set from ``--ledger`` (None: unchanged)."""
+    if not ledger:
+        return None
+    is_url = ledger.startswith(("sqlite:", "postgresql://", "postgres://"))
+    return dict(os.environ, FLOE_LEDGER_URL=ledger if is_url
+                else f"sqlite:///{Path(ledger).absolute()}")
+
+
+def _output_option(func: F) -> F:
+    return click.option(
+        "-o", "--output", "output", type=click.Choice(FORMATS), default="table",
+        show_default=True, envvar="FLOE_OUTPUT", help="Result format; JSON/YAML are for scripts.",
+    )(func)
+
+
+def _manifest_option(func: F) -> F:
     return click.option(
         "--manifest", "manifest", type=click.Path(dir_okay=False), default=None,
         help="Path to manifest.yaml (default ./manifest.yaml, or FLOE_MANIFEST).",
     )(func)
+
+
+def _ledger_option(func: F) -> F:
+    return click.option("--ledger", default=None, metavar="PATH|URL",
+                        help="The ledger to read (a SQLite file or FLOE_LEDGER_URL form); "
+                        "default: beside manifest.yaml.")(func)

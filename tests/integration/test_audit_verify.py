@@ -14,7 +14,7 @@ from floe_ledger.adapters.audit.verify import VerifyOutcome, ledger_rows, verify
 from floe_ledger.adapters.records import OciRecordWriter
 from floe_ledger.adapters.registry import push_files
 from floe_ledger.adapters.system.clock import SystemClock
-from floe_ledger.cli.bootstrap import App, Settings
+from floe_ledger.cli.app import App, Settings
 from floe_ledger.domain.model.errors import NotFoundError
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.services.promote import PromotionService

@@ -10,7 +10,7 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from floe_ledger.cli.webhooks_cmd import webhooks
+from floe_ledger.cli.commands.webhooks import webhooks
 from support.ledger_events import LedgerWriter
 from support.webhook_server import WebhookServer, free_port
 
@@ -105,9 +105,9 @@ def test_deliver_prints_a_table_on_a_terminal(tmp_path: Path, ledger: LedgerWrit
 def test_notify_webhooks_is_what_a_writing_command_calls_at_its_end(
     tmp_path: Path, ledger: LedgerWriter, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from floe_ledger.cli.bootstrap import App, Settings
+    from floe_ledger.cli.app import App, Settings
+    from floe_ledger.cli.commands.webhooks import notify_webhooks
     from floe_ledger.cli.output import Output
-    from floe_ledger.cli.webhooks_cmd import notify_webhooks
 
     with WebhookServer() as server:
         manifest = write_manifest(tmp_path, server.url("/ok"),
@@ -125,9 +125,9 @@ def test_notify_webhooks_is_what_a_writing_command_calls_at_its_end(
 
 
 def test_notify_webhooks_never_raises_even_without_a_manifest(tmp_path: Path) -> None:
-    from floe_ledger.cli.bootstrap import App, Settings
+    from floe_ledger.cli.app import App, Settings
+    from floe_ledger.cli.commands.webhooks import notify_webhooks
     from floe_ledger.cli.output import Output
-    from floe_ledger.cli.webhooks_cmd import notify_webhooks
 
     app = App(Settings.from_options(str(tmp_path / "missing.yaml"), env={}))
     assert notify_webhooks(app, Output("table")) == []

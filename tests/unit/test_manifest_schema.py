@@ -6,7 +6,7 @@ import jsonschema
 import pytest
 import yaml
 
-from floe_ledger.cli.schema_cmd import manifest_schema
+from floe_ledger.cli.commands.schema import manifest_schema
 
 GOOD = """
 artifacts:

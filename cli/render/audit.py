@@ -6,7 +6,7 @@ from typing import Any
 
 from floe_ledger.adapters.audit.verify import VerifyOutcome
 from floe_ledger.cli.output import Output
-from floe_ledger.cli.render import short
+from floe_ledger.cli.render.cells import short_digest, utc_time
 
 
 def render_verify(out: Output, outcome: VerifyOutcome) -> None:
@@ -28,8 +28,8 @@ def render_verify(out: Output, outcome: VerifyOutcome) -> None:
         c.print(f"registry {escape(outcome.registry)}: {len(outcome.drift)} tag(s) drifted, "
                 f"{len(outcome.records)} record(s) checked")
     for d in outcome.drift:
-        c.print(f"  [red]{d.status:<9}[/red] {escape(d.tag)}: ledger {short(d.expected)}, "
-                f"registry {short(d.live)}")
+        c.print(f"  [red]{d.status:<9}[/red] {escape(d.tag)}: ledger {short_digest(d.expected)}, "
+                f"registry {short_digest(d.live)}")
     if outcome.checkpoint:
         c.print(f"checkpoint of {escape(str(outcome.checkpoint.get('created_at')))}: "
                 f"{outcome.checkpoint.get('streams')} head(s) checked")
@@ -52,8 +52,8 @@ def render_replay(out: Output, payload: dict[str, Any]) -> None:
         for e in art["environments"]:
             lock = f"LOCKED: {e['lock_reason']}" if e.get("locked") else ""
             table.add_row(escape(e["environment"]), escape(e.get("version") or "-"),
-                          short(e.get("digest")), escape(e.get("promoted_by") or "-"),
-                          _when(e.get("promoted_at")), escape(e.get("via") or "-"),
+                          short_digest(e.get("digest")), escape(e.get("promoted_by") or "-"),
+                          utc_time(e.get("promoted_at"), suffix=""), escape(e.get("via") or "-"),
                           escape(lock))
         c.print(table)
 
@@ -65,17 +65,7 @@ def render_history(out: Output, entries: list[dict[str, Any]]) -> None:
     c = out.console
     c.print(f"history: {len(entries)} event(s), newest first")
     for e in entries:
-        c.print(escape(f"{_when(e['at'])}  {e['kind']:<19} {e['environment'] or '-':<8} "
+        at = utc_time(e["at"], suffix="")
+        c.print(escape(f"{at}  {e['kind']:<19} {e['environment'] or '-':<8} "
                        f"{e['version'] or '-':<9} {e['operator']:<10} {e['summary']}"))
 
-
-def _when(iso: str | None) -> str:
-    """``2026-11-25 21:48:05`` from an ISO time (UTC), or ``-``."""
-    if not iso:
-        return "-"
-    from datetime import UTC, datetime
-
-    try:
-        return datetime.fromisoformat(iso).astimezone(UTC).strftime("%Y-%m-%d %H:%M:%S")
-    except ValueError:
-        return iso

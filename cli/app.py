@@ -8,21 +8,25 @@ need them. Tests pass their own ``env`` mapping instead of touching os.environ.
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Literal, overload
 
 from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
 
 if TYPE_CHECKING:
+    from floe_ledger.adapters.gates.service import ConfiguredGates
     from floe_ledger.adapters.observability.tracing import Telemetry
+    from floe_ledger.adapters.records import OciRecordWriter
     from floe_ledger.adapters.replication import ReplicaSet
+    from floe_ledger.adapters.signing.verifier import SignatureVerifier
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
     from floe_ledger.adapters.system.clock import SystemClock
     from floe_ledger.domain.model.config import ManifestConfig
+    from floe_ledger.domain.model.gates import GateResult
     from floe_ledger.domain.model.identity import Actor, Operator
     from floe_ledger.domain.services.locks import LockService
     from floe_ledger.domain.services.ports import Registry
@@ -49,14 +53,19 @@ class Settings:
 
 
 class App:
-    """Lazily wired adapters and services for one CLI invocation."""
+    """Lazily wired adapters and services for one CLI invocation.
+
+    The CLI keeps it on the root click context (``ctx.obj``); see
+    :func:`floe_ledger.cli.options.floe_command`.
+    """
 
     def __init__(self, settings: Settings) -> None:
         from floe_ledger.adapters.observability.logs import prepare
 
         self.settings = settings
-        self._registries: list[Any] = []
+        self._registries: list[Registry] = []
         self._store: EventStoreLedger | None = None
+        self._closed = False
         prepare(settings.env)  # loggers configure structlog (to stderr) on first use
 
     @cached_property
@@ -156,7 +165,13 @@ class App:
         loc = self.location
         return f"{loc.host}/{loc.repository}" if not loc.is_layout else str(loc.path)
 
-    def signature_verifier(self, *, force: bool = False) -> Any:
+    @overload
+    def signature_verifier(self, *, force: Literal[True]) -> SignatureVerifier: ...
+
+    @overload
+    def signature_verifier(self, *, force: bool = False) -> SignatureVerifier | None: ...
+
+    def signature_verifier(self, *, force: bool = False) -> SignatureVerifier | None:
         """The configured SignatureVerifier, or None when enforcement is off (and not forced).
 
         ``force`` builds one even with enforcement off (``floe artifact verify``)."""
@@ -198,16 +213,16 @@ class App:
         )
 
     @cached_property
-    def records(self) -> Any:
+    def records(self) -> OciRecordWriter:
         """Promotion, rollback and lock records as OCI 1.1 referrers (FR-023, FR-025a)."""
         from floe_ledger.adapters.records import OciRecordWriter
 
         return OciRecordWriter()
 
     #: Called with each gate's result as it finishes (progress on a terminal).
-    on_gate: Any = None
+    on_gate: Callable[[GateResult], None] | None = None
 
-    def gates(self) -> Any:
+    def gates(self) -> ConfiguredGates:
         """The configured gates, validated up front (a bad rule is exit 2, not a failed gate)."""
         from floe_ledger.adapters.gates.service import ConfiguredGates
 
@@ -244,6 +259,13 @@ class App:
         )
 
     def close(self) -> None:
+        """Flush the trace, close the registries and the store (folding the views once).
+
+        Safe to call again: only the first call does anything.
+        """
+        if self._closed:
+            return
+        self._closed = True
         if "telemetry" in self.__dict__:
             self.telemetry.shutdown()
         for registry in self._registries:

@@ -1,32 +1,16 @@
-"""Human and machine renderings of results; untrusted strings are escaped before markup."""
+"""``floe platform promote``: its JSON fields and its lines on a terminal."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
+    from floe_ledger.domain.model.gates import GateResult
     from floe_ledger.domain.services.requests import PromoteResult
-
-
-def short(digest: str | None) -> str:
-    if not digest:
-        return "-"
-    algo, _, hexpart = digest.partition(":")
-    return f"{algo}:{hexpart[:12]}"
-
-
-def when(iso: str | None) -> str:
-    """A stored ISO time as ``2026-11-25 22:56:03Z`` for tables (JSON keeps full ISO)."""
-    if not iso:
-        return "-"
-    try:
-        moment = datetime.fromisoformat(iso).astimezone(UTC)
-    except ValueError:
-        return iso
-    return moment.strftime("%Y-%m-%d %H:%M:%SZ")
 
 
 def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
@@ -55,7 +39,8 @@ def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
     }
 
 
-def render_promotion(out: Output, result: PromoteResult, payload: dict[str, Any]) -> None:
+def render_promotion(out: Output, result: PromoteResult) -> None:
+    """The outcome, the digest, each tag, each gate and the signature, one line each."""
     from rich.markup import escape
 
     c = out.console
@@ -84,7 +69,7 @@ def render_promotion(out: Output, result: PromoteResult, payload: dict[str, Any]
         kind = "mutable" if tag.startswith("latest-") else "immutable"
         verb = "would write" if result.dry_run else "tag"
         c.print(f"  {verb:<11} {escape(tag)} ({kind})")
-    _render_gates(out, [g.model_dump(mode="json") for g in result.gate_results])
+    _render_gates(out, result.gate_results)
     sig = result.signature or {}
     if sig:
         detail = sig.get("key_fingerprint") or sig.get("subject") or ""
@@ -93,51 +78,32 @@ def render_promotion(out: Output, result: PromoteResult, payload: dict[str, Any]
     c.print(f"  trace id    {out.trace_id}")
 
 
-def _render_gates(out: Output, gates: list[dict[str, Any]]) -> None:
+def _render_gates(out: Output, gates: list[GateResult]) -> None:
     from rich.markup import escape
 
     if not gates:
         out.console.print("  gates       none configured")
         return
-    passed = sum(1 for g in gates if g.get("status") in ("passed", "warning", "skipped"))
+    passed = sum(1 for g in gates if g.status != "failed")
     out.console.print(f"  gates       {passed}/{len(gates)} passed")
     for g in gates:
-        status = str(g.get("status"))
+        status = str(g.status)
         colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")
-        line = f"    [{colour}]{status:<8}[/{colour}] {escape(str(g.get('gate')))}"
-        if g.get("duration_ms") is not None:
-            line += f" ({g['duration_ms']} ms)"
-        if g.get("error"):
-            line += f": {escape(str(g['error']))}"
+        line = f"    [{colour}]{status:<8}[/{colour}] {escape(g.gate)}"
+        if g.status != "skipped":  # a skipped gate never ran: it has no duration
+            line += f" ({g.duration_ms} ms)"
+        if g.error:
+            line += f": {escape(g.error)}"
         out.console.print(line)
 
 
-def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None:
-    from rich.markup import escape
-    from rich.table import Table
+def gate_progress(out: Output) -> Callable[[GateResult], None]:
+    """One stderr line per gate as it finishes, so long gates show they are moving."""
+    def show(result: GateResult) -> None:
+        from rich.markup import escape
 
-    table = Table(title="Environments", title_justify="left")
-    for col in ("Environment", "Version", "Digest", "Promoted By", "At", "Lock"):
-        table.add_column(col)
-    for r in rows:
-        lock = (f"LOCKED by {r.get('locked_by')} at {when(r.get('locked_at'))}: "
-                f"{r.get('lock_reason')}" if r.get("locked") else "")
-        version = r.get("version") or "-"
-        if r.get("open_promotion"):
-            version += f" (interrupted: {r['open_promotion']})"
-        if r.get("via") == "rollback":
-            version += " (rollback)"
-        table.add_row(escape(r["environment"]), escape(version), short(r.get("digest")),
-                      escape(r.get("promoted_by") or "-"), when(r.get("promoted_at")),
-                      escape(lock))
-    out.console.print(table)
-    if not history:
-        return
-    for r in rows:
-        hist = Table(title=f"History: {r['environment']}", title_justify="left")
-        for col in ("At", "Kind", "Version", "Operator", "Reason"):
-            hist.add_column(col)
-        for h in r.get("history") or []:
-            hist.add_row(when(h["at"]), escape(h["kind"]), escape(h["version"] or "-"),
-                         escape(h["operator"]), escape(h["reason"] or ""))
-        out.console.print(hist)
+        status = str(result.status.value)
+        colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")
+        out.err_console.print(f"  gate [{colour}]{status}[/{colour}] "
+                              f"{escape(result.gate)} ({result.duration_ms} ms)")
+    return show

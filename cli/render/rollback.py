@@ -1,4 +1,4 @@
-"""Renderings for rollback and its impact analysis."""
+"""``floe platform rollback``: its JSON fields, its lines, and the impact analysis."""
 
 from __future__ import annotations
 
@@ -8,6 +8,20 @@ from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
     from floe_ledger.domain.services.requests import RollbackResult
+
+
+def rollback_payload(result: RollbackResult, reason: str | None,
+                     operator: str) -> dict[str, Any]:
+    """The rollback's fields for JSON and YAML (``reason`` is None for a dry run without one)."""
+    return {
+        "rollback_id": result.rollback_id, "artifact_digest": result.digest,
+        "version": result.version, "environment": result.environment,
+        "previous_version": result.previous_version,
+        "previous_digest": result.previous_digest, "rollback_tag": result.rollback_tag,
+        "tags": result.tags, "reason": reason, "impact_analysis": result.impact,
+        "dry_run": result.dry_run, "nothing_to_do": result.nothing_to_do,
+        "operator": operator,
+    }
 
 
 def render_rollback(out: Output, result: RollbackResult, reason: str) -> None:

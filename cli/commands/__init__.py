@@ -1,0 +1,1 @@
+"""The ``floe`` commands, one module per group; ``cli/main.py`` registers them."""

@@ -1,0 +1,246 @@
+"""``floe platform``: promote, status, rollback, lock, unlock and sync (FR-029, US6)."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from floe_ledger.cli.app import App
+from floe_ledger.cli.commands.webhooks import notify_webhooks
+from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.output import CommandError, Output
+from floe_ledger.cli.render.lock import lock_payload, render_lock
+from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
+from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
+from floe_ledger.cli.render.status import render_status
+from floe_ledger.domain.model.errors import ExitCode, FloeError, UsageError
+
+
+@click.group()
+def platform() -> None:
+    """Promote, inspect and operate environments."""
+
+
+@click.command()
+@click.argument("version")
+@click.option("--from", "source", default=None, metavar="ENV",
+              help="Source environment; omit to enter the first environment from the "
+              "release tag VERSION.")
+@click.option("--to", "target", required=True, metavar="ENV", help="Target environment.")
+@click.option("--dry-run", is_flag=True, help="Run every check, write nothing.")
+@click.option("--force", is_flag=True,
+              help="Complete a promotion whose env tag already exists with the same digest, "
+              "or resume an interrupted one. Never re-points a tag to another digest.")
+@click.option("--no-cache", is_flag=True, help="Re-verify signatures even if cached.")
+@floe_command(traced=True)
+def promote(app: App, out: Output, version: str, source: str | None, target: str,
+            dry_run: bool, force: bool, no_cache: bool) -> None:
+    """Promote VERSION from one environment to the next.
+
+    Writes VERSION-TARGET (immutable) and latest-TARGET (mutable) pointing at the exact
+    digest of VERSION-SOURCE, after the transition, lock, signature and gate checks.
+
+    \b
+    Examples:
+      floe platform promote v1.2.3 --to dev
+      floe platform promote v1.2.3 --from dev --to staging
+      floe platform promote v1.2.3 --from staging --to prod --dry-run -o json
+    """
+    from floe_ledger.domain.services.requests import PromoteRequest
+
+    if not out.structured and sys.stderr.isatty():
+        app.on_gate = gate_progress(out)
+    try:
+        service = app.promotion_service()
+        request = PromoteRequest(version, source, target, force=force, dry_run=dry_run,
+                                 use_cache=not no_cache)
+        try:
+            result = service.promote(request, app.actor())
+        except FloeError as err:
+            raise CommandError(err, {"gate_results": err.details.get("gate_results", [])}
+                               ) from err
+        payload = promote_payload(result, app.operator.name)
+        if out.structured:
+            out.result(payload, success=not result.blocking)
+        else:
+            render_promotion(out, result)
+            for warning in result.warnings:
+                out.warn(warning)
+        if result.blocking:
+            raise SystemExit(int(result.blocking[0]["exit_code"]))
+    finally:
+        if not dry_run:
+            notify_webhooks(app, out)
+
+
+@click.command()
+@click.option("--env", "environment", default=None, metavar="ENV", help="Only this environment.")
+@click.option("--history", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Also show the last N events (promotions, rollbacks, locks, refusals).")
+@floe_command()
+def status(app: App, out: Output, environment: str | None, history: int) -> None:
+    """What runs in each environment: version, digest, who promoted it, when, locks."""
+    rows = _status_rows(app, environment, history)
+    if out.structured:
+        out.document(rows)
+    else:
+        render_status(out, rows, history)
+
+
+def _status_rows(app: App, environment: str | None, history: int) -> list[dict[str, Any]]:
+    """One row per environment in path order (or just ``environment``), read from the views.
+
+    The manifest summary comes from its cache when the file is unchanged; the backend
+    (SQLite or PostgreSQL) is chosen by ``adapters.store.readers``.
+    """
+    from floe_ledger.adapters.manifest.summary import ManifestSummary, summary_of
+    from floe_ledger.adapters.store.readers import status_rows
+    from floe_ledger.domain.model.artifact_id import artifact_id
+
+    summary = summary_of(app.settings.manifest_path, lambda: ManifestSummary(
+        app.repository, app.manifest.artifacts.promotion.path.names))
+    envs = list(summary.environments)
+    if environment is not None:
+        if environment not in envs:
+            app.manifest.artifacts.promotion.path.index(environment)  # raises, naming the path
+        envs = [environment]
+    return status_rows(app.ledger_location, app.settings.env, str(artifact_id(summary.repository)),
+                       envs, history, catch_up=lambda: app.store.refresh_views())  # opens it
+
+
+@click.command()
+@click.argument("version")
+@click.option("--env", "environment", required=True, metavar="ENV",
+              help="Environment to roll back.")
+@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
+@click.option("--dry-run", is_flag=True, help="Show the impact analysis; write nothing.")
+@click.option("--force", is_flag=True, help="Roll back even if the impact analysis says BLOCKED.")
+@click.option("--break-glass", default=None, metavar="REASON",
+              help="Enter a locked environment (authorized operators only; recorded).")
+@floe_command(traced=True)
+def rollback(app: App, out: Output, version: str, environment: str, reason: str | None,
+             dry_run: bool, force: bool, break_glass: str | None) -> None:
+    """Re-point ENV to VERSION, a version promoted to it before.
+
+    Writes VERSION-ENV-rollback-N (immutable) and moves latest-ENV; immutable tags are
+    untouched. --dry-run shows what it would undo, later environments that run newer
+    versions, semver-major steps, the manifest differences, affected dependents and a
+    risk level (SAFE / RISKY / BLOCKED).
+    """
+    from floe_ledger.domain.services.requests import RollbackRequest
+
+    try:
+        text = reason if dry_run else _reason(reason, "rollback")
+        req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
+                              break_glass=break_glass)
+        result = app.rollback_service().rollback(req, app.actor())
+        if out.structured:
+            out.result(rollback_payload(result, text, app.operator.name))
+        else:
+            render_rollback(out, result, text or "")
+            if result.impact:
+                render_impact(out, result.impact)
+    finally:
+        if not dry_run:
+            notify_webhooks(app, out)
+
+
+@click.command()
+@click.option("--env", "environment", required=True, metavar="ENV")
+@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
+@floe_command(traced=True)
+def lock(app: App, out: Output, environment: str, reason: str | None) -> None:
+    """Lock an environment: promotions and rollbacks into it are refused (exit 13) until
+    unlocked."""
+    _set_lock(app, out, environment, reason, locking=True)
+
+
+@click.command()
+@click.option("--env", "environment", required=True, metavar="ENV")
+@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
+@floe_command(traced=True)
+def unlock(app: App, out: Output, environment: str, reason: str | None) -> None:
+    """Unlock an environment: promotions and rollbacks resume."""
+    _set_lock(app, out, environment, reason, locking=False)
+
+
+def _set_lock(app: App, out: Output, environment: str, reason: str | None, *,
+              locking: bool) -> None:
+    try:
+        text = _reason(reason, "lock" if locking else "unlock")
+        ops, actor = app.lock_service(), app.actor()
+        if locking:
+            changed = ops.lock(environment, text, actor)
+        else:
+            changed = ops.unlock(environment, text, actor)
+        current = ops.current_lock(environment, actor)
+        lock = current.as_dict() if current is not None else None
+        if out.structured:
+            out.result(lock_payload(environment, changed, lock, text, app.operator.name))
+        else:
+            render_lock(out, environment, changed, lock, text, app.operator.name,
+                        locking=locking)
+    finally:
+        notify_webhooks(app, out)
+
+
+def _reason(reason: str | None, what: str) -> str:
+    if reason:
+        return reason
+    if sys.stdin.isatty():
+        return str(click.prompt(f"Reason for the {what}"))
+    raise UsageError(f"--reason is required for a {what}",
+                     hint="pass --reason TEXT (the prompt is only offered on a terminal)")
+
+
+@click.command()
+@click.option("--check", is_flag=True,
+              help="Only report what is behind; write nothing (exit 14 if a replica is behind).")
+@floe_command(traced=True)
+def sync(app: App, out: Output, check: bool) -> None:
+    """Copy to every replica the tags, artifacts, signatures and records it lacks.
+
+    The ledger says which tags the primary holds (promotions, rollback tags,
+    latest-ENV); each replica's tags are read from its own headers and re-pointed or
+    written where they differ. Exit 5 if a replica could not be brought level.
+
+    \b
+    Examples:
+      floe platform sync
+      floe platform sync --check -o json
+    """
+    from floe_ledger.adapters.replication.sync import sync as sync_replicas
+    from floe_ledger.adapters.replication.sync import sync_status
+    from floe_ledger.domain.model.replicas import expected_tags
+
+    replicas = app.replicas.replicas
+    if not replicas:
+        raise UsageError("no replicas are configured",
+                         hint="add artifacts.replicas: [{uri: ...}] to manifest.yaml")
+    artifact = app.store.load(app.repository)
+    expected = expected_tags(artifact, app.registry.uri) if artifact else {}
+    if check:
+        drifts = sync_status(app.registry, replicas, expected)
+        rows = [d.as_dict() for d in drifts]
+        code = 0 if all(d.level for d in drifts) else int(ExitCode.INTEGRITY)
+    else:
+        statuses = sync_replicas(app.registry, replicas, expected)
+        rows = [s.as_dict() for s in statuses]
+        code = 0 if all(s.ok for s in statuses) else int(ExitCode.REGISTRY_UNAVAILABLE)
+    if out.structured:
+        out.result({"expected_tags": len(expected), "replicas": rows}, success=code == 0)
+    else:
+        from rich.markup import escape
+
+        for row in rows:
+            state = row.get("status") or ("level" if row.get("level") else "behind")
+            why = f" ({row['error']})" if row.get("error") else ""
+            out.console.print(escape(f"{row['uri']}: {state}{why}"))
+    if code:
+        raise SystemExit(code)
+
+
+for _command in (promote, status, rollback, lock, unlock, sync):
+    platform.add_command(_command)

@@ -1,0 +1,39 @@
+"""``floe platform status``: the environments table, and each environment's history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from floe_ledger.cli.output import Output
+from floe_ledger.cli.render.cells import short_digest, utc_time
+
+
+def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None:
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title="Environments", title_justify="left")
+    for col in ("Environment", "Version", "Digest", "Promoted By", "At", "Lock"):
+        table.add_column(col)
+    for r in rows:
+        lock = (f"LOCKED by {r.get('locked_by')} at {utc_time(r.get('locked_at'))}: "
+                f"{r.get('lock_reason')}" if r.get("locked") else "")
+        version = r.get("version") or "-"
+        if r.get("open_promotion"):
+            version += f" (interrupted: {r['open_promotion']})"
+        if r.get("via") == "rollback":
+            version += " (rollback)"
+        table.add_row(escape(r["environment"]), escape(version), short_digest(r.get("digest")),
+                      escape(r.get("promoted_by") or "-"), utc_time(r.get("promoted_at")),
+                      escape(lock))
+    out.console.print(table)
+    if not history:
+        return
+    for r in rows:
+        hist = Table(title=f"History: {r['environment']}", title_justify="left")
+        for col in ("At", "Kind", "Version", "Operator", "Reason"):
+            hist.add_column(col)
+        for h in r.get("history") or []:
+            hist.add_row(utc_time(h["at"]), escape(h["kind"]), escape(h["version"] or "-"),
+                         escape(h["operator"]), escape(h["reason"] or ""))
+        out.console.print(hist)
