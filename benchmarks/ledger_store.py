@@ -1,4 +1,5 @@
-"""Ledger store benchmarks, SQLite against PostgreSQL (issue 7, scope 5). Prints figures.
+"""Ledger store benchmarks, SQLite against PostgreSQL. Prints figures against the targets in
+docs/design-notes.md#performance-budgets.
 
     scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py
     scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py --events 20000 --quick

@@ -1,4 +1,4 @@
-"""The ``dev.floe.*`` annotations of a registry record (REQUIREMENTS.md §8 ANN-01..16).
+"""The ``dev.floe.*`` annotations of a registry record (ANN-01..16, docs/events.md#annotations).
 
 Annotations let ``oras discover`` and the fallback index show a record without
 fetching its layer, so they carry the key fields only; the layer holds the whole

@@ -1,9 +1,10 @@
 """The ledger on a shared PostgreSQL, named by ``FLOE_LEDGER_URL=postgresql://...``.
 
 * :func:`postgres_env` turns the URL into eventsourcing's settings (PostgreSQL persistence,
-  a small pool, DB functions off so every insert takes the table lock, pitfall P5).
+  a small pool, DB functions off so every insert takes the table lock,
+  docs/design-notes.md#p5-db-functions-off).
 * :func:`open_postgres_store` is what a runner uses: ``CREATE_TABLE=no`` (concurrent DDL at
-  start-up fails, pitfall P4); missing tables are a ConfigError telling to run
+  start-up fails, docs/design-notes.md#p4-startup-ddl-race); missing tables are a ConfigError telling to run
   ``floe ledger init``.
 * :func:`init_postgres` is ``floe ledger init``: events and view tables, once, under an
   advisory lock so that two inits at the same time do not race either.

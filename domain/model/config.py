@@ -1,4 +1,4 @@
-"""The ``artifacts:`` section of manifest.yaml (REQUIREMENTS.md §9), validated.
+"""The ``artifacts:`` section of manifest.yaml (docs/conventions.md#manifest), validated.
 
 Gate and signature settings are validated by their own modules' models; they are
 kept as plain mappings here and parsed where they are used, so a bad gate block

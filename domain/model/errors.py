@@ -5,19 +5,20 @@ Hierarchy::
     FloeError                      root; never raised itself
     ├── UsageError                 2  bad flags, bad manifest.yaml, bad tag names
     ├── NotFoundError              3  artifact, version or tag not found
-    ├── RegistryUnavailableError   5  registry unreachable, 5xx, auth refused
+    ├── RegistryUnavailableError   5  registry unreachable, 5xx, TLS failure
     ├── SignatureError             6  signature verification failed
     ├── ConcurrencyError           7  lost an optimistic-concurrency race; safe to retry
     ├── GateFailedError            8  a validation gate failed
     ├── InvalidTransitionError     9  not the next environment on the path
     ├── TagExistsError            10  immutable tag already written
     ├── NeverPromotedError        11  version was never promoted to that environment
-    ├── UnauthorizedError         12  not allowed, or separation of duties
+    ├── UnauthorizedError         12  not allowed, credentials refused, or separation of duties
     ├── EnvironmentLockedError    13  environment is locked
     └── IntegrityError            14  ledger chain broken, or registry drift
 
-The exit codes live in :class:`ExitCode`, the one table of them; the CLI maps a
-:class:`FloeError` to its code in one place.
+The exit codes live in :class:`ExitCode`, the one table of them (docs/exit-codes.md says
+what each means and what to do next); the CLI maps a :class:`FloeError` to its code in one
+place.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from typing import Any, ClassVar
 
 
 class ExitCode(IntEnum):
-    """Process exit codes (DESIGN.md "Conventions")."""
+    """Process exit codes (docs/exit-codes.md)."""
 
     OK = 0
     UNEXPECTED = 1

@@ -21,7 +21,7 @@ SAFE, RISKY, BLOCKED = "SAFE", "RISKY", "BLOCKED"
 
 
 @dataclass(frozen=True)
-class ManifestSummary:
+class ManifestOutline:
     """What differs between two artifacts, taken from their manifests."""
 
     digest: str
@@ -32,7 +32,7 @@ class ManifestSummary:
     annotations: dict[str, str] = field(default_factory=dict)
 
 
-def summarize_manifest(digest: str, media_type: str, doc: dict[str, Any]) -> ManifestSummary:
+def outline_manifest(digest: str, media_type: str, doc: dict[str, Any]) -> ManifestOutline:
     """Facts from a parsed manifest document."""
     config = doc.get("config") or {}
     layers = tuple(
@@ -40,13 +40,13 @@ def summarize_manifest(digest: str, media_type: str, doc: dict[str, Any]) -> Man
          str((lay.get("annotations") or {}).get("org.opencontainers.image.title", "")))
         for lay in doc.get("layers") or doc.get("manifests") or []
     )
-    return ManifestSummary(digest, media_type, str(config.get("digest", "")),
+    return ManifestOutline(digest, media_type, str(config.get("digest", "")),
                          str(config.get("mediaType", "")), layers,
                          {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()})
 
 
 def analyze_rollback(artifact: Artifact, path: EnvironmentPath, version: str, env: str,
-                     target: ManifestSummary, current: ManifestSummary | None,
+                     target: ManifestOutline, current: ManifestOutline | None,
                      dependents: list[DependentConfig]) -> dict[str, Any]:
     """The impact of re-pointing ``env`` to ``version`` (a dict stored in RolledBack)."""
     live = artifact.live.get(env)
@@ -113,7 +113,7 @@ def _breaking(version: str, current: str | None,
     return out
 
 
-def _diff(target: ManifestSummary, current: ManifestSummary) -> dict[str, Any]:
+def _diff(target: ManifestOutline, current: ManifestOutline) -> dict[str, Any]:
     ta, ca = target.annotations, current.annotations
     t_layers = {d: (s, t) for d, s, t in target.layers}
     c_layers = {d: (s, t) for d, s, t in current.layers}

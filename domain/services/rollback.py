@@ -22,9 +22,9 @@ from floe_ledger.domain.model.errors import ExitCode, FloeError, InvalidTransiti
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.impact import (
     BLOCKED,
-    ManifestSummary,
+    ManifestOutline,
     analyze_rollback,
-    summarize_manifest,
+    outline_manifest,
 )
 from floe_ledger.domain.model.values import env_tag, latest_tag, rollback_tag, strip_env_suffix
 from floe_ledger.domain.services.ports import (
@@ -97,8 +97,8 @@ class RollbackService:
             result.nothing_to_do = True
             return result
         result.impact = analyze_rollback(
-            art, self.config.path, version, env, self._summary(digest),
-            self._summary(live.digest) if live else None, self.dependents)
+            art, self.config.path, version, env, self._outline(digest),
+            self._outline(live.digest) if live else None, self.dependents)
         if result.impact["risk"] == BLOCKED and not req.force:
             if req.dry_run:
                 return result
@@ -156,13 +156,13 @@ class RollbackService:
                         registries=result.registries, actor=actor)
         session.apply(record_rollback)
 
-    def _summary(self, digest: str) -> ManifestSummary:
+    def _outline(self, digest: str) -> ManifestOutline:
         manifest = self.registry.get_manifest(digest)
         try:
             doc = json.loads(manifest.data)
         except ValueError:
             doc = {}
-        return summarize_manifest(digest, manifest.media_type,
+        return outline_manifest(digest, manifest.media_type,
                                   doc if isinstance(doc, dict) else {})
 
     def _sequence(self, art: Artifact, version: str, env: str, digest: str) -> tuple[int, bool]:

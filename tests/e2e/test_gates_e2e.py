@@ -1,4 +1,5 @@
-"""Issue 4 end to end: gates stop promotions with exit 8, and dry-run predicts it."""
+"""Gates end to end (US2, US12, FR-006..012): gates stop promotions with exit 8, and dry-run
+predicts it."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""Issue 5 end to end: US3, US8, US10, US11, each step a separate `floe` process, against a
+"""Operations end to end: US3, US8, US10, US11, each step a separate `floe` process, against a
 registry with htpasswd basic auth and two users, so identity comes from the credential."""
 
 from __future__ import annotations

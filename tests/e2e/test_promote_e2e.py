@@ -1,4 +1,5 @@
-"""Issue 2 end to end: `floe platform promote` and `status` against a real registry."""
+"""Promote and status end to end (US1, US4): `floe platform promote` and `status` against a
+real registry."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Issue 3 end to end: no artifact is promoted unless a valid signature binds its digest."""
+"""Signatures end to end (US5, FR-004, FR-005): no artifact is promoted unless a valid
+signature binds its digest."""
 
 from __future__ import annotations
 

@@ -31,10 +31,8 @@ from floe_ledger.domain.model.policy import build_facts
 
 PY = sys.executable
 DIGEST = "sha256:" + "ab" * 32
-TRIVY_SAMPLE = next(
-    p for p in (Path(__file__).resolve().parents[1] / "data" / "scanners",
-                Path("/work/shared/testdata/scanners"))
-    if (p / "trivy-image-debian-buster.json").exists()) / "trivy-image-debian-buster.json"
+TRIVY_SAMPLE = (Path(__file__).resolve().parents[1] / "data" / "scanners"
+                / "trivy-image-debian-buster.json")
 
 
 def context(tmp_path: Path, **kw: Any) -> GateContext:

@@ -1,4 +1,4 @@
-"""structlog on stderr with trace ids and redaction (issue 6 scope 6; OBS)."""
+"""structlog on stderr with trace ids and redaction (OBS; FLOE_LOG_* in docs/conventions.md)."""
 
 from __future__ import annotations
 

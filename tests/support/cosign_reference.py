@@ -1,6 +1,6 @@
 """An independent, minimal implementation of cosign's legacy key-based signature layout.
 
-Written from the layout described in shared/notes/registry-and-signing.md §4a (itself
+Written from the layout described in docs/design-notes.md#cosign-key-layout (itself
 read from cosign ``pkg/oci/static/signature.go``, ``pkg/types/media.go`` and sigstore
 ``pkg/signature/payload/payload.go``) with plain ``json`` and ``cryptography``. It
 deliberately does NOT import ``floe_ledger.adapters.signing``: the tests use it to

@@ -13,7 +13,6 @@ from floe_ledger.domain.model.gates import GateStatus, SecurityGateConfig
 
 _CANDIDATES = (
     Path(__file__).resolve().parents[1] / "data" / "scanners",
-    Path("/work/shared/testdata/scanners"),
 )
 
 

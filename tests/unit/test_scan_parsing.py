@@ -21,12 +21,11 @@ from floe_ledger.domain.model.scan import (
 
 _CANDIDATES = (
     Path(__file__).resolve().parents[1] / "data" / "scanners",
-    Path("/work/shared/testdata/scanners"),
 )
 
 
 def sample(name: str) -> Any:
-    """A real scanner golden file (see testdata/scanners/README.md)."""
+    """A real scanner golden file (see tests/data/scanners/README.md)."""
     for folder in _CANDIDATES:
         if (folder / name).exists():
             return json.loads((folder / name).read_text())
