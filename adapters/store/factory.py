@@ -12,7 +12,8 @@ def open_store(location: LedgerLocation, env: Mapping[str, str]) -> EventStoreLe
     """An EventStoreLedger for SQLite (created on first use) or PostgreSQL.
 
     PostgreSQL is shared by many runners, so it never creates tables here
-    (docs/design-notes.md#p4-startup-ddl-race): a database without them is a ConfigError telling to run ``floe ledger init``.
+    (docs/design-notes.md#p4-startup-ddl-race): a database without them is a ConfigError
+    telling to run ``floe ledger init``.
     """
     if location.kind == "sqlite":
         return EventStoreLedger(location)

@@ -4,8 +4,8 @@
   a small pool, DB functions off so every insert takes the table lock,
   docs/design-notes.md#p5-db-functions-off).
 * :func:`open_postgres_store` is what a runner uses: ``CREATE_TABLE=no`` (concurrent DDL at
-  start-up fails, docs/design-notes.md#p4-startup-ddl-race); missing tables are a ConfigError telling to run
-  ``floe ledger init``.
+  start-up fails, docs/design-notes.md#p4-startup-ddl-race); missing tables are a
+  ConfigError telling to run ``floe ledger init``.
 * :func:`init_postgres` is ``floe ledger init``: events and view tables, once, under an
   advisory lock so that two inits at the same time do not race either.
 * :class:`PostgresViewReader` reads ``status`` with psycopg alone when the views are current.

@@ -1,5 +1,6 @@
-"""Replicas end to end (US6, FR-028..030, SC-006): three registries get the same digest; a replica stopped mid-run
-leaves the promotion at exit 0 with that replica failed; `floe platform sync` levels it."""
+"""Replicas end to end (US6, FR-028..030, SC-006): three registries get the same digest; a
+replica stopped mid-run leaves the promotion at exit 0 with that replica failed;
+`floe platform sync` levels it."""
 
 from __future__ import annotations
 
