@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from floe_ledger.adapters.gates.service import ConfiguredGates
     from floe_ledger.adapters.observability.tracing import Telemetry
     from floe_ledger.adapters.records import OciRecordWriter
+    from floe_ledger.adapters.records.reader import OciRecordReader
     from floe_ledger.adapters.replication import ReplicaSet
     from floe_ledger.adapters.signing.verifier import SignatureVerifier
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
@@ -28,9 +29,11 @@ if TYPE_CHECKING:
     from floe_ledger.domain.model.config import ManifestConfig
     from floe_ledger.domain.model.gates import GateResult
     from floe_ledger.domain.model.identity import Actor, Operator
+    from floe_ledger.domain.services.adopt import AdoptionService
     from floe_ledger.domain.services.locks import LockService
     from floe_ledger.domain.services.ports import Registry
     from floe_ledger.domain.services.promote import PromotionService
+    from floe_ledger.domain.services.reconcile import ReconcileService
     from floe_ledger.domain.services.rollback import RollbackService
 
 
@@ -209,8 +212,15 @@ class App:
             config=self.manifest.artifacts.promotion, probe=LocalProcessProbe(),
             signatures=verifier if verifier is not None else NoSignatureCheck(),
             gates=self.gates(), tracer=self.telemetry, replicas=self.replicas,
-            records=self.records, clock=self.clock,
+            records=self.records, reader=self.record_reader, clock=self.clock,
         )
+
+    @cached_property
+    def record_reader(self) -> OciRecordReader:
+        """Other ledgers' records, read back from the registry before deciding."""
+        from floe_ledger.adapters.records.reader import OciRecordReader
+
+        return OciRecordReader()
 
     @cached_property
     def records(self) -> OciRecordWriter:
@@ -246,7 +256,7 @@ class App:
             store=self.store, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, clock=self.clock,
             dependents=list(self.manifest.artifacts.dependents), tracer=self.telemetry,
-            replicas=self.replicas, records=self.records,
+            replicas=self.replicas, records=self.records, reader=self.record_reader,
         )
 
     def lock_service(self) -> LockService:
@@ -255,8 +265,24 @@ class App:
         return LockService(
             store=self.store, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
-            records=self.records,
+            records=self.records, reader=self.record_reader,
         )
+
+    def adoption_service(self) -> AdoptionService:
+        from floe_ledger.domain.services.adopt import AdoptionService
+
+        return AdoptionService(
+            store=self.store, registry=self.registry, repository=self.repository,
+            config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
+            records=self.records, reader=self.record_reader,
+        )
+
+    def reconcile_service(self) -> ReconcileService:
+        from floe_ledger.domain.services.reconcile import ReconcileService
+
+        return ReconcileService(store=self.store, registry=self.registry,
+                                repository=self.repository, clock=self.clock,
+                                reader=self.record_reader)
 
     def close(self) -> None:
         """Flush the trace, close the registries and the store (folding the views once).

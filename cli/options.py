@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import functools
 import os
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
@@ -32,6 +33,7 @@ import click
 
 from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.output import FORMATS, Output, handle_errors
+from floe_ledger.domain.model.errors import UsageError
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -107,3 +109,13 @@ def _ledger_option(func: F) -> F:
     return click.option("--ledger", default=None, metavar="PATH|URL",
                         help="The ledger to read (a SQLite file or FLOE_LEDGER_URL form); "
                         "default: beside manifest.yaml.")(func)
+
+
+def require_reason(reason: str | None, what: str) -> str:
+    """``--reason``, or a prompt on a terminal; a usage error (exit 2) off a terminal."""
+    if reason:
+        return reason
+    if sys.stdin.isatty():
+        return str(click.prompt(f"Reason for the {what}"))
+    raise UsageError(f"--reason is required for a {what}",
+                     hint="pass --reason TEXT (the prompt is only offered on a terminal)")

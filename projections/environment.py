@@ -151,6 +151,42 @@ def _lock_broken(e: Any) -> list[ViewOp]:
                           _at(e), reason=e.reason, details={"lock_reason": e.lock_reason})]
 
 
+def _observed(e: Any) -> list[ViewOp]:
+    """Another ledger's record, folded here: the same rows as if this ledger had done it,
+    at the time and by the operator the record names."""
+    aid, env, at, who = e.originator_id, e.environment, e.recorded_at.isoformat(), \
+        e.recorded_operator
+    origin = {"observed_from": e.source_ledger, "record": e.record_digest}
+    ops: list[ViewOp] = []
+    if e.record_kind == "promotion":
+        ops += [SetPromotion(aid, e.record_id, e.version or "", env, "completed", who, at),
+                _history(aid, env, "PROMOTED", e.version or "", e.subject_digest, who, at,
+                         ref_id=e.record_id,
+                         details={"source": e.source_environment, **origin})]
+    elif e.record_kind == "rollback":
+        ops.append(_history(aid, env, "ROLLBACK", e.version or "", e.subject_digest, who, at,
+                            reason=e.reason, ref_id=e.record_id, details=origin))
+    elif e.record_kind == "adoption":
+        ops.append(_history(aid, env, "ADOPTED", e.version or "", e.subject_digest, who, at,
+                            reason=e.reason, ref_id=e.record_id, details=origin))
+    elif e.record_kind == "lock":
+        kind = "LOCKED" if e.status == "locked" else "UNLOCKED"
+        ops.append(_history(aid, env, kind, "", "", who, at, reason=e.reason, details=origin))
+    if e.goes_live:
+        ops.append(SetLive(aid, env, e.version or "", e.subject_digest, who, at, e.record_kind,
+                           e.record_id))
+    if e.lock_effect:
+        locked = e.lock_effect == "locked"
+        ops.append(SetLock(aid, env, locked, e.reason if locked else "", who if locked else "",
+                           at if locked else ""))
+    return ops
+
+
+def _adopted(e: Any) -> list[ViewOp]:
+    return [_history(e.originator_id, e.environment, "ADOPTED", e.version, e.digest, e.operator,
+                     _at(e), reason=e.reason, ref_id=e.adoption_id, details={"tag": e.tag})]
+
+
 _HANDLERS: dict[type[ev.ArtifactEvent], Any] = {
     ev.ArtifactRegistered: _registered,
     ev.PromotionRequested: _requested,
@@ -162,6 +198,8 @@ _HANDLERS: dict[type[ev.ArtifactEvent], Any] = {
     ev.EnvironmentLocked: _locked,
     ev.EnvironmentUnlocked: _unlocked,
     ev.LockBroken: _lock_broken,
+    ev.RecordObserved: _observed,
+    ev.VersionAdopted: _adopted,
 }
 
 #: The only topics that change a view; other events (tags, gates, verdicts) are skipped

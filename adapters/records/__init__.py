@@ -30,7 +30,7 @@ from typing import Any
 from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
-    LEDGER_ID,
+    LEDGER_STREAM,
     LEDGER_VERSION,
     annotations_for,
     fit,
@@ -45,6 +45,7 @@ from floe_ledger.adapters.registry._common import (
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.errors import NotFoundError, UsageError
 from floe_ledger.domain.model.oci import OCI_EMPTY, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.model.values import lock_record_tag
 from floe_ledger.domain.services.ports import Registry
 
 log = get_logger("floe.records")
@@ -53,11 +54,14 @@ ARTIFACT_TYPES = {
     "promotion": "application/vnd.floe.promotion.v1+json",
     "rollback": "application/vnd.floe.rollback.v1+json",
     "lock": "application/vnd.floe.lock.v1+json",
+    "adoption": "application/vnd.floe.adoption.v1+json",
 }
 KIND_OF_TYPE = {v: k for k, v in ARTIFACT_TYPES.items()}
 TAG_PREFIX = "floe-record-"
-ID_FIELDS = {"promotion": "promotion_id", "rollback": "rollback_id", "lock": "lock_id"}
-TIME_FIELDS = {"promotion": "promoted_at", "rollback": "rolled_back_at", "lock": "locked_at"}
+ID_FIELDS = {"promotion": "promotion_id", "rollback": "rollback_id", "lock": "lock_id",
+             "adoption": "adoption_id"}
+TIME_FIELDS = {"promotion": "promoted_at", "rollback": "rolled_back_at", "lock": "locked_at",
+               "adoption": "adopted_at"}
 
 
 def _now() -> datetime:
@@ -79,9 +83,10 @@ class RecordInfo:
     def ledger_head(self) -> tuple[str, int, str] | None:
         """(artifact_id, version, hash) the record was written at, if it says."""
         a = self.annotations
-        if not (a.get(LEDGER_ID) and a.get(LEDGER_VERSION, "").isdigit() and a.get(LEDGER_HEAD)):
+        if not (a.get(LEDGER_STREAM) and a.get(LEDGER_VERSION, "").isdigit()
+                and a.get(LEDGER_HEAD)):
             return None
-        return a[LEDGER_ID], int(a[LEDGER_VERSION]), a[LEDGER_HEAD]
+        return a[LEDGER_STREAM], int(a[LEDGER_VERSION]), a[LEDGER_HEAD]
 
     def as_dict(self) -> dict[str, Any]:
         head = self.ledger_head
@@ -104,17 +109,20 @@ class OciRecordWriter:
               ) -> str | None:
         """Attach ``record`` to ``subject_digest``; returns the record manifest's digest.
 
-        ``record["kind"]`` is ``promotion`` (default), ``rollback`` or ``lock``. A lock
-        record whose environment runs nothing has no subject: ``subject_digest`` empty
-        returns None and writes nothing.
+        ``record["kind"]`` is ``promotion`` (default), ``rollback``, ``lock`` or
+        ``adoption``. A lock record also moves ``floe-lock-<env>`` to itself, so every ledger
+        finds an environment's lock state; one whose environment runs nothing
+        (``subject_digest`` empty) has no subject and is found by that tag alone.
         """
-        if not subject_digest:
-            return None
         record = json.loads(json.dumps(record, default=str))
         kind = str(record.get("kind") or "promotion")
         if kind not in ARTIFACT_TYPES:
             raise UsageError(f"unknown record kind {kind!r}",
                              hint=f"use one of {', '.join(ARTIFACT_TYPES)}")
+        if kind == "lock":
+            return self._write_lock(registry, subject_digest, record)
+        if not subject_digest:
+            return None
         tag = record_tag(kind, record)
         existing = registry.resolve(tag)
         if existing is not None:
@@ -129,11 +137,21 @@ class OciRecordWriter:
         registry.put_manifest(tag, manifest)
         return manifest.digest
 
-    def build(self, registry: Registry, subject: Descriptor, kind: str,
+    def _write_lock(self, registry: Registry, subject_digest: str,
+                    record: dict[str, Any]) -> str:
+        subject = registry.resolve(subject_digest) if subject_digest else None
+        manifest = self.build(registry, subject, "lock", record)
+        if subject is not None:
+            registry.attach_referrer(subject.digest, manifest, ARTIFACT_TYPES["lock"])
+        registry.put_manifest(record_tag("lock", record), manifest)
+        registry.put_manifest(lock_record_tag(str(record["environment"])), manifest)
+        return manifest.digest
+
+    def build(self, registry: Registry, subject: Descriptor | None, kind: str,
               record: dict[str, Any]) -> Manifest:
         """Upload the record layer and return its (not yet stored) referrer manifest."""
         created = str(record.get(TIME_FIELDS[kind]) or _iso(self.clock()))
-        document = record_document(kind, record, subject.digest, created)
+        document = record_document(kind, record, subject.digest if subject else "", created)
         layer = compact_json(document)
         artifact_type = ARTIFACT_TYPES[kind]
         registry.put_blob(EMPTY_CONFIG, OCI_EMPTY)
@@ -146,10 +164,11 @@ class OciRecordWriter:
             "config": EMPTY_DESCRIPTOR,
             "layers": [{"mediaType": artifact_type, "digest": sha256_digest(layer),
                         "size": len(layer), "annotations": {TITLE: f"{kind}.json"}}],
-            "subject": {"mediaType": subject.media_type, "digest": subject.digest,
-                        "size": subject.size},
             "annotations": annotations,
         }
+        if subject is not None:
+            doc["subject"] = {"mediaType": subject.media_type, "digest": subject.digest,
+                              "size": subject.size}
         data = compact_json(doc)
         return Manifest(sha256_digest(data), OCI_MANIFEST, data)
 

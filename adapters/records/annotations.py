@@ -20,24 +20,28 @@ CREATED = "org.opencontainers.image.created"
 KIND = "dev.floe.record.kind"
 TRUNCATED = "dev.floe.truncated"
 TRUNCATED_KEYS = "dev.floe.truncated-keys"
-LEDGER_ID = "dev.floe.ledger.artifact-id"
+LEDGER_STREAM = "dev.floe.ledger.artifact-id"
+LEDGER_ID = "dev.floe.ledger.id"
 LEDGER_VERSION = "dev.floe.ledger.version"
 LEDGER_HEAD = "dev.floe.ledger.head"
 
 P, R, L = "dev.floe.promotion.", "dev.floe.rollback.", "dev.floe.lock."
+A = "dev.floe.adoption."
 CORE = frozenset({
-    CREATED, KIND, LEDGER_ID, LEDGER_VERSION, LEDGER_HEAD,
+    CREATED, KIND, LEDGER_STREAM, LEDGER_ID, LEDGER_VERSION, LEDGER_HEAD,
     P + "id", P + "source-env", P + "target-env", P + "operator", P + "promoted-at",
     P + "version",
     R + "id", R + "operator", R + "rolled-back-at", R + "previous-digest", R + "environment",
     R + "version",
     L + "status", L + "locked-by", L + "locked-at", L + "environment",
+    A + "id", A + "operator", A + "adopted-at", A + "environment", A + "version",
 })
 
 
 def annotations_for(kind: str, record: dict[str, Any], created: str) -> dict[str, str]:
     """Every annotation of a record of ``kind`` (promotion, rollback or lock), unbudgeted."""
-    builders = {"promotion": _promotion, "rollback": _rollback, "lock": _lock}
+    builders = {"promotion": _promotion, "rollback": _rollback, "lock": _lock,
+                "adoption": _adoption}
     notes = {CREATED: created, KIND: kind, **builders[kind](record, created)}
     notes.update(_ledger_head(record.get("ledger_head")))
     notes.update(_signature(record.get("signature")))
@@ -82,10 +86,22 @@ def _lock(r: dict[str, Any], created: str) -> dict[str, str | None]:
     }
 
 
+def _adoption(r: dict[str, Any], created: str) -> dict[str, str | None]:
+    return {
+        A + "id": _s(r.get("adoption_id")),
+        A + "operator": _s(r.get("operator")),
+        A + "adopted-at": _s(r.get("adopted_at") or created),
+        A + "environment": _s(r.get("environment")),
+        A + "version": _s(r.get("version")),
+        A + "reason": _s(r.get("reason")),
+    }
+
+
 def _ledger_head(head: Any) -> dict[str, str]:
     if not isinstance(head, dict):
         return {}
-    return {LEDGER_ID: str(head.get("artifact_id", "")),
+    return {LEDGER_STREAM: str(head.get("artifact_id", "")),
+            LEDGER_ID: str(head.get("ledger_id", "")),
             LEDGER_VERSION: str(head.get("version", "")), LEDGER_HEAD: str(head.get("hash", ""))}
 
 

@@ -25,9 +25,10 @@ from eventsourcing.utils import Environment
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper
 from floe_ledger.adapters.store.views import EnvironmentViews
-from floe_ledger.domain.model.artifact import Artifact, ArtifactSnapshot
+from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.model.events import ArtifactEvent, TamperError
+from floe_ledger.domain.model.snapshot import ArtifactSnapshot
 from floe_ledger.projections.audit import RawEvent
 from floe_ledger.projections.environment import PROJECTED_TOPICS
 

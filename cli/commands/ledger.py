@@ -1,11 +1,12 @@
-"""``floe ledger``: create the schema, rebuild projections."""
+"""``floe ledger``: create the schema, rebuild projections, adopt tags floe did not write."""
 
 from __future__ import annotations
 
 import click
 
 from floe_ledger.cli.app import App
-from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.commands.webhooks import notify_webhooks
+from floe_ledger.cli.options import floe_command, require_reason
 from floe_ledger.cli.output import Output
 
 
@@ -44,5 +45,45 @@ def rebuild(app: App, out: Output) -> None:
                           f"rest change no view) in {seconds:.2f} s")
 
 
-for _command in (init, rebuild):
+@click.command()
+@click.argument("version")
+@click.option("--env", "environment", required=True, metavar="ENV",
+              help="The environment whose tag to adopt.")
+@click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
+@floe_command(traced=True)
+def adopt(app: App, out: Output, version: str, environment: str, reason: str | None) -> None:
+    """Adopt {VERSION}-{ENV}, a tag floe did not write, as evidence VERSION passed ENV.
+
+    A tag pushed by hand or by another tool is not evidence that the version's gates,
+    signature check and authorization ran, so promoting from it is refused (exit 9). An
+    operator allowed into ENV may adopt it deliberately: the adoption is recorded in the
+    ledger, with its operator and reason, and in the registry for every other ledger.
+
+    \b
+    Examples:
+      floe ledger adopt v9.0.0 --env staging --reason "promoted by the old pipeline"
+      floe ledger adopt v9.0.0 --env staging --reason "migrated" -o json
+    """
+    from floe_ledger.domain.services.requests import AdoptRequest
+
+    try:
+        text = require_reason(reason, "adoption")
+        result = app.adoption_service().adopt(AdoptRequest(version, environment, text),
+                                              app.actor())
+        for warning in result.warnings:
+            out.warn(warning)
+        payload = {"adoption_id": result.adoption_id, "version": result.version,
+                   "environment": result.environment, "tag": result.tag,
+                   "artifact_digest": result.digest, "reason": result.reason,
+                   "record_digest": result.record_digest, "operator": app.operator.name}
+        if out.structured:
+            out.result(payload)
+        else:
+            out.console.print(f"Adopted {result.tag} ({result.digest}) as evidence "
+                              f"{result.version} passed {result.environment}")
+    finally:
+        notify_webhooks(app, out)
+
+
+for _command in (init, rebuild, adopt):
     ledger.add_command(_command)

@@ -9,7 +9,7 @@ import click
 
 from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
-from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.options import floe_command, require_reason
 from floe_ledger.cli.output import CommandError, Output
 from floe_ledger.cli.render.lock import lock_payload, render_lock
 from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
@@ -82,15 +82,30 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
 @floe_command()
 def status(app: App, out: Output, environment: str | None, history: int) -> None:
     """What runs in each environment: version, digest, who promoted it, when, locks."""
-    rows = _status_rows(app, environment, history)
+    rows = _status_rows(app, out, environment, history)
     if out.structured:
         out.document(rows)
     else:
         render_status(out, rows, history)
 
 
-def _status_rows(app: App, environment: str | None, history: int) -> list[dict[str, Any]]:
-    """One row per environment in path order (or just ``environment``), read from the views.
+def _reconcile(app: App, envs: list[str]) -> list[str]:
+    """Fold other ledgers' records before showing the state. Status only reads, so a
+    registry it cannot read leaves this ledger's view, said on stderr; commands that decide
+    stop instead (exit 5 or 12)."""
+    try:
+        return app.reconcile_service().environments(envs, app.actor())
+    except FloeError as err:
+        if err.exit_code not in (ExitCode.REGISTRY_UNAVAILABLE, ExitCode.UNAUTHORIZED):
+            raise
+        return [f"showing this ledger only: other ledgers' records could not be read "
+                f"({err.message})"]
+
+
+def _status_rows(app: App, out: Output, environment: str | None,
+                 history: int) -> list[dict[str, Any]]:
+    """One row per environment in path order (or just ``environment``), read from the views
+    after folding in what other ledgers recorded in the registry about those environments.
 
     The manifest summary comes from its cache when the file is unchanged; the backend
     (SQLite or PostgreSQL) is chosen by ``adapters.store.readers``.
@@ -106,6 +121,8 @@ def _status_rows(app: App, environment: str | None, history: int) -> list[dict[s
         if environment not in envs:
             app.manifest.artifacts.promotion.path.index(environment)  # raises, naming the path
         envs = [environment]
+    for warning in _reconcile(app, envs):
+        out.warn(warning)
     return status_rows(app.ledger_location, app.settings.env, str(artifact_id(summary.repository)),
                        envs, history, catch_up=lambda: app.store.refresh_views())  # opens it
 
@@ -132,7 +149,7 @@ def rollback(app: App, out: Output, version: str, environment: str, reason: str 
     from floe_ledger.domain.services.requests import RollbackRequest
 
     try:
-        text = reason if dry_run else _reason(reason, "rollback")
+        text = reason if dry_run else require_reason(reason, "rollback")
         req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
                               break_glass=break_glass)
         result = app.rollback_service().rollback(req, app.actor())
@@ -169,12 +186,14 @@ def unlock(app: App, out: Output, environment: str, reason: str | None) -> None:
 def _set_lock(app: App, out: Output, environment: str, reason: str | None, *,
               locking: bool) -> None:
     try:
-        text = _reason(reason, "lock" if locking else "unlock")
+        text = require_reason(reason, "lock" if locking else "unlock")
         ops, actor = app.lock_service(), app.actor()
         if locking:
             changed = ops.lock(environment, text, actor)
         else:
             changed = ops.unlock(environment, text, actor)
+        for warning in ops.warnings:
+            out.warn(warning)
         current = ops.current_lock(environment, actor)
         lock = current.as_dict() if current is not None else None
         if out.structured:
@@ -184,15 +203,6 @@ def _set_lock(app: App, out: Output, environment: str, reason: str | None, *,
                         locking=locking)
     finally:
         notify_webhooks(app, out)
-
-
-def _reason(reason: str | None, what: str) -> str:
-    if reason:
-        return reason
-    if sys.stdin.isatty():
-        return str(click.prompt(f"Reason for the {what}"))
-    raise UsageError(f"--reason is required for a {what}",
-                     hint="pass --reason TEXT (the prompt is only offered on a terminal)")
 
 
 @click.command()

@@ -29,7 +29,8 @@ from floe_ledger.domain.model.errors import (
 )
 from floe_ledger.domain.model.gates import GateResult, GateStatus
 from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.state import ArtifactState, Live, Lock, Promotion, restore, snapshot
+from floe_ledger.domain.model.records import ObservedRecord
+from floe_ledger.domain.model.state import ArtifactState, Live, Lock, Promotion
 from floe_ledger.domain.model.values import EnvironmentPath, env_tag
 
 if TYPE_CHECKING:
@@ -110,6 +111,37 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
             previous_digest=previous.digest if previous else None, rollback_tag=rollback_tag,
             sequence=sequence, reason=reason, impact=impact, registries=registries,
         )
+
+    def observe_record(self, record: ObservedRecord, actor: Actor) -> None:
+        """Fold what another ledger's verified record says; a record older than what this
+        ledger knows of the environment is history, not the current state."""
+        if record.digest in self.observed or record.ledger_id == self.ledger_id:
+            return
+        live = self.live.get(record.environment)
+        goes_live = record.kind in ("promotion", "rollback") and (
+            live is None or live.at < record.at)
+        changed = self.lock_changed.get(record.environment)
+        lock_effect = record.status if record.kind == "lock" and (
+            changed is None or changed < record.at) else None
+        self._emit(ev.RecordObserved, actor, record_digest=record.digest,
+                   source_ledger=record.ledger_id, record_kind=record.kind, record_id=record.record_id,
+                   subject_digest=record.subject_digest, environment=record.environment,
+                   version=record.version, source_environment=record.source_environment,
+                   recorded_operator=record.operator, recorded_at=record.at,
+                   status=record.status, reason=record.reason, sequence=record.sequence,
+                   goes_live=goes_live, lock_effect=lock_effect)
+
+    def adopt(self, *, adoption_id: str, version: str, digest: str, env: str, tag: str,
+              reason: str, actor: Actor) -> None:
+        """Record that ``version`` passed ``env`` although floe did not promote it there."""
+        done = self.completed(version, env)
+        if done is not None:
+            raise TagExistsError(
+                f"{version} already passed {env} in this ledger (by {done.operator})",
+                hint="nothing to adopt", details={"environment": env, "version": version})
+        self.observe_version(version, digest, env, tag, actor)
+        self._emit(ev.VersionAdopted, actor, adoption_id=adoption_id, version=version,
+                   digest=digest, environment=env, tag=tag, reason=reason)
 
     def observe_version(
         self, version: str, digest: str, env: str | None, tag: str, actor: Actor
@@ -261,31 +293,7 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
 
 register_topic(Artifact.TOPIC, Artifact)
 
-__all__ = ["Actor", "Artifact", "ArtifactSnapshot", "Live", "Lock", "Promotion"]
-
-
-class ArtifactSnapshot(ev.ArtifactEvent):
-    """The aggregate's state at a version, so loading need not replay the whole stream.
-
-    A convenience cache: ``floe audit verify`` never reads snapshots, it replays events.
-    The state carries ``chain_head``, so events appended after it still link.
-    """
-
-    TOPIC: ClassVar[str] = ev.TOPIC_PREFIX + "ArtifactSnapshot.v1"
-    topic: str
-    state: dict[str, Any]
-
-    @classmethod
-    def take(cls, aggregate: Artifact) -> ArtifactSnapshot:
-        return cls(originator_id=aggregate.id, originator_version=aggregate.version,
-                   timestamp=cls.create_timestamp(), topic=Artifact.TOPIC,
-                   state=snapshot(aggregate), prev_hash=aggregate.chain_head)
-
-    def mutate(self, aggregate: Any) -> Any:
-        art = Artifact.__new__(Artifact)
-        art.__base_init__(self.originator_id, self.originator_version, self.timestamp)
-        restore(art, self.state)
-        return art
+__all__ = ["Actor", "Artifact", "Live", "Lock", "Promotion"]
 
 
 def _jsonable(value: Any) -> Any:

@@ -32,6 +32,9 @@ class EnvironmentConfig(_Strict):
     gates: dict[str, Any] = {}
     gate_timeout_seconds: int = Field(300, ge=30, le=3600)
     authorization: AuthorizationConfig | None = None
+    #: Whether a ``{version}-{name}`` tag floe has no record of (pushed by hand or by
+    #: another tool) still counts as evidence the version passed this environment.
+    trust_unrecorded_tags: bool = False
 
     @field_validator("name")
     @classmethod
@@ -87,6 +90,12 @@ class PromotionConfig(_Strict):
     @property
     def path(self) -> EnvironmentPath:
         return EnvironmentPath(tuple(e.name for e in self.environments))
+
+    def trusts_unrecorded_tags(self, env: str) -> bool:
+        """Whether a ``{version}-{env}`` tag floe has no record of still counts as evidence the
+        version passed ``env``: the first environment's does; others only where
+        ``trust_unrecorded_tags: true`` says so."""
+        return env == self.path.names[0] or self.environment(env).trust_unrecorded_tags
 
     def environment(self, name: str) -> EnvironmentConfig:
         self.path.index(name)  # raises UsageError naming the path

@@ -10,6 +10,7 @@ Hierarchy::
     ├── ConcurrencyError           7  lost an optimistic-concurrency race; safe to retry
     ├── GateFailedError            8  a validation gate failed
     ├── InvalidTransitionError     9  not the next environment on the path
+    │   └── UnexplainedTagError    9  source tag floe has no record of (adopt it first)
     ├── TagExistsError            10  immutable tag already written
     ├── NeverPromotedError        11  version was never promoted to that environment
     ├── UnauthorizedError         12  not allowed, credentials refused, or separation of duties
@@ -108,6 +109,12 @@ class GateFailedError(FloeError):
 class InvalidTransitionError(FloeError):
     exit_code = ExitCode.INVALID_TRANSITION
     code = "invalid_transition"
+
+
+class UnexplainedTagError(InvalidTransitionError):
+    """An environment tag no floe record explains is not evidence the version passed it."""
+
+    code = "unexplained_tag"
 
 
 class TagExistsError(FloeError):

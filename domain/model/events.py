@@ -238,9 +238,49 @@ class LockBroken(ArtifactEvent):
     locked_by: str
 
 
+class RecordObserved(ArtifactEvent):
+    """A floe record another ledger wrote to the registry, read and verified before deciding:
+    from now on what it says counts in this ledger too. ``source_ledger`` and
+    ``record_digest`` name where it came from; ``operator`` is who folded it here,
+    ``recorded_operator`` who acted in the other ledger. ``goes_live`` and ``lock_effect``
+    are what folding it changed here (a record older than what this ledger knows changes
+    nothing), so projections need no state of their own to fold it."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "RecordObserved.v1"
+    record_digest: str
+    source_ledger: str
+    record_kind: str  # promotion | rollback | lock | adoption
+    record_id: str
+    subject_digest: str
+    environment: str
+    version: str | None = None
+    source_environment: str | None = None
+    recorded_operator: str
+    recorded_at: datetime
+    status: str | None = None  # lock records: locked | unlocked
+    reason: str = ""
+    sequence: int | None = None  # rollback records
+    goes_live: bool = False
+    lock_effect: str | None = None  # locked | unlocked, when the lock state changed here
+
+
+class VersionAdopted(ArtifactEvent):
+    """An operator adopted an environment tag floe did not write (pushed by hand or by
+    another tool) as evidence that the version passed that environment."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "VersionAdopted.v1"
+    adoption_id: str
+    version: str
+    digest: str
+    environment: str
+    tag: str
+    reason: str
+
+
 EVENT_TYPES: tuple[type[ArtifactEvent], ...] = (
     ArtifactRegistered, VersionObserved, PromotionRequested, PromotionRejected, RollbackRejected,
     LockRejected,
     SignatureVerified, SignatureRejected, GatePassed, GateFailed, TagWritten,
     PromotionCompleted, RolledBack, EnvironmentLocked, EnvironmentUnlocked, LockBroken,
+    RecordObserved, VersionAdopted,
 )

@@ -1,12 +1,14 @@
-"""The Artifact aggregate's state: its types, the fold of its events, the questions it
-answers, and its JSON form for snapshots."""
+"""The Artifact aggregate's state: its types, the fold of its events (``when``) and the
+questions it answers while deciding. Its JSON form for snapshots is in ``snapshot.py``."""
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+import hashlib
+from dataclasses import dataclass, field
 from datetime import datetime
 from functools import singledispatchmethod
 from typing import Any
+from uuid import UUID
 
 from floe_ledger.domain.model import events as ev
 
@@ -64,6 +66,9 @@ class ArtifactState:
         self.rollbacks: dict[tuple[str, str], int] = {}
         self.locks: dict[str, Lock] = {}
         self.timeline: dict[str, list[Live]] = {}  # env -> what went live there, in order
+        self.ledger_id = ""  # this ledger's stable id, named by every record it writes
+        self.observed: set[str] = set()  # digests of other ledgers' records folded here
+        self.lock_changed: dict[str, datetime] = {}  # env -> when its lock state last changed
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -160,68 +165,67 @@ class ArtifactState:
         self.live[env] = live
         self.timeline.setdefault(env, []).append(live)
 
+    def _went_live_before(self, env: str, live: Live) -> None:
+        """What ran in ``env`` before what runs there now (an older record of another ledger)."""
+        lives = self.timeline.setdefault(env, [])
+        lives.append(live)
+        lives.sort(key=lambda lv: lv.at)
+
+    def _passed(self, promo: Promotion) -> None:
+        """``promo.version`` passed ``promo.target``: another ledger's record, or an adoption."""
+        self.promotions.setdefault(promo.promotion_id, promo)
+        self.versions.setdefault(promo.version, promo.digest)
+        key = (promo.version, promo.target)
+        if self.completed(*key) is None and self.open_promotion(*key) is None:
+            self.by_target[key] = promo.promotion_id
+
+    @when.register
+    def _(self, event: ev.ArtifactRegistered) -> None:
+        self.ledger_id = ledger_id(event.originator_id, event.timestamp)
+
+    @when.register
+    def _(self, event: ev.RecordObserved) -> None:
+        self.observed.add(event.record_digest)
+        env, at, who = event.environment, event.recorded_at, event.recorded_operator
+        if event.record_kind in ("promotion", "adoption") and event.version:
+            self._passed(Promotion(
+                promotion_id=event.record_id, version=event.version, digest=event.subject_digest,
+                source=event.source_environment, target=env, operator=who, requested_at=at,
+                state="completed", completed_at=at))
+        if event.record_kind in ("promotion", "rollback") and event.version:
+            if event.record_kind == "rollback":
+                key = (event.version, env)
+                self.rollbacks[key] = max(self.rollbacks.get(key, 0), event.sequence or 0)
+                self.versions.setdefault(event.version, event.subject_digest)
+            live = Live(event.version, event.subject_digest, who, at, event.record_kind,
+                        event.record_id)
+            (self._go_live if event.goes_live else self._went_live_before)(env, live)
+        if event.lock_effect == "locked":
+            self.locks[env] = Lock(event.reason, who, at)
+        elif event.lock_effect == "unlocked":
+            self.locks.pop(env, None)
+        if event.lock_effect:
+            self.lock_changed[env] = at
+
+    @when.register
+    def _(self, event: ev.VersionAdopted) -> None:
+        self._passed(Promotion(
+            promotion_id=event.adoption_id, version=event.version, digest=event.digest,
+            source=None, target=event.environment, operator=event.operator,
+            requested_at=event.timestamp, state="completed", completed_at=event.timestamp))
+
     @when.register
     def _(self, event: ev.EnvironmentLocked) -> None:
         self.locks[event.environment] = Lock(event.reason, event.operator, event.timestamp)
+        self.lock_changed[event.environment] = event.timestamp
 
     @when.register
     def _(self, event: ev.EnvironmentUnlocked) -> None:
         self.locks.pop(event.environment, None)
+        self.lock_changed[event.environment] = event.timestamp
 
 
-def _live(d: dict[str, Any]) -> Live:
-    return Live(**{**d, "at": datetime.fromisoformat(d["at"])})
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-def _promotion_json(p: Promotion) -> dict[str, Any]:
-    data = asdict(p)
-    data["tags"] = [[reg, tag, digest] for (reg, tag), digest in p.tags.items()]
-    for key in ("requested_at", "lease_until", "completed_at"):
-        data[key] = data[key].isoformat() if data[key] else None
-    return data
-
-
-def _promotion(d: dict[str, Any]) -> Promotion:
-    tags = {(reg, tag): digest for reg, tag, digest in d["tags"]}
-    return Promotion(**{**d, "tags": tags, "requested_at": datetime.fromisoformat(
-        d["requested_at"]), "lease_until": _when(d["lease_until"]),
-        "completed_at": _when(d["completed_at"])})
-
-
-def _live_json(live: Live) -> dict[str, Any]:
-    return {**asdict(live), "at": live.at.isoformat()}
-
-
-def snapshot(art: Any) -> dict[str, Any]:
-    """The aggregate's state as JSON-safe data (``restore`` is the inverse)."""
-    return {
-        "repository": art.repository,
-        "chain_head": art.chain_head,
-        "versions": dict(art.versions),
-        "live": {env: _live_json(lv) for env, lv in art.live.items()},
-        "promotions": {pid: _promotion_json(p) for pid, p in art.promotions.items()},
-        "by_target": [[v, env, pid] for (v, env), pid in art.by_target.items()],
-        "rollbacks": [[v, env, n] for (v, env), n in art.rollbacks.items()],
-        "locks": {env: {"reason": lk.reason, "by": lk.by, "at": lk.at.isoformat()}
-                  for env, lk in art.locks.items()},
-        "timeline": {env: [_live_json(lv) for lv in lives]
-                     for env, lives in art.timeline.items()},
-    }
-
-
-def restore(art: Any, state: dict[str, Any]) -> None:
-    """Set the aggregate's fields from :func:`snapshot` data."""
-    art.repository = state["repository"]
-    art.chain_head = state["chain_head"]
-    art.versions = dict(state["versions"])
-    art.live = {env: _live(d) for env, d in state["live"].items()}
-    art.promotions = {pid: _promotion(d) for pid, d in state["promotions"].items()}
-    art.by_target = {(v, env): pid for v, env, pid in state["by_target"]}
-    art.rollbacks = {(v, env): int(n) for v, env, n in state["rollbacks"]}
-    art.locks = {env: Lock(d["reason"], d["by"], datetime.fromisoformat(d["at"]))
-                 for env, d in state["locks"].items()}
-    art.timeline = {env: [_live(d) for d in lives] for env, lives in state["timeline"].items()}
+def ledger_id(artifact_id: UUID, registered_at: datetime) -> str:
+    """A ledger's stable id: its stream's identity and the moment the stream began. Ledgers
+    of one repository in different checkouts differ; runners sharing one ledger share it."""
+    return hashlib.sha256(f"{artifact_id}:{registered_at.isoformat()}".encode()).hexdigest()[:16]

@@ -70,6 +70,12 @@ def latest_tag(env: str) -> str:
     return check_tag(f"latest-{env}")
 
 
+def lock_record_tag(env: str) -> str:
+    """The mutable tag naming the newest lock or unlock record of ``env``: every ledger finds
+    the lock state there, even when nothing runs in the environment."""
+    return check_tag(f"floe-lock-{env}")
+
+
 def rollback_tag(version: str, env: str, n: int) -> str:
     """The immutable tag of the n-th rollback of ``env`` to ``version`` (TAG-04)."""
     return check_tag(f"{version}-{env}-rollback-{n}")

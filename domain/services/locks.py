@@ -20,11 +20,14 @@ from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.services.ports import (
     Clock,
     LedgerStore,
+    NoRecordReader,
     NoRecords,
     NoReplicas,
+    RecordReader,
     RecordWriter,
     Registry,
 )
+from floe_ledger.domain.services.reconcile import environment_tags, reconcile
 from floe_ledger.domain.services.registry_writes import RegistryWriter
 from floe_ledger.domain.services.tracing import SPAN_LOCK, SPAN_UNLOCK, NoopTracer, Tracer
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
@@ -48,7 +51,10 @@ class LockService:
     config: PromotionConfig
     clock: Clock
     records: RecordWriter = field(default_factory=NoRecords)
+    reader: RecordReader = field(default_factory=NoRecordReader)
     tracer: Tracer = field(default_factory=NoopTracer)
+    #: Records of other ledgers that failed verification during the last lock change.
+    warnings: list[str] = field(default_factory=list, init=False)
 
     def lock(self, env: str, reason: str, actor: Actor) -> bool:
         """Lock ``env``; False if it was already locked (nothing recorded then)."""
@@ -75,6 +81,7 @@ class LockService:
             authorize(self.config.environment(env).authorization, actor.who, action, env)
         except FloeError as err:
             session.refuse(err, action=action, target=env)
+        self.warnings = reconcile(session, self.registry, self.reader, environment_tags([env]))
 
         def change(a: Artifact) -> bool:
             return a.lock(env, reason, actor) if locking else a.unlock(env, reason, actor)
@@ -88,7 +95,8 @@ class LockService:
         """A lock record beside what ``env`` runs (nothing is written if nothing runs there)."""
         live = session.current().live.get(env)
         actor = session.actor
-        record = {"kind": "lock", "environment": env, "reason": reason,
+        record = {"kind": "lock", "lock_id": self.clock.new_id(), "environment": env,
+                  "reason": reason,
                   "status": "locked" if locking else "unlocked", "operator": actor.operator,
                   "locked_at": self.clock.now().isoformat(), "trace_id": actor.trace_id,
                   "ledger_head": session.head().as_record()}

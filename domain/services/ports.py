@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from floe_ledger.domain.model.gates import GateResult
 from floe_ledger.domain.model.oci import Descriptor, Manifest
+from floe_ledger.domain.model.records import RecordScan
 
 if TYPE_CHECKING:
     from floe_ledger.domain.model.artifact import Artifact
@@ -160,6 +161,26 @@ class RecordWriter(Protocol):
 class NoRecords:
     def write(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> str | None:
         return None
+
+
+class RecordReader(Protocol):
+    """Reads the floe records other ledgers wrote to the registry, verified (adapters/records).
+
+    ``tags``: environment, release and ``latest-<env>`` tags (their digests' referrers are
+    read) and ``floe-lock-<env>`` tags (a lock record each). Records in ``known`` or written by
+    ``ledger_id`` are skipped. Never raises for a bad record: it is returned as rejected.
+    """
+
+    def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),
+             ledger_id: str = "") -> RecordScan: ...
+
+
+class NoRecordReader:
+    """No shared records: this ledger knows only what it wrote."""
+
+    def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),
+             ledger_id: str = "") -> RecordScan:
+        return RecordScan()
 
 
 class ReplicationJob(Protocol):

@@ -27,25 +27,39 @@ from floe_ledger.domain.model.errors import (
 )
 from floe_ledger.domain.model.gates import GateResult
 from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.values import Version, env_tag, strip_env_suffix
+from floe_ledger.domain.model.values import (
+    Version,
+    env_tag,
+    latest_tag,
+    lock_record_tag,
+    strip_env_suffix,
+)
 from floe_ledger.domain.services.ports import (
     Clock,
     GateRunner,
     LedgerStore,
     NoGates,
+    NoRecordReader,
     NoRecords,
     NoReplicas,
     NoSignatureCheck,
     ProcessProbe,
+    RecordReader,
     RecordWriter,
     Registry,
     Replication,
     SignatureCheck,
 )
 from floe_ledger.domain.services.promotion_run import PromotionRun
+from floe_ledger.domain.services.reconcile import reconcile
 from floe_ledger.domain.services.registry_writes import RegistryWriter
 from floe_ledger.domain.services.requests import PromoteRequest, PromoteResult
-from floe_ledger.domain.services.resolve import SourceResolution, check_target_tag, resolve_source
+from floe_ledger.domain.services.resolve import (
+    SourceResolution,
+    check_target_tag,
+    resolve_source,
+    source_tag,
+)
 from floe_ledger.domain.services.tracing import SPAN_PROMOTE, NoopTracer, Tracer
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
 
@@ -64,6 +78,7 @@ class PromotionService:
     signatures: SignatureCheck = field(default_factory=NoSignatureCheck)
     gates: GateRunner = field(default_factory=NoGates)
     records: RecordWriter = field(default_factory=NoRecords)
+    reader: RecordReader = field(default_factory=NoRecordReader)
     replicas: Replication = field(default_factory=NoReplicas)
     probe: ProcessProbe | None = None
     tracer: Tracer = field(default_factory=NoopTracer)
@@ -87,7 +102,6 @@ class PromotionService:
             path.index(req.source)
         pid = self.clock.new_id()
         session = ArtifactSession(self.store, self.repository, actor, self.clock)
-        artifact = session.current()
 
         def refuse(err: FloeError) -> FloeError:
             if req.dry_run:
@@ -99,13 +113,18 @@ class PromotionService:
             path.check_transition(req.source, req.target)
         except InvalidTransitionError as err:
             raise refuse(err) from None
+        warnings = reconcile(session, self.registry, self.reader, [
+            source_tag(version, req.source), lock_record_tag(req.target), latest_tag(req.target)])
+        artifact = session.current()
         resumable = self._resumable(artifact, version, req)
         if resumable is not None:
-            return self._run(session, resumable, req, resumed=True)
+            return _warned(self._run(session, resumable, req, resumed=True), warnings)
         try:
             authorization = self._check_entry(artifact, version, req, actor)
             artifact.check_env_tag_free(version, req.target, force=req.force)
-            source = resolve_source(self.registry, artifact, version, req.source, path.names)
+            source = resolve_source(self.registry, artifact, version, req.source, path.names,
+                                    trusted=req.source is None
+                                    or self.config.trusts_unrecorded_tags(req.source))
             target_state = check_target_tag(self.registry, version, req.target, source.digest,
                                             force=req.force)
         except FloeError as err:
@@ -113,14 +132,15 @@ class PromotionService:
                 raise
             raise refuse(err) from None
         if target_state == "present" and artifact.completed(version, req.target):
-            return _already_done(artifact, req, version, source)
+            return _warned(_already_done(artifact, req, version, source), warnings)
         try:
             promo = self._decide(session, req, version, pid, source, authorization)
         except ConcurrencyError:
             raise
         except FloeError as err:
             raise refuse(err) from None
-        return self._run(session, promo, req, target_state=target_state)
+        return _warned(self._run(session, promo, req, target_state=target_state), warnings)
+
 
     def _run(self, session: ArtifactSession, promo: Promotion, req: PromoteRequest, *,
              target_state: str | None = None, resumed: bool = False) -> PromoteResult:
@@ -183,6 +203,11 @@ class PromotionService:
     def _gate_budget(self, target: str) -> int:
         env = self.config.environment(target)
         return env.gate_timeout_seconds * max(1, len(self.gates.gate_names(target)))
+
+
+def _warned(result: PromoteResult, warnings: list[str]) -> PromoteResult:
+    result.warnings[:0] = [w for w in warnings if w not in result.warnings]
+    return result
 
 
 def _already_done(artifact: Artifact, req: PromoteRequest, version: str,

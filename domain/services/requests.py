@@ -82,3 +82,22 @@ def estimate_gates(history: dict[str, list[int]], gates: list[str]) -> dict[str,
     return {"gates": per_gate, "estimated_ms": max(known) if known else None,
             "runs": sum(len(history.get(g, [])) for g in gates),
             "unknown": [g for g, ms in per_gate.items() if ms is None]}
+
+
+@dataclass(frozen=True)
+class AdoptRequest:
+    version: str
+    environment: str
+    reason: str
+
+
+@dataclass
+class AdoptResult:
+    adoption_id: str
+    version: str
+    environment: str
+    tag: str
+    digest: str
+    reason: str
+    record_digest: str | None = None
+    warnings: list[str] = field(default_factory=list)

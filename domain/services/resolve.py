@@ -1,11 +1,17 @@
-"""Where a promotion starts: the source tag in the registry, checked against the ledger."""
+"""Where a promotion starts: the source tag in the registry, checked against the ledger, and
+whether an environment tag is evidence that a version passed that environment."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from floe_ledger.domain.model.artifact import Artifact
-from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, TagExistsError
+from floe_ledger.domain.model.errors import (
+    IntegrityError,
+    NotFoundError,
+    TagExistsError,
+    UnexplainedTagError,
+)
 from floe_ledger.domain.model.values import VERSION_RE, env_tag
 from floe_ledger.domain.services.ports import Registry
 
@@ -17,15 +23,24 @@ class SourceResolution:
     media_type: str
 
 
+def source_tag(version: str, source: str | None) -> str:
+    """The tag a promotion starts from: ``{version}-{source}``, or the release tag."""
+    return version if source is None else env_tag(version, source)
+
+
 def resolve_source(registry: Registry, artifact: Artifact, version: str, source: str | None,
-                   environments: tuple[str, ...]) -> SourceResolution:
+                   environments: tuple[str, ...], *, trusted: bool = True) -> SourceResolution:
     """Resolve ``{version}-{source}`` (or the release tag ``version``) to its digest.
+
+    ``trusted``: whether the tag alone is evidence that the version passed ``source``;
+    otherwise a floe record (of any ledger) or an adoption must explain it.
 
     Raises:
         NotFoundError: no such tag; lists the versions that are there (exit 3).
         IntegrityError: the ledger recorded the version in ``source`` but the tag is gone.
+        UnexplainedTagError: the tag is there but nothing floe recorded explains it (exit 9).
     """
-    tag = version if source is None else env_tag(version, source)
+    tag = source_tag(version, source)
     found = registry.resolve(tag)
     if found is None:
         if source is not None and artifact.completed(version, source):
@@ -41,7 +56,30 @@ def resolve_source(registry: Registry, artifact: Artifact, version: str, source:
             else "no versions found; publish one first ('floe artifact push')",
             details={"tag": tag, "available_versions": available},
         )
+    if source is not None and not trusted:
+        check_explained(artifact, version, source, found.digest)
     return SourceResolution(tag=tag, digest=found.digest, media_type=found.media_type)
+
+
+def check_explained(artifact: Artifact, version: str, env: str, digest: str) -> None:
+    """Refuse ``{version}-{env}`` as evidence that the version passed ``env`` unless a
+    promotion, a record of another ledger or an adoption explains it (at that digest)."""
+    tag = env_tag(version, env)
+    done = artifact.completed(version, env)
+    if done is not None and done.digest == digest:
+        return
+    if done is not None:
+        raise IntegrityError(
+            f"{tag} is {digest} in the registry but floe recorded {version} in {env} as "
+            f"{done.digest}", hint="the tag was moved outside floe; run 'floe audit verify "
+            "--registry'", details={"tag": tag, "registry_digest": digest,
+                                    "ledger_digest": done.digest})
+    raise UnexplainedTagError(
+        f"{tag} was not written by floe: no floe record shows {version} passed {env}, so its "
+        "gates, signature check and authorization may never have run",
+        hint=f"if it was promoted another way, adopt it deliberately: 'floe ledger adopt "
+        f"{version} --env {env} --reason TEXT'",
+        details={"tag": tag, "digest": digest, "environment": env})
 
 
 def available_versions(registry: Registry, artifact: Artifact, source: str | None,

@@ -26,18 +26,28 @@ from floe_ledger.domain.model.impact import (
     analyze_rollback,
     outline_manifest,
 )
-from floe_ledger.domain.model.values import env_tag, latest_tag, rollback_tag, strip_env_suffix
+from floe_ledger.domain.model.values import (
+    env_tag,
+    latest_tag,
+    lock_record_tag,
+    rollback_tag,
+    strip_env_suffix,
+)
 from floe_ledger.domain.services.ports import (
     Clock,
     LedgerStore,
+    NoRecordReader,
     NoRecords,
     NoReplicas,
+    RecordReader,
     RecordWriter,
     Registry,
     Replication,
 )
+from floe_ledger.domain.services.reconcile import reconcile
 from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite
 from floe_ledger.domain.services.requests import RollbackRequest, RollbackResult
+from floe_ledger.domain.services.resolve import check_explained
 from floe_ledger.domain.services.tracing import SPAN_ROLLBACK, NoopTracer, Tracer
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
 
@@ -53,6 +63,7 @@ class RollbackService:
     clock: Clock
     dependents: list[DependentConfig] = field(default_factory=list)
     records: RecordWriter = field(default_factory=NoRecords)
+    reader: RecordReader = field(default_factory=NoRecordReader)
     replicas: Replication = field(default_factory=NoReplicas)
     tracer: Tracer = field(default_factory=NoopTracer)
 
@@ -72,6 +83,8 @@ class RollbackService:
         version = strip_env_suffix(req.version, self.config.path.names)
         rid = self.clock.new_id()
         session = ArtifactSession(self.store, self.repository, actor, self.clock)
+        warnings = reconcile(session, self.registry, self.reader, [
+            env_tag(version, env), lock_record_tag(env), latest_tag(env)])
         art = session.current()
 
         def refuse(err: FloeError) -> FloeError:
@@ -92,7 +105,8 @@ class RollbackService:
         live = art.live.get(env)
         result = RollbackResult(rid, version, env, digest=digest, dry_run=req.dry_run,
                                 previous_version=live.version if live else None,
-                                previous_digest=live.digest if live else None)
+                                previous_digest=live.digest if live else None,
+                                warnings=warnings)
         if live is not None and live.version == version:
             result.nothing_to_do = True
             return result
@@ -115,11 +129,17 @@ class RollbackService:
         return result
 
     def _registry_digest(self, art: Artifact, version: str, env: str) -> str | None:
-        """The registry's ``{version}-{env}``, asked only when the ledger has no promotion."""
+        """The registry's ``{version}-{env}``, asked only when no promotion, record or adoption
+        puts the version there; as for promote's source tag, a tag floe has no record of is
+        not evidence (exit 9), unless the environment trusts such tags."""
         if art.completed(version, env) is not None:
             return None
         found = self.registry.resolve(env_tag(version, env))
-        return found.digest if found is not None else None
+        if found is None:
+            return None
+        if not self.config.trusts_unrecorded_tags(env):
+            check_explained(art, version, env, found.digest)
+        return found.digest
 
     def _write(self, session: ArtifactSession, req: RollbackRequest, result: RollbackResult,
                sequence: int, present: bool) -> None:
@@ -134,7 +154,7 @@ class RollbackService:
         result.tags = written.tags
         record = {"kind": "rollback", "rollback_id": result.rollback_id, "version": version,
                   "environment": env, "digest": result.digest, "reason": req.reason,
-                  "rollback_tag": result.rollback_tag, "previous_version":
+                  "rollback_tag": result.rollback_tag, "sequence": sequence, "previous_version":
                   result.previous_version, "previous_digest": result.previous_digest,
                   "operator": actor.operator, "trace_id": actor.trace_id,
                   "rolled_back_at": self.clock.now().isoformat(),

@@ -38,9 +38,11 @@ class LedgerHead:
     artifact_id: str
     version: int
     hash: str
+    ledger_id: str
 
     def as_record(self) -> dict[str, str | int]:
-        return {"artifact_id": self.artifact_id, "version": self.version, "hash": self.hash}
+        return {"artifact_id": self.artifact_id, "version": self.version, "hash": self.hash,
+                "ledger_id": self.ledger_id}
 
 
 @dataclass
@@ -103,4 +105,5 @@ class ArtifactSession:
 
     def head(self) -> LedgerHead:
         artifact = self.current()
-        return LedgerHead(str(artifact.id), artifact.version, artifact.chain_head)
+        return LedgerHead(str(artifact.id), artifact.version, artifact.chain_head,
+                          artifact.ledger_id)

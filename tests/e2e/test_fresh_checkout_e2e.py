@@ -49,14 +49,15 @@ def test_rollback_and_promote_both_take_the_registry_env_tag_in_a_fresh_checkout
     assert out["artifact_digest"] == v1
 
     # Rollback in another fresh checkout reads the same registry state the same way: the
-    # registry's v1.0.0-prod is a version that ran in prod, not "never promoted" (exit 11).
+    # registry's v1.0.0-prod, with checkout A's record of it, is a version that ran in prod,
+    # not "never promoted" (exit 11).
     c = _fresh(tmp_path, registry_server, repo_name, "c")
     code, out = c.json("platform", "rollback", "v1.0.0", "--env", "prod", "--reason", "bad 1.1")
     assert code == 0, out
     assert out["artifact_digest"] == v1
     _, _, latest = raw_manifest(c.registry_uri, "latest-prod")
     assert latest == v1
-    assert "VersionObserved" in c.event_kinds() and "RolledBack" in c.event_kinds()
+    assert "RecordObserved" in c.event_kinds() and "RolledBack" in c.event_kinds()
 
     # A version the registry has never held in prod is still refused by both.
     code, out = c.json("platform", "rollback", "v9.9.9", "--env", "prod", "--reason", "x")

@@ -10,7 +10,7 @@ from floe_ledger.adapters.store.eventstore import SNAPSHOT_INTERVAL, EventStoreL
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.state import snapshot
+from floe_ledger.domain.model.snapshot import snapshot
 
 
 @pytest.mark.requirement("NFR-004")

@@ -1,0 +1,141 @@
+"""Reading other ledgers' records back from the registry, verified before they are trusted.
+
+    scan = OciRecordReader().scan(registry, ["v1.2.3-staging", "floe-lock-prod"],
+                                  known=artifact.observed, ledger_id=artifact.ledger_id)
+
+Each tag given is resolved once. An environment or release tag leads to the records that
+are referrers of the digest it names (the referrers API or the ``sha256-<hex>`` fallback
+index: one request either way); a ``floe-lock-<env>`` tag names a lock record itself.
+Records already folded (``known``) or written by this ledger (``ledger_id``, read from the
+referrer's annotations where the registry returns them) are not fetched. Every other record
+costs two requests (manifest and layer) and is verified: a well-formed floe record of a
+known kind, its layer's digest, its subject the digest it was found under, its annotations
+agreeing with its content, and a ledger id. One that fails is returned as rejected, with
+the reason, and never folded.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from datetime import datetime
+from typing import Any
+
+from floe_ledger.adapters.records import KIND_OF_TYPE, TIME_FIELDS
+from floe_ledger.adapters.records.annotations import LEDGER_ID
+from floe_ledger.adapters.registry._common import load_json
+from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.model.records import ObservedRecord, RecordScan, RejectedRecord
+from floe_ledger.domain.services.ports import Registry
+
+LOCK_TAG_PREFIX = "floe-lock-"
+# Annotation (name under dev.floe.<kind>.) that must agree with the record's content.
+_AGREE = {
+    "promotion": {"id": "promotion_id", "operator": "operator", "target-env":
+                  "target_environment", "version": "version"},
+    "rollback": {"id": "rollback_id", "operator": "operator", "environment": "environment",
+                 "version": "version"},
+    "lock": {"status": "status", "locked-by": "operator", "environment": "environment"},
+    "adoption": {"id": "adoption_id", "operator": "operator", "environment": "environment",
+                 "version": "version"},
+}
+
+
+class InvalidRecord(ValueError):
+    """Why a record cannot be trusted."""
+
+
+class OciRecordReader:
+    """The RecordReader port over an OCI registry."""
+
+    def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),
+             ledger_id: str = "") -> RecordScan:
+        scan = RecordScan()
+        subjects: set[str] = set()
+        for tag in dict.fromkeys(tags):
+            found = registry.resolve(tag)
+            scan.round_trips += 1
+            if found is None:
+                continue
+            candidates: list[tuple[str, str | None]]
+            if tag.startswith(LOCK_TAG_PREFIX):
+                candidates = [(found.digest, None)]
+            elif found.digest in subjects:
+                continue
+            else:
+                subjects.add(found.digest)
+                scan.round_trips += 1
+                candidates = [(d.digest, found.digest) for d in registry.referrers(found.digest)
+                              if d.artifact_type in KIND_OF_TYPE
+                              and not (ledger_id and d.annotations.get(LEDGER_ID) == ledger_id)]
+            for digest, subject in candidates:
+                if digest in known or digest in scan.seen:
+                    continue
+                scan.seen.add(digest)
+                self._read(registry, digest, subject, ledger_id, scan)
+        return scan
+
+    def _read(self, registry: Registry, digest: str, subject: str | None, ledger_id: str,
+              scan: RecordScan) -> None:
+        try:
+            record = _verified(registry, digest, subject)
+            scan.round_trips += 2
+        except (InvalidRecord, FloeError) as err:
+            scan.round_trips += 2
+            scan.rejected.append(RejectedRecord(digest, str(err)))
+            return
+        if record.ledger_id != ledger_id:
+            scan.records.append(record)
+
+
+def _verified(registry: Registry, digest: str, subject: str | None) -> ObservedRecord:
+    doc = load_json(registry.get_manifest(digest).data, f"record {digest}")
+    kind = KIND_OF_TYPE.get(str(doc.get("artifactType", "")))
+    layers = doc.get("layers") or []
+    if kind is None or not layers or not isinstance(layers[0], dict):
+        raise InvalidRecord("not a floe record (unknown artifactType or no layer)")
+    content = load_json(registry.get_blob(str(layers[0].get("digest"))), f"record {digest}")
+    said = str((doc.get("subject") or {}).get("digest", ""))
+    if subject is not None and said != subject:
+        raise InvalidRecord(f"its subject is {said or 'missing'}, not {subject}")
+    if content.get("schema") != f"dev.floe.{kind}.v1" or content.get("kind") != kind:
+        raise InvalidRecord(f"its content is not a dev.floe.{kind}.v1 record")
+    if str(content.get("artifact_digest", "")) != said:
+        raise InvalidRecord("its content names another artifact than its subject")
+    notes = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+    for name, field in _AGREE[kind].items():
+        note = notes.get(f"dev.floe.{kind}.{name}")
+        if note is not None and note != str(content.get(field) or ""):
+            raise InvalidRecord(f"annotation dev.floe.{kind}.{name} says {note!r}, its content "
+                                f"says {content.get(field)!r}: edited after it was written")
+    return _record(kind, digest, said, notes, content)
+
+
+def _record(kind: str, digest: str, subject: str, notes: dict[str, str],
+            c: dict[str, Any]) -> ObservedRecord:
+    head = c.get("ledger_head")
+    ledger = str(head.get("ledger_id") or "") if isinstance(head, dict) else ""
+    if not ledger or notes.get(LEDGER_ID, ledger) != ledger:
+        raise InvalidRecord("it names no ledger id (written by a floe before ledger ids)")
+    env = str(c.get("target_environment") if kind == "promotion" else c.get("environment") or "")
+    ident = str(c.get(f"{kind}_id") or digest)
+    if not env or not c.get("operator") or (kind != "lock" and not c.get("version")):
+        raise InvalidRecord("it lacks its environment, operator or version")
+    sequence = c.get("sequence")
+    return ObservedRecord(
+        digest=digest, kind=kind, ledger_id=ledger, record_id=ident, subject_digest=subject,
+        environment=env, operator=str(c["operator"]), at=_time(c.get(TIME_FIELDS[kind])),
+        version=str(c["version"]) if c.get("version") else None,
+        source_environment=str(c["source_environment"]) if c.get("source_environment")
+        else None,
+        status=str(c.get("status") or "locked") if kind == "lock" else None,
+        reason=str(c.get("reason") or ""), sequence=sequence if isinstance(sequence, int) else None)
+
+
+def _time(value: Any) -> datetime:
+    try:
+        moment = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidRecord(f"its time {value!r} is not an ISO 8601 time") from None
+    if moment.tzinfo is None:
+        raise InvalidRecord(f"its time {value!r} has no time zone")
+    return moment
