@@ -124,7 +124,8 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
         lock_effect = record.status if record.kind == "lock" and (
             changed is None or changed < record.at) else None
         self._emit(ev.RecordObserved, actor, record_digest=record.digest,
-                   source_ledger=record.ledger_id, record_kind=record.kind, record_id=record.record_id,
+                   source_ledger=record.ledger_id, record_kind=record.kind,
+                   record_id=record.record_id,
                    subject_digest=record.subject_digest, environment=record.environment,
                    version=record.version, source_environment=record.source_environment,
                    recorded_operator=record.operator, recorded_at=record.at,

@@ -151,15 +151,17 @@ def test_rollback_and_lock_records_and_discovery_by_tag(registry: Registry,
     lock = writer.write(registry, artifact.digest, {
         "kind": "lock", "environment": "prod", "status": "locked", "reason": "freeze",
         "operator": "carol"})
-    assert writer.write(registry, "", {"kind": "lock", "environment": "qa"}) is None
+    # A lock on an environment that runs nothing still leaves a record, found by its tag.
+    empty = writer.write(registry, "", {"kind": "lock", "environment": "qa"})
+    assert empty is not None and registry.resolve("floe-lock-qa").digest == empty
     by_kind = {r.kind: r for r in list_records(registry, artifact.digest)}
     assert by_kind["rollback"].digest == rollback
     assert by_kind["rollback"].annotations["dev.floe.rollback.reason"] == "bad config"
     assert by_kind["lock"].digest == lock
     assert by_kind["lock"].annotations["dev.floe.lock.locked-by"] == "carol"
     tagged = {r.digest: r for r in tagged_records(registry)}
-    assert set(tagged) == {rollback, lock}
-    assert {r.subject for r in tagged.values()} == {artifact.digest}
+    assert set(tagged) == {rollback, lock, empty}
+    assert {r.subject for r in tagged.values()} == {artifact.digest, ""}
     manifest = json.loads(registry.get_manifest(str(rollback)).data)
     assert manifest["artifactType"] == ARTIFACT_TYPES["rollback"]
     assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"
