@@ -60,6 +60,7 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
             prev_hash=ev.GENESIS,
             operator=actor.operator,
             trace_id=actor.trace_id,
+            identified_by=actor.identified_by,
         )
 
     def _emit(self, event_class: type[ev.ArtifactEvent], actor: Actor, **fields: Any) -> None:
@@ -68,6 +69,7 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
             prev_hash=self.chain_head,
             operator=actor.operator,
             trace_id=actor.trace_id,
+            identified_by=actor.identified_by,
             **fields,
         )
 
