@@ -156,6 +156,7 @@ class AuditEntry:
     summary: str
     ref_id: str = ""
     trace_id: str = ""
+    identified_by: str | None = None  # oidc | registry | local (FR-045)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -189,6 +190,7 @@ class HistoryFold:
             digest=str(_first(event, "digest") or promo.digest),
             operator=event.operator, at=event.timestamp.isoformat(), summary=summarize(event),
             ref_id=str(pid or getattr(event, "rollback_id", "")), trace_id=event.trace_id,
+            identified_by=event.identified_by,
         )
         if self.keep.keeps(entry, event.timestamp):
             self._entries.append(entry)

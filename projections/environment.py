@@ -6,7 +6,7 @@ drives the SQLite and PostgreSQL read models and can be rebuilt from zero.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 from uuid import UUID
 
@@ -78,7 +78,15 @@ ViewOp = RegisterArtifact | SetLive | SetLock | SetPromotion | AppendHistory
 def project(event: ev.ArtifactEvent) -> list[ViewOp]:
     """The view operations one event implies (possibly none)."""
     handler = _HANDLERS.get(type(event))
-    return handler(event) if handler else []
+    return _identified(handler(event), event.identified_by) if handler else []
+
+
+def _identified(ops: list[ViewOp], identified_by: str | None) -> list[ViewOp]:
+    """History rows say how their operator was identified (FR-045), when the event does."""
+    if identified_by is None:
+        return ops
+    return [AppendHistory(op.artifact_id, replace(op.entry, identified_by=identified_by))
+            if isinstance(op, AppendHistory) else op for op in ops]
 
 
 def _at(event: ev.ArtifactEvent) -> str:

@@ -37,6 +37,7 @@ class HistoryEntry:
     reason: str = ""
     ref_id: str = ""
     details: dict[str, Any] = field(default_factory=dict)
+    identified_by: str | None = None  # oidc | registry | local; None: not recorded (FR-045)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

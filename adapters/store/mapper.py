@@ -13,7 +13,7 @@ from floe_ledger.domain.model.events import ArtifactEvent
 
 
 def encode_state(event: ArtifactEvent) -> bytes:
-    state = event.model_dump(mode="json")
+    state = event.stored_state()  # exactly what the chain hashes (FR-045: no null identified_by)
     state.pop("originator_id")
     state.pop("originator_version")
     return json.dumps(state, separators=(",", ":"), ensure_ascii=False).encode()

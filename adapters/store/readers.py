@@ -74,12 +74,28 @@ def read_history(conn: _Conn, ph: str, artifact_id: str, environment: str | None
         params.append(environment)
     sql += f" ORDER BY position DESC, seq DESC LIMIT {ph}"
     params.append(limit)
-    return [
-        HistoryEntry(environment=r[0], kind=r[1], version=r[2], digest=r[3], operator=r[4],
-                     at=r[5], reason=r[6] or "", ref_id=r[7] or "",
-                     details=json.loads(r[8] or "{}"))
-        for r in conn.execute(sql, params).fetchall()
-    ]
+    return [history_entry(r) for r in conn.execute(sql, params).fetchall()]
+
+
+#: Where a history row keeps how its operator was identified (FR-045): inside the ``details``
+#: column, so views built before it existed need no new column (and no migration).
+_IDENTIFIED_BY = "_identified_by"
+
+
+def stored_details(entry: HistoryEntry) -> str:
+    """The ``details`` column of a history row: its details and how its operator was known."""
+    if entry.identified_by is None:
+        return json.dumps(entry.details)
+    return json.dumps({**entry.details, _IDENTIFIED_BY: entry.identified_by})
+
+
+def history_entry(r: Any) -> HistoryEntry:
+    """A ``floe_history`` row (environment … details) as a :class:`HistoryEntry`."""
+    details = json.loads(r[8] or "{}")
+    identified_by = details.pop(_IDENTIFIED_BY, None)
+    return HistoryEntry(environment=r[0], kind=r[1], version=r[2], digest=r[3], operator=r[4],
+                        at=r[5], reason=r[6] or "", ref_id=r[7] or "", details=details,
+                        identified_by=identified_by)
 
 
 class ViewReader(Protocol):

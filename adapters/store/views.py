@@ -7,13 +7,17 @@ transaction and skips what is already applied. ``rebuild`` drops and refolds.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any, Protocol
 from uuid import UUID
 
-from floe_ledger.adapters.store.readers import TRACKING_NAME, read_history, read_statuses
+from floe_ledger.adapters.store.readers import (
+    TRACKING_NAME,
+    read_history,
+    read_statuses,
+    stored_details,
+)
 from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.environment import (
     AppendHistory,
@@ -180,7 +184,7 @@ class EnvironmentViews:
             self._x(
                 "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 (pos, seq, str(op.artifact_id), h.environment, h.kind, h.version, h.digest,
-                 h.operator, h.at, h.reason, h.ref_id, json.dumps(h.details)),
+                 h.operator, h.at, h.reason, h.ref_id, stored_details(h)),
             )
 
     def close(self) -> None:

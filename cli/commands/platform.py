@@ -34,9 +34,12 @@ def platform() -> None:
               help="Complete a promotion whose env tag already exists with the same digest, "
               "or resume an interrupted one. Never re-points a tag to another digest.")
 @click.option("--no-cache", is_flag=True, help="Re-verify signatures even if cached.")
+@click.option("--break-glass", default=None, metavar="REASON",
+              help="Enter a locked environment (recorded; needs an authenticated operator, "
+              "in allowed_groups or break_glass_groups where the environment lists them).")
 @floe_command(traced=True)
 def promote(app: App, out: Output, version: str, source: str | None, target: str,
-            dry_run: bool, force: bool, no_cache: bool) -> None:
+            dry_run: bool, force: bool, no_cache: bool, break_glass: str | None) -> None:
     """Promote VERSION from one environment to the next.
 
     Writes VERSION-TARGET (immutable) and latest-TARGET (mutable) pointing at the exact
@@ -47,6 +50,7 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
       floe platform promote v1.2.3 --to dev
       floe platform promote v1.2.3 --from dev --to staging
       floe platform promote v1.2.3 --from staging --to prod --dry-run -o json
+      floe platform promote v1.2.4 --from staging --to prod --break-glass "INC-7 hotfix"
     """
     from floe_ledger.domain.services.requests import PromoteRequest
 
@@ -55,7 +59,7 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
     try:
         service = app.promotion_service()
         request = PromoteRequest(version, source, target, force=force, dry_run=dry_run,
-                                 use_cache=not no_cache)
+                                 use_cache=not no_cache, break_glass=break_glass)
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
@@ -135,7 +139,8 @@ def _status_rows(app: App, out: Output, environment: str | None,
 @click.option("--dry-run", is_flag=True, help="Show the impact analysis; write nothing.")
 @click.option("--force", is_flag=True, help="Roll back even if the impact analysis says BLOCKED.")
 @click.option("--break-glass", default=None, metavar="REASON",
-              help="Enter a locked environment (authorized operators only; recorded).")
+              help="Enter a locked environment (recorded; needs an authenticated operator, "
+              "in allowed_groups or break_glass_groups where the environment lists them).")
 @floe_command(traced=True)
 def rollback(app: App, out: Output, version: str, environment: str, reason: str | None,
              dry_run: bool, force: bool, break_glass: str | None) -> None:

@@ -59,13 +59,17 @@ def render_replay(out: Output, payload: dict[str, Any]) -> None:
 
 
 def render_history(out: Output, entries: list[dict[str, Any]]) -> None:
-    """One line per event, newest first (``-o json`` adds digests, ids and trace ids)."""
+    """One line per event, newest first: time, kind, environment, version, operator, how the
+    operator was identified (oidc, registry, local; ``-`` before it was recorded), summary
+    (``-o json`` adds digests, ids and trace ids)."""
     from rich.markup import escape
 
     c = out.console
     c.print(f"history: {len(entries)} event(s), newest first")
     for e in entries:
         at = utc_time(e["at"], suffix="")
+        known = e.get("identified_by") or "-"  # how the operator was identified (FR-045)
         c.print(escape(f"{at}  {e['kind']:<19} {e['environment'] or '-':<8} "
-                       f"{e['version'] or '-':<9} {e['operator']:<10} {e['summary']}"))
+                       f"{e['version'] or '-':<9} {e['operator']:<10} {known:<8} "
+                       f"{e['summary']}"))
 

@@ -31,9 +31,10 @@ def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None
         return
     for r in rows:
         hist = Table(title=f"History: {r['environment']}", title_justify="left")
-        for col in ("At", "Kind", "Version", "Operator", "Reason"):
+        for col in ("At", "Kind", "Version", "Operator", "Reason", "Identified By"):
             hist.add_column(col)
         for h in r.get("history") or []:
             hist.add_row(utc_time(h["at"]), escape(h["kind"]), escape(h["version"] or "-"),
-                         escape(h["operator"]), escape(h["reason"] or ""))
+                         escape(h["operator"]), escape(h["reason"] or ""),
+                         escape(h.get("identified_by") or "-"))
         out.console.print(hist)

@@ -61,6 +61,7 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
             prev_hash=ev.GENESIS,
             operator=actor.operator,
             trace_id=actor.trace_id,
+            identified_by=actor.identified_by,
         )
 
     def _emit(self, event_class: type[ev.ArtifactEvent], actor: Actor, **fields: Any) -> None:
@@ -69,6 +70,7 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
             prev_hash=self.chain_head,
             operator=actor.operator,
             trace_id=actor.trace_id,
+            identified_by=actor.identified_by,
             **fields,
         )
 

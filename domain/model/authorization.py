@@ -3,12 +3,17 @@
 No ``authorization`` block: no check (the quickstart needs no login). A block with
 empty lists: any *authenticated* operator. Otherwise the operator must be named in
 ``allowed_operators`` or belong to one of ``allowed_groups``, and be authenticated,
-because a name nobody vouched for proves nothing.
+because a name nobody vouched for proves nothing. ``require_authenticated: false`` lets
+a local user's name and ``identity.groups`` count without a credential.
+
+``--break-glass`` (:func:`authorize_break_glass`) always needs an authenticated operator,
+authorization block or not, and where groups are listed, membership in ``allowed_groups``
+or ``break_glass_groups``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from floe_ledger.domain.model.config import AuthorizationConfig
@@ -47,19 +52,52 @@ def authorize(policy: AuthorizationConfig | None, operator: Operator, action: st
     def decision(passed: bool, via: str) -> AuthorizationDecision:
         return AuthorizationDecision(passed, via, operator.name, operator.groups, groups, names)
 
-    if not operator.authenticated:
+    if not operator.authenticated and policy.require_authenticated:
         raise _refusal(decision(False, "unauthenticated"), action, environment,
-                       f"operator {operator.name} is not authenticated (identity from "
-                       f"{operator.source})")
+                       f"operator {operator.name} is not authenticated (identified by "
+                       f"{identified_as(operator)})")
     if not groups and not names:
-        return decision(True, f"authenticated:{operator.source}")
+        known = "authenticated" if operator.authenticated else "unauthenticated"
+        return decision(True, f"{known}:{operator.source}")
     if operator.name in names:
         return decision(True, f"operator:{operator.name}")
     shared = [g for g in operator.groups if g in groups]
     if shared:
         return decision(True, f"group:{shared[0]}")
     raise _refusal(decision(False, "denied"), action, environment,
-                   f"operator {operator.name} is not authorized to {action} {environment}")
+                   f"operator {operator.name} (identified by {identified_as(operator)}) is "
+                   f"not authorized to {action} {environment}")
+
+
+def authorize_break_glass(policy: AuthorizationConfig | None, operator: Operator,
+                          environment: str) -> AuthorizationDecision:
+    """``--break-glass`` into ``environment``: an authenticated operator, always, and where
+    the environment lists groups or operators, one of them or a ``break_glass_groups``
+    member. Raises UnauthorizedError (exit 12); ``authorized_via`` starts ``break-glass:``.
+    """
+    base = policy or AuthorizationConfig()
+    strict = base.model_copy(update={
+        "require_authenticated": True,
+        "allowed_groups": [*base.allowed_groups, *base.break_glass_groups]})
+    decision = authorize(strict, operator, "break glass into", environment)
+    return replace(decision, via=f"break-glass:{decision.via}")
+
+
+def authorize_entry(policy: AuthorizationConfig | None, operator: Operator, action: str,
+                    environment: str, *, break_glass: str | None) -> AuthorizationDecision:
+    """:func:`authorize_break_glass` when ``break_glass`` is given, else :func:`authorize`."""
+    if break_glass:
+        return authorize_break_glass(policy, operator, environment)
+    return authorize(policy, operator, action, environment)
+
+
+_SOURCES = {"oidc": "a verified OIDC token", "registry": "a registry credential",
+            "local": "the local user name, unauthenticated"}
+
+
+def identified_as(operator: Operator) -> str:
+    """How ``operator`` was identified, in words (``oidc`` → a verified OIDC token)."""
+    return _SOURCES.get(operator.source, operator.source)
 
 
 def _refusal(d: AuthorizationDecision, action: str, env: str, why: str) -> UnauthorizedError:

@@ -20,11 +20,19 @@ class _Strict(BaseModel):
 
 
 class AuthorizationConfig(_Strict):
-    """Who may promote into an environment (ENT-11)."""
+    """Who may promote into an environment (ENT-11, FR-045..FR-047).
+
+    ``require_authenticated`` (default true): the operator must be identified by a verified
+    OIDC token or a registry credential the registry accepted; false lets a local user's
+    groups from ``identity.groups`` count. ``break_glass_groups`` may also use
+    ``--break-glass``, which always needs an authenticated operator.
+    """
 
     allowed_groups: list[str] = []
     allowed_operators: list[str] = []
     separation_of_duties: bool = False
+    require_authenticated: bool = True
+    break_glass_groups: list[str] = []
 
 
 class EnvironmentConfig(_Strict):

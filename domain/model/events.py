@@ -42,6 +42,7 @@ class ArtifactEvent(BaseModel, CanMutateAggregate[UUID]):
     prev_hash: str = GENESIS
     operator: str = ""
     trace_id: str = ""
+    identified_by: str | None = None  # oidc | registry | local (FR-045); None before it
 
     @classmethod
     def __pydantic_init_subclass__(cls, **kwargs: Any) -> None:
@@ -54,7 +55,10 @@ class ArtifactEvent(BaseModel, CanMutateAggregate[UUID]):
         return type(self).__name__
 
     def stored_state(self) -> dict[str, Any]:
-        return self.model_dump(mode="json")
+        """The state as stored and hashed; ``identified_by`` only when known, so events
+        written before it existed keep their hash."""
+        unset = {"identified_by"} if self.identified_by is None else None
+        return self.model_dump(mode="json", exclude=unset)
 
     def chain_hash(self) -> str:
         return event_hash(self.TOPIC, self.stored_state())

@@ -36,3 +36,9 @@ class Actor:
     @property
     def who(self) -> Operator:
         return self.identity or Operator(self.operator)
+
+    @property
+    def identified_by(self) -> str | None:
+        """How the operator was identified (``oidc``, ``registry``, ``local``), recorded on
+        every event (FR-045); None when no identity was resolved."""
+        return self.identity.source if self.identity else None

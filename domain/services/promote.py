@@ -16,7 +16,7 @@ from datetime import timedelta
 from typing import Any
 
 from floe_ledger.domain.model.artifact import Artifact, Promotion
-from floe_ledger.domain.model.authorization import authorize, check_separation_of_duties
+from floe_ledger.domain.model.authorization import authorize_entry, check_separation_of_duties
 from floe_ledger.domain.model.config import PromotionConfig
 from floe_ledger.domain.model.errors import (
     ConcurrencyError,
@@ -172,7 +172,8 @@ class PromotionService:
         if not req.break_glass:
             artifact.check_not_locked(req.target)
         policy = self.config.environment(req.target).authorization
-        decision = authorize(policy, actor.who, "promote to", req.target)
+        decision = authorize_entry(policy, actor.who, "promote to", req.target,
+                                   break_glass=req.break_glass)  # break-glass: authenticated
         previous = artifact.completed(version, req.source) if req.source else None
         check_separation_of_duties(policy, actor.who, previous.operator if previous else None,
                                    version, req.source, req.target)

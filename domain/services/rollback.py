@@ -16,7 +16,7 @@ import json
 from dataclasses import dataclass, field
 
 from floe_ledger.domain.model.artifact import Artifact
-from floe_ledger.domain.model.authorization import authorize
+from floe_ledger.domain.model.authorization import authorize_entry
 from floe_ledger.domain.model.config import DependentConfig, PromotionConfig
 from floe_ledger.domain.model.errors import ExitCode, FloeError, InvalidTransitionError
 from floe_ledger.domain.model.identity import Actor
@@ -95,7 +95,8 @@ class RollbackService:
         try:
             if not req.break_glass:
                 art.check_not_locked(env)
-            authorize(self.config.environment(env).authorization, actor.who, "roll back", env)
+            authorize_entry(self.config.environment(env).authorization, actor.who, "roll back",
+                            env, break_glass=req.break_glass)  # break-glass: authenticated
             digest = art.check_rollback(version, env,
                                         registry_digest=self._registry_digest(art, version, env))
         except FloeError as err:

@@ -2,38 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import time
-
-import jwt
 import pytest
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-ISSUER = "https://token.actions.githubusercontent.com"
-AUDIENCE = "floe"
+from support.oidc import OidcIssuer
 
 
 @pytest.fixture
 def oidc(workspace):
-    key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(key.public_key()))
-    jwk.update({"kid": "k1", "use": "sig", "alg": "RS256"})
-    (workspace.root / "jwks.json").write_text(json.dumps({"keys": [jwk]}))
+    issuer = OidcIssuer(workspace.root)
     workspace.write_manifest(
-        identity={"oidc": {"issuer": ISSUER, "audience": AUDIENCE, "jwks_file": "jwks.json"},
-                  "groups": {"ci@acme.example": ["release"]}},
+        identity={"oidc": issuer.config(), "groups": {"ci@acme.example": ["release"]}},
         promotion={"environments": [{"name": "dev", "authorization": {
             "allowed_groups": ["platform-admins"]}}]},
     )
-
-    def token(**claims):
-        now = int(time.time())
-        body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "repo:acme/platform:ref:main",
-                "email": "ci@acme.example", "groups": ["platform-admins"], "iat": now,
-                "exp": now + 300, **claims}
-        return jwt.encode(body, key, algorithm="RS256", headers={"kid": "k1"})
-
-    return workspace, token
+    return workspace, issuer.token
 
 
 @pytest.mark.requirement("FR-045", "FR-047")

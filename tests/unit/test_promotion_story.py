@@ -12,7 +12,7 @@ from floe_ledger.domain.model.errors import (
     NotFoundError,
     TagExistsError,
 )
-from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.identity import Actor, Operator
 from floe_ledger.domain.services.locks import LockService
 from floe_ledger.domain.services.promote import PromotionService
 from floe_ledger.domain.services.requests import PromoteRequest
@@ -21,6 +21,8 @@ from support.memory_registry import MemoryRegistry
 from support.memory_store import MemoryStore
 
 ACTOR = Actor("alice", "0" * 31 + "1")
+# --break-glass needs an authenticated operator (FR-045): alice, as the registry knows her.
+VOUCHED = Actor("alice", "0" * 31 + "1", Operator("alice", "registry", authenticated=True))
 
 
 @pytest.fixture
@@ -137,7 +139,8 @@ def test_a_locked_environment_refuses_until_unlocked_and_break_glass_is_recorded
     assert err.value.exit_code == 13
     assert "incident 42" in err.value.message and "sre" in err.value.hint
     result = service.promote(
-        PromoteRequest("v1.2.3", "dev", "staging", break_glass="hotfix for incident 42"), ACTOR)
+        PromoteRequest("v1.2.3", "dev", "staging", break_glass="hotfix for incident 42"),
+        VOUCHED)
     assert result.tags == ["v1.2.3-staging", "latest-staging"]
     assert "LockBroken" in store.events(registry.uri)
     assert ops.unlock("staging", "resolved", Actor("sre")) is True

@@ -49,12 +49,24 @@ Environments
 │ dev         │ v1.3.0  │ sha256:121212121212 │ alice       │ 2026-11-25 22:56:03Z │      │
 └─────────────┴─────────┴─────────────────────┴─────────────┴──────────────────────┴──────┘
 History: dev
-┏━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━━━━┓
-┃ At                   ┃ Kind      ┃ Version ┃ Operator ┃ Reason       ┃
-┡━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━━━┩
-│ 2026-11-25 22:56:03Z │ promotion │ v1.3.0  │ alice    │              │
-│ 2026-11-25 20:00:00Z │ lock      │ -       │ bob      │ freeze [now] │
-└──────────────────────┴───────────┴─────────┴──────────┴──────────────┘
+┏━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ At                   ┃ Kind      ┃ Version ┃ Operator ┃ Reason       ┃ Identified By ┃
+┡━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ 2026-11-25 22:56:03Z │ promotion │ v1.3.0  │ alice    │              │ -             │
+│ 2026-11-25 20:00:00Z │ lock      │ -       │ bob      │ freeze [now] │ -             │
+└──────────────────────┴───────────┴─────────┴──────────┴──────────────┴───────────────┘
+"""
+
+# FR-045: each history row says how its operator was identified ("-": not recorded).
+IDENTIFIED_HISTORY = """\
+History: dev
+┏━━━━━━━━━━━━━━━━━━━━━━┳━━━━━━━━━━┳━━━━━━━━━┳━━━━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━┳━━━━━━━━━━━━━━━┓
+┃ At                   ┃ Kind     ┃ Version ┃ Operator        ┃ Reason       ┃ Identified By ┃
+┡━━━━━━━━━━━━━━━━━━━━━━╇━━━━━━━━━━╇━━━━━━━━━╇━━━━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━╇━━━━━━━━━━━━━━━┩
+│ 2026-11-25 22:56:03Z │ PROMOTED │ v1.3.0  │ ci@acme.example │              │ oidc          │
+│ 2026-11-25 21:00:00Z │ REJECTED │ v1.3.0  │ bob             │ Unauthorized │ local         │
+│ 2026-11-25 20:00:00Z │ LOCKED   │ -       │ alice           │ freeze       │ registry      │
+└──────────────────────┴──────────┴─────────┴─────────────────┴──────────────┴───────────────┘
 """
 
 
@@ -92,3 +104,19 @@ def test_history_adds_a_table_per_environment_with_its_last_events(terminal) -> 
     ]
     render_status(terminal.out, [row], history=2)
     assert terminal.lines() == WITH_HISTORY.splitlines()
+
+
+@pytest.mark.requirement("FR-045", "FR-048")
+def test_history_says_how_each_operator_was_identified(terminal) -> None:
+    row = EnvironmentStatus("dev", "v1.3.0", DIGEST, "alice",
+                            "2026-11-25T22:56:03+00:00").as_dict()
+    row["history"] = [
+        HistoryEntry("dev", "PROMOTED", "v1.3.0", DIGEST, "ci@acme.example",
+                     "2026-11-25T22:56:03+00:00", identified_by="oidc").as_dict(),
+        HistoryEntry("dev", "REJECTED", "v1.3.0", "", "bob", "2026-11-25T21:00:00+00:00",
+                     reason="Unauthorized", identified_by="local").as_dict(),
+        HistoryEntry("dev", "LOCKED", "", "", "alice", "2026-11-25T20:00:00+00:00",
+                     reason="freeze", identified_by="registry").as_dict(),
+    ]
+    render_status(terminal.out, [row], history=3)
+    assert terminal.lines()[6:] == IDENTIFIED_HISTORY.splitlines()
