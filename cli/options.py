@@ -61,6 +61,7 @@ def floe_command(*, traced: bool = False, ledger_option: bool = False,
                 try:
                     if traced:
                         out.trace_id = app.trace_id
+                        _say_ledger_mode(app, out)
                     run(app, out, *args, **options)
                 finally:
                     app.close()
@@ -73,6 +74,18 @@ def floe_command(*, traced: bool = False, ledger_option: bool = False,
         return wrapped
 
     return decorate
+
+
+def _say_ledger_mode(app: App, out: Output) -> None:
+    """In CI with a ledger of its own, say once which guarantees hold (README, "Many runners,
+    many ledgers"): a runner's local ledger is easy to mistake for a shared one."""
+    if app.settings.env.get("CI", "").lower() not in ("true", "1") or \
+            app.ledger_location.kind != "sqlite":
+        return
+    out.err_console.print(f"floe: this runner's own ledger ({app.ledger_location.display}): locks, "
+             "separation of duties and provenance hold as of the registry records read before "
+             "each decision; set FLOE_LEDGER_URL to a shared PostgreSQL ledger to serialise "
+             "decisions across runners", markup=False, highlight=False)
 
 
 def _invocation_app(ctx: click.Context, manifest: str | None, ledger: str | None) -> App:

@@ -22,7 +22,6 @@ from floe_ledger.domain.model.errors import (
     ConcurrencyError,
     ExitCode,
     FloeError,
-    InvalidTransitionError,
     TagExistsError,
 )
 from floe_ledger.domain.model.gates import GateResult
@@ -109,9 +108,12 @@ class PromotionService:
             session.refuse(err, action="promote", target=req.target, version=version,
                            source=req.source, ref_id=pid)
 
-        try:
+        try:  # what needs no registry: the path, and who may enter the target
             path.check_transition(req.source, req.target)
-        except InvalidTransitionError as err:
+            authorization = authorize_entry(
+                self.config.environment(req.target).authorization, actor.who, "promote to",
+                req.target, break_glass=req.break_glass).as_dict()  # break-glass: authenticated
+        except FloeError as err:
             raise refuse(err) from None
         warnings = reconcile(session, self.registry, self.reader, [
             source_tag(version, req.source), lock_record_tag(req.target), latest_tag(req.target)])
@@ -120,7 +122,7 @@ class PromotionService:
         if resumable is not None:
             return _warned(self._run(session, resumable, req, resumed=True), warnings)
         try:
-            authorization = self._check_entry(artifact, version, req, actor)
+            self._check_entry(artifact, version, req, actor)
             artifact.check_env_tag_free(version, req.target, force=req.force)
             source = resolve_source(self.registry, artifact, version, req.source, path.names,
                                     trusted=req.source is None
@@ -167,17 +169,14 @@ class PromotionService:
         )
 
     def _check_entry(self, artifact: Artifact, version: str, req: PromoteRequest,
-                     actor: Actor) -> dict[str, Any]:
-        """Lock (unless break-glass), authorization and separation of duties."""
+                     actor: Actor) -> None:
+        """Lock (unless break-glass) and separation of duties, on the reconciled ledger."""
         if not req.break_glass:
             artifact.check_not_locked(req.target)
         policy = self.config.environment(req.target).authorization
-        decision = authorize_entry(policy, actor.who, "promote to", req.target,
-                                   break_glass=req.break_glass)  # break-glass: authenticated
         previous = artifact.completed(version, req.source) if req.source else None
         check_separation_of_duties(policy, actor.who, previous.operator if previous else None,
                                    version, req.source, req.target)
-        return decision.as_dict()
 
     def _decide(self, session: ArtifactSession, req: PromoteRequest, version: str, pid: str,
                 source: SourceResolution, authorization: dict[str, Any]) -> Promotion:

@@ -83,20 +83,23 @@ class RollbackService:
         version = strip_env_suffix(req.version, self.config.path.names)
         rid = self.clock.new_id()
         session = ArtifactSession(self.store, self.repository, actor, self.clock)
-        warnings = reconcile(session, self.registry, self.reader, [
-            env_tag(version, env), lock_record_tag(env), latest_tag(env)])
-        art = session.current()
 
         def refuse(err: FloeError) -> FloeError:
             if req.dry_run:
                 return err
             session.refuse(err, action="rollback", target=env, version=version, ref_id=rid)
 
+        try:  # who may roll back needs no registry
+            authorize_entry(self.config.environment(env).authorization, actor.who, "roll back",
+                            env, break_glass=req.break_glass)  # break-glass: authenticated
+        except FloeError as err:
+            raise refuse(err) from None
+        warnings = reconcile(session, self.registry, self.reader, [
+            env_tag(version, env), lock_record_tag(env), latest_tag(env)])
+        art = session.current()
         try:
             if not req.break_glass:
                 art.check_not_locked(env)
-            authorize_entry(self.config.environment(env).authorization, actor.who, "roll back",
-                            env, break_glass=req.break_glass)  # break-glass: authenticated
             digest = art.check_rollback(version, env,
                                         registry_digest=self._registry_digest(art, version, env))
         except FloeError as err:
