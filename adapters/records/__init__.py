@@ -35,16 +35,17 @@ from floe_ledger.adapters.records.annotations import (
     annotations_for,
     fit,
 )
-from floe_ledger.adapters.registry._common import (
-    TITLE,
-    compact_json,
-    descriptor_from_json,
-    load_json,
-    sha256_digest,
-)
+from floe_ledger.adapters.registry._common import TITLE, descriptor_from_json, load_json
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.errors import NotFoundError, UsageError
-from floe_ledger.domain.model.oci import OCI_EMPTY, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_EMPTY,
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    sha256_digest,
+)
+from floe_ledger.domain.model.oci import sorted_json as compact_json
 from floe_ledger.domain.services.ports import Registry
 
 log = get_logger("floe.records")

@@ -30,14 +30,13 @@ from floe_ledger.adapters.signing.identity import TrustedIdentityPolicy
 from floe_ledger.adapters.signing.oci import (
     EMPTY_CONFIG,
     EMPTY_DESCRIPTOR,
-    compact_json,
     descriptor,
     layers_of,
     manifest_of,
     parse_manifest,
 )
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
-from floe_ledger.domain.model.oci import OCI_MANIFEST, Descriptor
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Descriptor, ordered_json
 from floe_ledger.domain.model.signature import SignatureVerdict, TrustedIssuer
 from floe_ledger.domain.model.values import check_digest
 from floe_ledger.domain.services.ports import Registry
@@ -71,7 +70,7 @@ def attach_bundle(registry: Registry, subject_digest: str, bundle_json: bytes) -
         raise NotFoundError(f"{subject_digest} is not in {registry.uri}")
     registry.put_blob(EMPTY_CONFIG, EMPTY_DESCRIPTOR["mediaType"])
     registry.put_blob(bundle_json, BUNDLE_TYPE)
-    body = compact_json({
+    body = ordered_json({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": BUNDLE_TYPE,

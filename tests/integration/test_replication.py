@@ -24,7 +24,6 @@ from floe_ledger.adapters.registry import (
     LayoutRegistry,
     push_files,
 )
-from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.adapters.replication import ReplicaSet, replicate_all, replicate_tags
 from floe_ledger.adapters.replication.copy import (
@@ -34,7 +33,13 @@ from floe_ledger.adapters.replication.copy import (
 )
 from floe_ledger.adapters.replication.sync import companions_level, sync, sync_status
 from floe_ledger.adapters.signing.cosign import signature_tag
-from floe_ledger.domain.model.oci import OCI_INDEX, OCI_MANIFEST, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Manifest,
+    sha256_digest,
+    sorted_json,
+)
 from floe_ledger.domain.services.ports import Registry
 from support.registry_server import RegistryServer, start_registry
 
@@ -103,7 +108,7 @@ def referrer_manifest(registry: Registry, subject: Manifest, artifact_type: str,
            "subject": {"mediaType": subject.media_type, "digest": subject.digest,
                        "size": len(subject.data)},
            "annotations": {"org.opencontainers.image.created": "2026-11-25T00:00:00Z"}}
-    data = compact_json(doc)
+    data = sorted_json(doc)
     return Manifest(sha256_digest(data), OCI_MANIFEST, data)
 
 
@@ -306,7 +311,7 @@ def test_index_children_are_copied_before_the_index(trio: Any, connect: Any, rep
         {"mediaType": OCI_MANIFEST, "digest": c.digest, "size": len(c.data),
          "platform": {"os": "linux", "architecture": arch}}
         for c, arch in zip(children, ("amd64", "arm64"), strict=True)]}
-    data = compact_json(doc)
+    data = sorted_json(doc)
     index = Manifest(sha256_digest(data), OCI_INDEX, data)
     primary.put_manifest("v2.0.0-dev", index)
 
