@@ -136,7 +136,7 @@ class VerifyOutcome:
         return err
 
 
-def verify(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
+def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
            checkpoint: Path | None = None, public_key: Path | None = None) -> VerifyOutcome:
     """Verify the chain from the first event of every stream, then the anchors and drift."""
     from floe_ledger.adapters.audit.events import with_events
@@ -228,18 +228,18 @@ def _read(path: Path) -> bytes:
         raise UsageError(f"cannot read {path}: {err}", hint="check the path") from err
 
 
-def checkpoint(app: AuditSources, key: Path, out_path: Path,
-               password: bytes | None) -> dict[str, Any]:
+def create_checkpoint(app: AuditSources, key: Path, out_path: Path,
+                      password: bytes | None) -> dict[str, Any]:
     """Verify the chain, then sign its heads into ``out_path``."""
     from floe_ledger.adapters.audit.checkpoint import (
-        load_private_key,
+        checkpoint_private_key,
         sign_checkpoint,
         write_checkpoint,
     )
 
     key_pem = _read(key)
-    load_private_key(key_pem, password)  # a bad key fails before the ledger is read
-    outcome = verify(app, ledger_rows(app))
+    checkpoint_private_key(key_pem, password)  # a bad key fails before the ledger is read
+    outcome = verify_ledger(app, ledger_rows(app))
     if not outcome.ok:
         err = outcome.error()
         err.hint = "a checkpoint signs a verified ledger only; " + err.hint

@@ -32,7 +32,7 @@ from floe_ledger.adapters.signing.oci import (
     descriptor,
     layers_of,
     manifest_of,
-    parse_manifest,
+    verified_manifest_json,
 )
 from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError, NotFoundError
 from floe_ledger.domain.model.oci import (
@@ -161,7 +161,7 @@ def verify_key_based(
         return SignatureVerdict(digest=digest, status="unsigned", mode="key",
                        reasons=[f"no cosign signature (tag {tag} not found)"])
     try:
-        layers = _signature_layers(manifest.media_type, parse_manifest(manifest))
+        layers = _signature_layers(manifest.media_type, verified_manifest_json(manifest))
     except IntegrityError as err:
         return SignatureVerdict(digest=digest, status="failed", mode="key", reasons=[err.message])
     if not layers:
@@ -249,7 +249,7 @@ def _existing_layers(registry: Registry, tag: str) -> tuple[str, list[dict[str, 
         manifest = registry.get_manifest(tag)
     except NotFoundError:
         return "", []
-    return manifest.digest, _signature_layers(manifest.media_type, parse_manifest(manifest))
+    return manifest.digest, _signature_layers(manifest.media_type, verified_manifest_json(manifest))
 
 
 def _upload_signature(

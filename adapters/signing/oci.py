@@ -31,7 +31,7 @@ def manifest_of(data: bytes, media_type: str) -> Manifest:
     return Manifest(digest=sha256_digest(data), media_type=media_type, data=data)
 
 
-def parse_manifest(manifest: Manifest) -> dict[str, Any]:
+def verified_manifest_json(manifest: Manifest) -> dict[str, Any]:
     """The manifest's JSON object, after checking its bytes against its digest.
 
     Raises:

@@ -28,7 +28,7 @@ import httpx
 
 from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
-from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare
+from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare_request
 from floe_ledger.domain.model.config import WebhookConfig
 
 log = get_logger("floe.webhooks")
@@ -94,7 +94,7 @@ class _Run:
     def queue(self, client: httpx.Client, ep: Endpoint, queue: list[Delivery]) -> None:
         label = endpoint_label(ep)
         for n, d in enumerate(queue):
-            prep = prepare(d, ep, self.env, label)
+            prep = prepare_request(d, ep, self.env, label)
             try:
                 outcome = (Outcome(d.delivery_id, False, 0, None, prep.error) if prep.error
                            else _send(client, d, ep, prep, self.deadline))
