@@ -7,6 +7,7 @@ bytes, with the companions, and survive a replica going down (FR-028..030, SC-00
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import time
@@ -16,10 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from conftest import USERS
 
 from floe_ledger.adapters.records import OciRecordWriter, list_records, record_tag
 from floe_ledger.adapters.registry import (
+    Credentials,
     DistributionRegistry,
     LayoutRegistry,
     push_files,
@@ -137,8 +141,6 @@ def seed(primary: Registry, tmp_path: Path, payload: bytes = b"") -> Seeded:
 
 
 def blob_digests(registry: Registry, digest: str) -> list[str]:
-    import json
-
     doc = json.loads(registry.get_manifest(digest).data)
     return [d["digest"] for d in [doc["config"], *doc["layers"]]]
 
@@ -379,7 +381,6 @@ def test_companions_behind_are_found_and_copied(trio: Any, connect: Any, repo_na
 @pytest.mark.requirement("ADJ-10")
 def test_a_referrer_deleted_from_the_primary_does_not_block_replication(
         trio: Any, connect: Any, repo_name: str, tmp_path: Path) -> None:
-    import httpx
 
     primary, a, _ = (connect(s, repo_name) for s in trio)
     seeded = seed(primary, tmp_path)
@@ -422,9 +423,6 @@ def test_replica_signatures_the_primary_lacks_are_kept(trio: Any, connect: Any,
 def test_per_registry_credentials_and_no_secret_in_errors(
         trio: Any, auth_registry_server: RegistryServer, opened: list[Registry],
         connect: Any, repo_name: str, tmp_path: Path) -> None:
-    from conftest import USERS
-
-    from floe_ledger.adapters.registry import Credentials
 
     primary = connect(trio[0], repo_name)
     seeded = seed(primary, tmp_path)
