@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from floe_ledger.domain.services.ports import Registry
     from floe_ledger.domain.services.promote import PromotionService
     from floe_ledger.domain.services.rollback import RollbackService
+    from floe_ledger.domain.services.sync import SyncService
 
 
 @dataclass
@@ -257,6 +258,15 @@ class App:
             config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
             records=self.records,
         )
+
+    def sync_service(self) -> SyncService:
+        """Replicas compared with, and levelled from, what the ledger says the primary holds."""
+        from floe_ledger.adapters.replication.sync import ReplicaSyncer
+        from floe_ledger.domain.services.sync import SyncService
+
+        return SyncService(store=lambda: self.store, repository=self.repository,
+                           registry=lambda: self.registry,
+                           replicas=ReplicaSyncer(self.replicas.replicas))
 
     def close(self) -> None:
         """Flush the trace, close the registries and the store (folding the views once).

@@ -35,7 +35,7 @@ from floe_ledger.adapters.replication.copy import (
     copy_companions,
     find_companions,
 )
-from floe_ledger.adapters.replication.sync import companions_level, sync, sync_status
+from floe_ledger.adapters.replication.sync import companions_level, sync_replicas, sync_status
 from floe_ledger.adapters.signing.cosign import signature_tag
 from floe_ledger.domain.model.oci import (
     OCI_INDEX,
@@ -220,7 +220,7 @@ def test_stopped_replica_fails_promptly_and_sync_brings_it_level(
     drift = sync_status(primary, [a, b], expected)
     assert drift[0].level
     assert sorted(drift[1].missing) == sorted(TAGS) and not drift[1].level
-    result = sync(primary, [a, b], expected)
+    result = sync_replicas(primary, [a, b], expected)
     assert [(s.status, sorted(s.tags)) for s in result] == [("ok", []), ("ok", sorted(TAGS))]
     assert all(d.level for d in sync_status(primary, [a, b], expected))
     assert_level(primary, b, seeded)
@@ -258,7 +258,7 @@ def test_replica_dying_mid_copy_is_failed_then_synced(trio: Any, connect: Any,
     assert statuses[1].stats.blobs_uploaded == 3  # config + 2 layers went in before it died
 
     b_srv.start()
-    result = sync(primary, [a, b], dict.fromkeys(TAGS, digest))
+    result = sync_replicas(primary, [a, b], dict.fromkeys(TAGS, digest))
     assert [s.status for s in result] == ["ok", "ok"]
     assert result[1].stats.blobs_present >= 3 and result[1].stats.blobs_uploaded >= 0
     assert_level(primary, b, seeded)
@@ -353,7 +353,7 @@ def test_sync_repoints_a_tag_that_points_elsewhere(trio: Any, connect: Any, repo
     drift = sync_status(primary, [a, b], expected)
     assert drift[0].level
     assert drift[1].mismatched == {"latest-staging": stale.digest}
-    result = sync(primary, [a, b], expected)
+    result = sync_replicas(primary, [a, b], expected)
     assert [(s.status, list(s.tags)) for s in result] == [("ok", []), ("ok", ["latest-staging"])]
     assert b.resolve("latest-staging").digest == digest  # type: ignore[union-attr]
 
@@ -372,7 +372,7 @@ def test_companions_behind_are_found_and_copied(trio: Any, connect: Any, repo_na
     expected = dict.fromkeys(TAGS, digest)
 
     assert sync_status(primary, [a], expected)[0].companions_behind == (digest,)
-    assert sync(primary, [a], expected)[0].ok
+    assert sync_replicas(primary, [a], expected)[0].ok
     assert later_digest in {d.digest for d in a.referrers(digest)}
     assert a.resolve(record_tag("promotion", later)).digest == later_digest  # type: ignore[union-attr]
     assert sync_status(primary, [a], expected)[0].level
