@@ -124,7 +124,7 @@ class VerifyOutcome:
         }
 
     def error(self) -> IntegrityError:
-        """The exit-14 error naming the first break (or the drift)."""
+        """The exit-14 error naming the first break (or the drift), carrying the report."""
         if self.breaks:
             b = self.breaks[0]
             where = b.repository or b.artifact_id
@@ -137,10 +137,10 @@ class VerifyOutcome:
             tags = ", ".join(f"{d.tag} ({d.status})" for d in self.drift)
             message = f"registry drift: {len(self.drift)} tag(s) changed outside floe: {tags}"
             hint = "find who moved them; floe never re-points an immutable tag"
-        err = IntegrityError(message, hint=hint, details={"first_break": self.payload()[
-            "first_break"], "drift": [d.as_dict() for d in self.drift]})
-        err.payload = self.payload()  # type: ignore[attr-defined]
-        return err
+        payload = self.payload()
+        return IntegrityError(message, hint=hint, details={
+            "first_break": payload["first_break"], "drift": [d.as_dict() for d in self.drift]},
+            envelope=payload)
 
 
 def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,

@@ -22,7 +22,7 @@ import click
 
 from floe_ledger.cli.app import App
 from floe_ledger.cli.options import floe_command
-from floe_ledger.cli.output import CommandError, Output
+from floe_ledger.cli.output import Output
 from floe_ledger.domain.model.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -63,7 +63,7 @@ def verify(app: App, out: Output, check_registry: bool, checkpoint: Path | None,
     if not out.structured:
         render_verify(out, outcome)
     if not outcome.ok:
-        raise CommandError(outcome.error(), outcome.payload())
+        raise outcome.error()
     if out.structured:
         out.result(outcome.payload())
 

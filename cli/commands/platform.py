@@ -10,7 +10,7 @@ import click
 from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.options import floe_command
-from floe_ledger.cli.output import CommandError, Output
+from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.lock import lock_payload, render_lock
 from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
 from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
@@ -59,8 +59,8 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
-            raise CommandError(err, {"gate_results": err.details.get("gate_results", [])}
-                               ) from err
+            err.envelope = {"gate_results": err.details.get("gate_results", [])}
+            raise
         payload = promote_payload(result, app.operator.name)
         if out.structured:
             out.result(payload, success=not result.blocking)
