@@ -34,6 +34,10 @@ from pathlib import Path
 from tempfile import TemporaryDirectory
 from typing import Any
 
+from floe_ledger.cli.app import App, Settings
+from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.services.requests import PromoteRequest
+
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
@@ -115,9 +119,6 @@ def write_manifest(folder: Path, repo: str) -> Path:
 
 def runner(spec: dict[str, Any]) -> None:
     """One runner process: promote every version dev -> staging -> prod, report counts."""
-    from floe_ledger.cli.app import App, Settings
-    from floe_ledger.domain.model.errors import FloeError
-    from floe_ledger.domain.services.requests import PromoteRequest
 
     env = dict(os.environ, FLOE_LEDGER_URL=spec["url"], USER=f"runner{spec['index']}")
     app = App(Settings.from_options(spec["manifest"], env))

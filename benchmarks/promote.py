@@ -20,6 +20,20 @@ import tempfile
 import time
 from pathlib import Path
 
+import httpx
+
+from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
+from floe_ledger.adapters.signing.cosign import sign
+from floe_ledger.adapters.signing.verifier import SignatureVerifier
+from floe_ledger.adapters.store.eventstore import EventStoreLedger
+from floe_ledger.adapters.store.location import ledger_location
+from floe_ledger.adapters.system.clock import SystemClock
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.signature import VerificationPolicy
+from floe_ledger.domain.services.promote import PromotionService
+from floe_ledger.domain.services.requests import PromoteRequest
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
@@ -99,19 +113,6 @@ def main() -> None:
 
 
 def in_process(host: str, repo: str, work: Path, versions, runs: int) -> dict[str, list[float]]:  # type: ignore[no-untyped-def]
-    import httpx
-
-    from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
-    from floe_ledger.adapters.signing.cosign import sign
-    from floe_ledger.adapters.signing.verifier import SignatureVerifier
-    from floe_ledger.adapters.store.eventstore import EventStoreLedger
-    from floe_ledger.adapters.store.location import ledger_location
-    from floe_ledger.adapters.system.clock import SystemClock
-    from floe_ledger.domain.model.config import PromotionConfig
-    from floe_ledger.domain.model.identity import Actor
-    from floe_ledger.domain.model.signature import VerificationPolicy
-    from floe_ledger.domain.services.promote import PromotionService
-    from floe_ledger.domain.services.requests import PromoteRequest
 
     subprocess.run([FLOE, "artifact", "keygen", "k"], cwd=work, capture_output=True, check=True)
     registry = open_registry(RegistrySettings(uri=f"oci://{host}/{repo}", plain_http=True),

@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from floe_ledger.domain.services.promote import PromotionService
     from floe_ledger.domain.services.reconcile import ReconcileService
     from floe_ledger.domain.services.rollback import RollbackService
+    from floe_ledger.domain.services.sync import SyncService
 
 
 @dataclass
@@ -283,6 +284,15 @@ class App:
         return ReconcileService(store=self.store, registry=self.registry,
                                 repository=self.repository, clock=self.clock,
                                 reader=self.record_reader)
+
+    def sync_service(self) -> SyncService:
+        """Replicas compared with, and levelled from, what the ledger says the primary holds."""
+        from floe_ledger.adapters.replication.sync import ReplicaSyncer
+        from floe_ledger.domain.services.sync import SyncService
+
+        return SyncService(store=lambda: self.store, repository=self.repository,
+                           registry=lambda: self.registry,
+                           replicas=ReplicaSyncer(self.replicas.replicas))
 
     def close(self) -> None:
         """Flush the trace, close the registries and the store (folding the views once).

@@ -89,10 +89,11 @@ class Output:
 
         self.err_console.print(f"[yellow]warning:[/yellow] {escape(text)}")
 
-    def error(self, err: FloeError, extra: dict[str, Any] | None = None) -> None:
+    def error(self, err: FloeError) -> None:
+        """The failure document (with the error's ``envelope`` fields), or red text on stderr."""
         if self.structured:
             self.document({"success": False, "trace_id": self.trace_id, "error": err.as_dict(),
-                           **(extra or {})})
+                           **(err.envelope or {})})
             return
         from rich.markup import escape
 
@@ -103,31 +104,13 @@ class Output:
             self.err_console.print(f"[dim]trace id: {self.trace_id}[/dim]")
 
 
-class CommandError(Exception):
-    """A FloeError plus the command's own fields, printed beside ``error`` in JSON and YAML.
-
-    ``floe platform promote`` keeps ``gate_results`` in its failure document this way, and
-    ``floe audit verify`` its whole report.
-    """
-
-    def __init__(self, error: FloeError, fields: dict[str, Any]) -> None:
-        super().__init__(error.message)
-        self.error = error
-        self.fields = fields
-
-
 @contextlib.contextmanager
 def handle_errors(out: Output) -> Iterator[None]:
     """Map every exception to its exit code in one place, rendering it in the chosen format."""
     try:
         yield
-    except CommandError as failure:
-        out.error(failure.error, failure.fields)
-        sys.exit(int(failure.error.exit_code))
     except FloeError as err:
-        # audit_ops.VerifyOutcome.error() still attaches its report as ``err.payload``
-        # (checkpoint re-raises it); drop this when that module moves to adapters/.
-        out.error(err, getattr(err, "payload", None))
+        out.error(err)
         sys.exit(int(err.exit_code))
     except click.exceptions.Exit:
         raise

@@ -5,7 +5,7 @@ Pure: each fold is fed decoded events in notification order::
     replay = AsOfReplay(datetime(2026, 11, 20, tzinfo=UTC))
     for position, event in events:
         replay.feed(event)
-    replay.result()          # [ArtifactState(...)], every environment as it was then
+    replay.result()          # [ReplayedArtifact(...)], every environment as it was then
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from floe_ledger.projections.environment import (
 
 
 @dataclass
-class ArtifactState:
+class ReplayedArtifact:
     """One repository's environments at a moment."""
 
     artifact_id: str
@@ -47,14 +47,14 @@ class AsOfReplay:
             raise ValueError("as_of must be timezone-aware")
         self.as_of = as_of
         self.events = 0
-        self._artifacts: dict[str, ArtifactState] = {}
+        self._artifacts: dict[str, ReplayedArtifact] = {}
 
     def feed(self, event: ev.ArtifactEvent) -> None:
         if event.timestamp > self.as_of:
             return
         self.events += 1
         art = self._artifacts.setdefault(str(event.originator_id),
-                                         ArtifactState(str(event.originator_id)))
+                                         ReplayedArtifact(str(event.originator_id)))
         for op in project(event):
             if isinstance(op, RegisterArtifact):
                 art.repository = op.repository
@@ -73,10 +73,10 @@ class AsOfReplay:
                 art.environments[op.target] = replace(env, open_promotion=opened)
 
     @staticmethod
-    def _env(art: ArtifactState, name: str) -> EnvironmentStatus:
+    def _env(art: ReplayedArtifact, name: str) -> EnvironmentStatus:
         return art.environments.get(name) or EnvironmentStatus(environment=name)
 
-    def result(self) -> list[ArtifactState]:
+    def result(self) -> list[ReplayedArtifact]:
         return sorted(self._artifacts.values(), key=lambda a: a.repository)
 
 
@@ -188,7 +188,7 @@ class HistoryFold:
             environment=str(_first(event, "target_environment", "environment") or promo.target),
             version=str(_first(event, "version") or promo.version),
             digest=str(_first(event, "digest") or promo.digest),
-            operator=event.operator, at=event.timestamp.isoformat(), summary=summarize(event),
+            operator=event.operator, at=event.timestamp.isoformat(), summary=event_summary(event),
             ref_id=str(pid or getattr(event, "rollback_id", "")), trace_id=event.trace_id,
             identified_by=event.identified_by,
         )
@@ -208,7 +208,7 @@ def _first(event: ev.ArtifactEvent, *names: str) -> Any:
     return None
 
 
-def summarize(event: ev.ArtifactEvent) -> str:
+def event_summary(event: ev.ArtifactEvent) -> str:
     """One human line for an event."""
     e: Any = event
     match event:

@@ -14,7 +14,6 @@ the caller.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,15 +24,16 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
+from floe_ledger.adapters.signing.keys import spki_fingerprint
 from floe_ledger.domain.model.errors import IntegrityError, UsageError
 from floe_ledger.projections.audit import Anchor
 
 SCHEMA = "dev.floe.checkpoint.v1"
-PrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
-PublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
+CheckpointPrivateKey = ed25519.Ed25519PrivateKey | ec.EllipticCurvePrivateKey
+CheckpointPublicKey = ed25519.Ed25519PublicKey | ec.EllipticCurvePublicKey
 
 
-def load_private_key(pem: bytes, password: bytes | None = None) -> PrivateKey:
+def checkpoint_private_key(pem: bytes, password: bytes | None = None) -> CheckpointPrivateKey:
     """An Ed25519 or ECDSA private key from PEM; UsageError for anything else."""
     try:
         key = serialization.load_pem_private_key(pem, password=password)
@@ -47,7 +47,7 @@ def load_private_key(pem: bytes, password: bytes | None = None) -> PrivateKey:
     return key
 
 
-def load_public_key(pem: bytes) -> PublicKey:
+def checkpoint_public_key(pem: bytes) -> CheckpointPublicKey:
     """An Ed25519 or ECDSA public key from PEM; UsageError for anything else."""
     try:
         key = serialization.load_pem_public_key(pem)
@@ -58,13 +58,6 @@ def load_public_key(pem: bytes) -> PublicKey:
         raise UsageError(f"checkpoint keys must be Ed25519 or ECDSA, not {type(key).__name__}",
                          hint="openssl pkey -in checkpoint.pem -pubout")
     return key
-
-
-def key_id(public: PublicKey) -> str:
-    """sha256 of the DER SubjectPublicKeyInfo, hex."""
-    der = public.public_bytes(serialization.Encoding.DER,
-                              serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(der).hexdigest()
 
 
 def sign_checkpoint(heads: dict[str, dict[str, Any]], key_pem: bytes, *, events: int,
@@ -80,7 +73,7 @@ def sign_checkpoint(heads: dict[str, dict[str, Any]], key_pem: bytes, *, events:
         created: the checkpoint time (now by default).
         password: the key's password, if it is encrypted.
     """
-    key = load_private_key(key_pem, password)
+    key = checkpoint_private_key(key_pem, password)
     payload: dict[str, Any] = {
         "schema": SCHEMA,
         "created_at": (created or datetime.now(UTC)).astimezone(UTC).isoformat(),
@@ -96,7 +89,7 @@ def sign_checkpoint(heads: dict[str, dict[str, Any]], key_pem: bytes, *, events:
     else:
         algorithm, signature = "ecdsa-sha256", key.sign(data, ec.ECDSA(hashes.SHA256()))
     return {"payload": payload, "signature": {
-        "algorithm": algorithm, "key_id": key_id(key.public_key()),
+        "algorithm": algorithm, "key_id": spki_fingerprint(key.public_key()),
         "value": base64.b64encode(signature).decode("ascii")}}
 
 
@@ -107,15 +100,16 @@ def verify_checkpoint(doc: dict[str, Any], public_pem: bytes) -> list[Anchor]:
         IntegrityError: the document was altered, or signed by another key.
         UsageError: it is not a checkpoint, or the key cannot be read.
     """
-    public = load_public_key(public_pem)
+    public = checkpoint_public_key(public_pem)
     payload, sig = doc.get("payload"), doc.get("signature")
     if not isinstance(payload, dict) or not isinstance(sig, dict) or \
             payload.get("schema") != SCHEMA:
         raise UsageError("not a floe checkpoint", hint="create one with 'floe audit checkpoint'")
-    if sig.get("key_id") != key_id(public):
+    given = spki_fingerprint(public)
+    if sig.get("key_id") != given:
         raise IntegrityError("the checkpoint was signed by another key",
                              hint="verify with the public key of the key that signed it",
-                             details={"key_id": sig.get("key_id"), "given": key_id(public)})
+                             details={"key_id": sig.get("key_id"), "given": given})
     try:
         value = base64.b64decode(str(sig.get("value", "")), validate=True)
         data = rfc8785.dumps(payload)

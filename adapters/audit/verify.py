@@ -14,6 +14,17 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from floe_ledger.adapters.audit.checkpoint import (
+    checkpoint_private_key,
+    read_checkpoint,
+    sign_checkpoint,
+    verify_checkpoint,
+    write_checkpoint,
+)
+from floe_ledger.adapters.audit.events import raw_events, with_events
+from floe_ledger.adapters.audit.export import read_jsonl
+from floe_ledger.adapters.records import list_records, tagged_records
+from floe_ledger.domain.model.artifact_id import artifact_id
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.projections.audit import (
     Anchor,
@@ -23,7 +34,7 @@ from floe_ledger.projections.audit import (
     RawEvent,
     check_anchors,
 )
-from floe_ledger.projections.audit_drift import TagDrift, TagFold
+from floe_ledger.projections.audit_drift import TagDrift, TagFold, compare_tags
 
 if TYPE_CHECKING:
     from floe_ledger.adapters.audit.events import AuditableStore
@@ -71,14 +82,10 @@ def parse_time(text: str, option: str) -> datetime:
 def ledger_rows(app: AuditSources, export: Path | None = None) -> Iterator[RawEvent]:
     """The raw rows of a JSON Lines export, or of the ledger (which must exist)."""
     if export is not None:
-        from floe_ledger.adapters.audit.export import read_jsonl
-
         if not export.is_file():
             raise NotFoundError(f"no export at {export}", hint="give a file from 'floe audit "
                                 "export --format jsonl'")
         return read_jsonl(export)
-    from floe_ledger.adapters.audit.events import raw_events
-
     loc = app.ledger_location
     if loc.kind == "sqlite" and (loc.path is None or not loc.path.is_file()):
         raise NotFoundError(f"no ledger at {loc.display}",
@@ -117,7 +124,7 @@ class VerifyOutcome:
         }
 
     def error(self) -> IntegrityError:
-        """The exit-14 error naming the first break (or the drift)."""
+        """The exit-14 error naming the first break (or the drift), carrying the report."""
         if self.breaks:
             b = self.breaks[0]
             where = b.repository or b.artifact_id
@@ -130,17 +137,15 @@ class VerifyOutcome:
             tags = ", ".join(f"{d.tag} ({d.status})" for d in self.drift)
             message = f"registry drift: {len(self.drift)} tag(s) changed outside floe: {tags}"
             hint = "find who moved them; floe never re-points an immutable tag"
-        err = IntegrityError(message, hint=hint, details={"first_break": self.payload()[
-            "first_break"], "drift": [d.as_dict() for d in self.drift]})
-        err.payload = self.payload()  # type: ignore[attr-defined]
-        return err
+        payload = self.payload()
+        return IntegrityError(message, hint=hint, details={
+            "first_break": payload["first_break"], "drift": [d.as_dict() for d in self.drift]},
+            envelope=payload)
 
 
-def verify(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
+def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
            checkpoint: Path | None = None, public_key: Path | None = None) -> VerifyOutcome:
     """Verify the chain from the first event of every stream, then the anchors and drift."""
-    from floe_ledger.adapters.audit.events import with_events
-
     start = time.perf_counter()
     verifier, tags = ChainVerifier(), TagFold()
     pairs = with_events(rows) if registry else ((raw, None) for raw in rows)
@@ -162,8 +167,6 @@ def verify(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = Fals
 
 def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | None
                         ) -> list[Anchor]:
-    from floe_ledger.adapters.audit.checkpoint import read_checkpoint, verify_checkpoint
-
     if public_key is None:
         raise UsageError("--checkpoint needs --public-key",
                          hint="give the PEM public key of the key that signed it")
@@ -176,10 +179,6 @@ def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | N
 
 def _registry_checks(app: AuditSources, outcome: VerifyOutcome, tags: TagFold) -> list[Anchor]:
     """Drift of the ledger's tags, and the records' heads as anchors."""
-    from floe_ledger.adapters.records import list_records, tagged_records
-    from floe_ledger.domain.model.artifact_id import artifact_id
-    from floe_ledger.projections.audit_drift import compare_tags
-
     reg = app.registry
     outcome.registry = reg.uri
     expected = tags.tags(reg.uri)
@@ -228,18 +227,12 @@ def _read(path: Path) -> bytes:
         raise UsageError(f"cannot read {path}: {err}", hint="check the path") from err
 
 
-def checkpoint(app: AuditSources, key: Path, out_path: Path,
-               password: bytes | None) -> dict[str, Any]:
+def create_checkpoint(app: AuditSources, key: Path, out_path: Path,
+                      password: bytes | None) -> dict[str, Any]:
     """Verify the chain, then sign its heads into ``out_path``."""
-    from floe_ledger.adapters.audit.checkpoint import (
-        load_private_key,
-        sign_checkpoint,
-        write_checkpoint,
-    )
-
     key_pem = _read(key)
-    load_private_key(key_pem, password)  # a bad key fails before the ledger is read
-    outcome = verify(app, ledger_rows(app))
+    checkpoint_private_key(key_pem, password)  # a bad key fails before the ledger is read
+    outcome = verify_ledger(app, ledger_rows(app))
     if not outcome.ok:
         err = outcome.error()
         err.hint = "a checkpoint signs a verified ledger only; " + err.hint

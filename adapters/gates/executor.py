@@ -18,6 +18,7 @@ import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
 
+from floe_ledger.adapters.gates.cel_policy import run_policy_gate
 from floe_ledger.adapters.gates.command import run_command_gate
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.security import run_security_gate
@@ -28,10 +29,6 @@ GateHandler = Callable[[GateSpec, GateContext], GateResult]
 
 
 def _run_policy_gate(spec: GateSpec, ctx: GateContext) -> GateResult:
-    from floe_ledger.adapters.gates.cel_policy import (
-        run_policy_gate,  # loads the CEL engine only when needed
-    )
-
     return run_policy_gate(spec, ctx)
 
 

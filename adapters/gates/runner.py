@@ -20,6 +20,7 @@ not reap zombies.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import functools
 import os
 import signal
@@ -117,8 +118,6 @@ def _become_subreaper() -> bool:
     """Adopt orphaned descendants so they can be reaped (Linux; best effort)."""
     if not sys.platform.startswith("linux"):
         return False
-    import ctypes
-
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0

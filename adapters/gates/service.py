@@ -20,6 +20,7 @@ from typing import Any, get_args
 
 from pydantic import TypeAdapter, ValidationError
 
+from floe_ledger.adapters.gates.cel_policy import validate_policies
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.executor import run_gates
 from floe_ledger.domain.model.config import EnvironmentConfig, PromotionConfig
@@ -137,8 +138,6 @@ class ConfiguredGates:
         for env in self._promotion.environments:
             self.plan(env.name)
         if expressions:
-            from floe_ledger.adapters.gates.cel_policy import validate_policies
-
             configured = self._promotion.policies or []
             validate_policies(_POLICIES.validate_python(configured))
 

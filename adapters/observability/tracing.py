@@ -30,7 +30,9 @@ from collections.abc import Iterator, Mapping
 from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import unquote
 
+from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.domain.services.tracing import NOOP_SPAN, Attrs, AttrValue, Span
 
 SHUTDOWN_TIMEOUT_SECONDS = 2.0
@@ -77,8 +79,6 @@ def _first(env: Mapping[str, str], *names: str) -> str:
 
 def _pairs(raw: str) -> dict[str, str]:
     """``k=v,k2=v2`` with URL-encoded values, as OTEL_*_HEADERS and resource attributes."""
-    from urllib.parse import unquote
-
     out: dict[str, str] = {}
     for item in raw.split(","):
         key, sep, value = item.partition("=")
@@ -235,8 +235,6 @@ class Telemetry:
         threading.Thread(target=run, name="floe-otel-shutdown", daemon=True).start()
         if done.wait(max(0.0, timeout_seconds)):
             return True
-        from floe_ledger.adapters.observability.logs import get_logger
-
         get_logger("floe.telemetry").warning(
             "telemetry.flush_timeout", seconds=timeout_seconds,
             hint="spans may be lost: is the OTLP endpoint reachable?")

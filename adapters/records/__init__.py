@@ -35,16 +35,17 @@ from floe_ledger.adapters.records.annotations import (
     annotations_for,
     fit,
 )
-from floe_ledger.adapters.registry._common import (
-    TITLE,
-    compact_json,
-    descriptor_from_json,
-    load_json,
-    sha256_digest,
-)
+from floe_ledger.adapters.registry._common import TITLE, descriptor_from_json, load_json
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.errors import NotFoundError, UsageError
-from floe_ledger.domain.model.oci import OCI_EMPTY, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_EMPTY,
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    sha256_digest,
+    sorted_json,
+)
 from floe_ledger.domain.model.values import lock_record_tag
 from floe_ledger.domain.services.ports import Registry
 
@@ -152,7 +153,7 @@ class OciRecordWriter:
         """Upload the record layer and return its (not yet stored) referrer manifest."""
         created = str(record.get(TIME_FIELDS[kind]) or _iso(self.clock()))
         document = record_document(kind, record, subject.digest if subject else "", created)
-        layer = compact_json(document)
+        layer = sorted_json(document)
         artifact_type = ARTIFACT_TYPES[kind]
         registry.put_blob(EMPTY_CONFIG, OCI_EMPTY)
         registry.put_blob(layer, artifact_type)
@@ -169,7 +170,7 @@ class OciRecordWriter:
         if subject is not None:
             doc["subject"] = {"mediaType": subject.media_type, "digest": subject.digest,
                               "size": subject.size}
-        data = compact_json(doc)
+        data = sorted_json(doc)
         return Manifest(sha256_digest(data), OCI_MANIFEST, data)
 
     @staticmethod
@@ -200,7 +201,7 @@ def record_tag(kind: str, record: dict[str, Any]) -> str:
     """``floe-record-<12 hex>``: from the record's id, else from its content."""
     ident = str(record.get(ID_FIELDS[kind]) or "").replace("-", "").lower()
     if not ident.isalnum() or len(ident) < 12:
-        ident = hashlib.sha256(compact_json({"kind": kind, **record})).hexdigest()
+        ident = hashlib.sha256(sorted_json({"kind": kind, **record})).hexdigest()
     return TAG_PREFIX + ident[:12]
 
 

@@ -1,24 +1,24 @@
-"""Helpers shared by the registry adapters: digests, references, descriptors, indexes."""
+"""Helpers shared by the registry adapters: references, digest checks, descriptors, indexes."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 from typing import Any
 
 from floe_ledger.domain.model.errors import IntegrityError, UsageError
-from floe_ledger.domain.model.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    sha256_digest,
+)
 from floe_ledger.domain.model.values import DIGEST_RE, TAG_RE
 
 ANY_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
 TITLE = "org.opencontainers.image.title"
 REF_NAME = "org.opencontainers.image.ref.name"
-
-
-def sha256_digest(data: bytes) -> str:
-    """The OCI sha256 digest of ``data``."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def is_digest(reference: str) -> bool:
@@ -71,11 +71,6 @@ def load_json(data: bytes, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise IntegrityError(f"{what} is not a JSON object", hint=hint)
     return value
-
-
-def compact_json(value: Any) -> bytes:
-    """Deterministic compact JSON bytes (sorted keys, no spaces)."""
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def sniff_media_type(data: bytes) -> str:

@@ -12,16 +12,14 @@ from collections.abc import Callable
 from typing import Any
 
 from floe_ledger.adapters.registry._common import (
-    compact_json,
     descriptor_to_json,
     fallback_tag,
     filter_referrers,
     index_entries,
     load_json,
-    sha256_digest,
 )
 from floe_ledger.domain.model.errors import ConcurrencyError, NotFoundError
-from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest
+from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest, sha256_digest, sorted_json
 from floe_ledger.domain.model.values import DIGEST_RE
 from floe_ledger.domain.services.ports import Registry
 
@@ -74,7 +72,7 @@ def add_to_fallback(
         doc, changed = _merge(registry, current, entry)
         if not changed:
             return
-        data = compact_json(doc)
+        data = sorted_json(doc)
         registry.put_manifest(tag, Manifest(sha256_digest(data), OCI_INDEX, data))
         if any(e.get("digest") == entry.digest for e in _entries(_read_doc(registry, tag))):
             return

@@ -17,9 +17,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from floe_ledger.adapters.registry._common import TITLE, compact_json, load_json, sha256_digest
+from floe_ledger.adapters.registry._common import TITLE, load_json
 from floe_ledger.domain.model.errors import IntegrityError, UsageError
-from floe_ledger.domain.model.oci import OCI_EMPTY, OCI_MANIFEST, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_EMPTY,
+    OCI_MANIFEST,
+    Manifest,
+    sha256_digest,
+    sorted_json,
+)
 from floe_ledger.domain.services.ports import Registry
 
 DEFAULT_ARTIFACT_TYPE = "application/vnd.floe.bundle.v1"
@@ -77,7 +83,7 @@ def push_files(
         "layers": layers,
         "annotations": notes,
     }
-    data = compact_json(doc)
+    data = sorted_json(doc)
     manifest = Manifest(sha256_digest(data), OCI_MANIFEST, data)
     registry.put_manifest(tag, manifest)
     return manifest

@@ -27,7 +27,6 @@ from floe_ledger.adapters.registry._common import (
     index_entries,
     is_digest,
     referrer_descriptor,
-    sha256_digest,
     sniff_media_type,
     verify_digest,
 )
@@ -36,7 +35,13 @@ from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallba
 from floe_ledger.adapters.registry._http import CredentialSource, RegistryHttp
 from floe_ledger.adapters.registry.auth import Credentials
 from floe_ledger.domain.model.errors import FloeError, IntegrityError, NotFoundError
-from floe_ledger.domain.model.oci import MANIFEST_MEDIA_TYPES, OCI_INDEX, Descriptor, Manifest
+from floe_ledger.domain.model.oci import (
+    MANIFEST_MEDIA_TYPES,
+    OCI_INDEX,
+    Descriptor,
+    Manifest,
+    sha256_digest,
+)
 
 ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
 MAX_TAG_PAGES = 10_000

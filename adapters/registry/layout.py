@@ -34,13 +34,12 @@ from floe_ledger.adapters.registry._common import (
     is_digest,
     load_json,
     referrer_descriptor,
-    sha256_digest,
     sniff_media_type,
     verify_digest,
 )
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
 from floe_ledger.domain.model.errors import NotFoundError
-from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest
+from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest, sha256_digest
 
 LAYOUT_FILE = "oci-layout"
 LAYOUT_VERSION = b'{"imageLayoutVersion":"1.0.0"}'

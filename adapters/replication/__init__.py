@@ -6,7 +6,7 @@ byte for byte (:mod:`.copy`), and bringing lagging replicas level (:mod:`.sync`)
 
     statuses = replicate_all(primary, replicas, digest, ["v1.2.3-prod", "latest-prod"])
     [s.as_dict() for s in statuses]   # [{"uri": ..., "status": "ok"|"failed", "error": ...}]
-    sync(primary, replicas, {"v1.2.3-prod": digest, ...})   # `floe platform sync`
+    sync_replicas(primary, replicas, {"v1.2.3-prod": digest, ...})   # `floe platform sync`
 
 Each replica first gets whatever it lacks (blobs, child manifests, the manifest, the
 signatures and referrers: :mod:`.copy`), then its tags with the exact

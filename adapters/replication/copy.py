@@ -22,14 +22,12 @@ from typing import Any, Protocol, runtime_checkable
 from floe_ledger.adapters.records import KIND_OF_TYPE, record_tag
 from floe_ledger.adapters.registry._common import (
     check_sha256,
-    compact_json,
     fallback_tag,
     load_json,
-    sha256_digest,
 )
 from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.domain.model.errors import ConfigError, IntegrityError, TagExistsError
-from floe_ledger.domain.model.oci import Descriptor, Manifest
+from floe_ledger.domain.model.oci import Descriptor, Manifest, sha256_digest, sorted_json
 from floe_ledger.domain.services.ports import Registry
 
 COMPANION_SUFFIXES = (".sig", ".att", ".sbom")  # cosign's tag-based attachments
@@ -294,7 +292,7 @@ def merge_signatures(source: Manifest, current: Manifest) -> Manifest | None:
         return source
     doc = json.loads(source.data)
     doc["layers"] = [*src_layers, *extra]
-    data = compact_json(doc)
+    data = sorted_json(doc)
     return Manifest(sha256_digest(data), source.media_type, data)
 
 

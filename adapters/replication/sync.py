@@ -3,7 +3,10 @@
     expected = {"v1.2.3-prod": "sha256:ab...", "latest-prod": "sha256:ab..."}  # from the ledger
     for drift in sync_status(primary, replicas, expected):
         print(drift.uri, drift.missing, drift.mismatched, drift.companions_behind)
-    statuses = sync(primary, replicas, expected)          # one ReplicaStatus per replica
+    statuses = sync_replicas(primary, replicas, expected)  # one ReplicaStatus per replica
+
+:class:`ReplicaSyncer` offers both as the ``ReplicaSync`` port of
+:class:`floe_ledger.domain.services.sync.SyncService`.
 
 A replica is level when every expected tag names the expected digest (read from the
 replica's own headers) and each digest's signatures, attestations and referrers
@@ -48,6 +51,11 @@ class ReplicaDrift:
     def level(self) -> bool:
         return self.error is None and not (self.missing or self.mismatched
                                            or self.companions_behind)
+
+    @property
+    def ok(self) -> bool:
+        """:attr:`level`, under the name the ``ReplicaReport`` port reads."""
+        return self.level
 
     def as_dict(self) -> dict[str, Any]:
         return {"uri": self.uri, "level": self.level, "missing": list(self.missing),
@@ -109,7 +117,7 @@ def _drift(dest: Registry, expected: Mapping[str, str],
         return ReplicaDrift(dest.uri, error=describe_error(err))
 
 
-def sync(
+def sync_replicas(
     source: Registry, replicas: Sequence[Registry], expected: Mapping[str, str], *,
     max_workers: int = 8, timeout: float | None = DEFAULT_TIMEOUT_S,
 ) -> list[ReplicaStatus]:
@@ -129,6 +137,23 @@ def sync(
     results = run_concurrently(tasks, max_workers, timeout)
     return [res if res is not None else timed_out(r.uri, timeout, ())
             for r, res in zip(replicas, results, strict=True)]
+
+
+@dataclass(frozen=True)
+class ReplicaSyncer:
+    """The ``ReplicaSync`` port over the configured replica registries."""
+
+    replicas: Sequence[Registry]
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.replicas)
+
+    def check(self, primary: Registry, expected: Mapping[str, str]) -> list[ReplicaDrift]:
+        return sync_status(primary, self.replicas, expected)
+
+    def sync(self, primary: Registry, expected: Mapping[str, str]) -> list[ReplicaStatus]:
+        return sync_replicas(primary, self.replicas, expected)
 
 
 def _level(source: Registry, dest: Registry, drift: ReplicaDrift, expected: Mapping[str, str],

@@ -29,15 +29,18 @@ from floe_ledger.adapters.signing.keys import (
     spki_fingerprint,
 )
 from floe_ledger.adapters.signing.oci import (
-    compact_json,
     descriptor,
     layers_of,
     manifest_of,
-    parse_manifest,
-    sha256_digest,
+    verified_manifest_json,
 )
 from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError, NotFoundError
-from floe_ledger.domain.model.oci import DOCKER_MANIFEST, OCI_MANIFEST
+from floe_ledger.domain.model.oci import (
+    DOCKER_MANIFEST,
+    OCI_MANIFEST,
+    ordered_json,
+    sha256_digest,
+)
 from floe_ledger.domain.model.signature import SignatureVerdict
 from floe_ledger.domain.model.values import check_digest
 from floe_ledger.domain.services.ports import Registry
@@ -77,7 +80,7 @@ def signature_tag(digest: str) -> str:
 
 def simple_signing_payload(digest: str, docker_reference: str) -> bytes:
     """The cosign simple-signing payload for ``digest`` (compact, cosign's key order)."""
-    return compact_json({
+    return ordered_json({
         "critical": {
             "identity": {"docker-reference": docker_reference},
             "image": {"docker-manifest-digest": check_digest(digest)},
@@ -89,7 +92,7 @@ def simple_signing_payload(digest: str, docker_reference: str) -> bytes:
 
 def signature_config(layer_digests: Sequence[str]) -> bytes:
     """The go-containerregistry config blob cosign writes for these layers."""
-    return compact_json({
+    return ordered_json({
         "architecture": "",
         "created": ZERO_TIME,
         "history": [{"created": ZERO_TIME} for _ in layer_digests],
@@ -158,7 +161,7 @@ def verify_key_based(
         return SignatureVerdict(digest=digest, status="unsigned", mode="key",
                        reasons=[f"no cosign signature (tag {tag} not found)"])
     try:
-        layers = _signature_layers(manifest.media_type, parse_manifest(manifest))
+        layers = _signature_layers(manifest.media_type, verified_manifest_json(manifest))
     except IntegrityError as err:
         return SignatureVerdict(digest=digest, status="failed", mode="key", reasons=[err.message])
     if not layers:
@@ -246,7 +249,7 @@ def _existing_layers(registry: Registry, tag: str) -> tuple[str, list[dict[str, 
         manifest = registry.get_manifest(tag)
     except NotFoundError:
         return "", []
-    return manifest.digest, _signature_layers(manifest.media_type, parse_manifest(manifest))
+    return manifest.digest, _signature_layers(manifest.media_type, verified_manifest_json(manifest))
 
 
 def _upload_signature(
@@ -261,7 +264,7 @@ def _upload_signature(
 def _put_signature_manifest(registry: Registry, tag: str, layers: list[dict[str, Any]]) -> str:
     config = signature_config([str(layer["digest"]) for layer in layers])
     registry.put_blob(config, OCI_CONFIG)
-    body = compact_json({
+    body = ordered_json({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "config": descriptor(OCI_CONFIG, config),

@@ -30,14 +30,13 @@ from floe_ledger.adapters.signing.identity import TrustedIdentityPolicy
 from floe_ledger.adapters.signing.oci import (
     EMPTY_CONFIG,
     EMPTY_DESCRIPTOR,
-    compact_json,
     descriptor,
     layers_of,
     manifest_of,
-    parse_manifest,
+    verified_manifest_json,
 )
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
-from floe_ledger.domain.model.oci import OCI_MANIFEST, Descriptor
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Descriptor, ordered_json
 from floe_ledger.domain.model.signature import SignatureVerdict, TrustedIssuer
 from floe_ledger.domain.model.values import check_digest
 from floe_ledger.domain.services.ports import Registry
@@ -71,7 +70,7 @@ def attach_bundle(registry: Registry, subject_digest: str, bundle_json: bytes) -
         raise NotFoundError(f"{subject_digest} is not in {registry.uri}")
     registry.put_blob(EMPTY_CONFIG, EMPTY_DESCRIPTOR["mediaType"])
     registry.put_blob(bundle_json, BUNDLE_TYPE)
-    body = compact_json({
+    body = ordered_json({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": BUNDLE_TYPE,
@@ -184,7 +183,7 @@ def _fetch_bundle(registry: Registry, digest: str, ref: Descriptor) -> bytes:
     stored = registry.get_manifest(ref.digest)
     if stored.digest != ref.digest:
         raise _Rejected(f"registry returned manifest {stored.digest} for {ref.digest}")
-    manifest = parse_manifest(stored)
+    manifest = verified_manifest_json(stored)
     subject = manifest.get("subject")
     if not isinstance(subject, dict) or subject.get("digest") != digest:
         raise _Rejected(f"referrer's subject is not {digest}")
@@ -217,7 +216,7 @@ def _single_layer_hash(registry: Registry, digest: str) -> Hashed:
     stored = registry.get_manifest(digest)
     if stored.digest != digest:
         raise _Rejected(f"registry returned manifest {stored.digest} for {digest}")
-    layers = layers_of(parse_manifest(stored))
+    layers = layers_of(verified_manifest_json(stored))
     if len(layers) != 1:
         raise _Rejected(f"a message-signature bundle needs a one-layer artifact, "
                         f"this one has {len(layers)} layers")

@@ -1,31 +1,20 @@
-"""Small OCI helpers shared by the signing adapters: digests, JSON bytes, manifests."""
+"""Small OCI helpers shared by the signing adapters: descriptors and manifests."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
 from floe_ledger.domain.model.errors import IntegrityError
-from floe_ledger.domain.model.oci import OCI_EMPTY, Manifest
+from floe_ledger.domain.model.oci import OCI_EMPTY, Manifest, sha256_digest
 
 EMPTY_CONFIG = b"{}"
 EMPTY_DESCRIPTOR: dict[str, Any] = {
     "mediaType": OCI_EMPTY,
-    "digest": "sha256:" + hashlib.sha256(EMPTY_CONFIG).hexdigest(),
+    "digest": sha256_digest(EMPTY_CONFIG),
     "size": 2,
     "data": "e30=",
 }
-
-
-def sha256_digest(data: bytes) -> str:
-    """The OCI digest (``sha256:<hex>``) of ``data``."""
-    return "sha256:" + hashlib.sha256(data).hexdigest()
-
-
-def compact_json(value: Any) -> bytes:
-    """JSON with no whitespace, keys in insertion order (as Go's encoder writes structs)."""
-    return json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
 
 
 def descriptor(media_type: str, data: bytes, **extra: Any) -> dict[str, Any]:
@@ -42,7 +31,7 @@ def manifest_of(data: bytes, media_type: str) -> Manifest:
     return Manifest(digest=sha256_digest(data), media_type=media_type, data=data)
 
 
-def parse_manifest(manifest: Manifest) -> dict[str, Any]:
+def verified_manifest_json(manifest: Manifest) -> dict[str, Any]:
     """The manifest's JSON object, after checking its bytes against its digest.
 
     Raises:

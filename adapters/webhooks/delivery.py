@@ -16,6 +16,7 @@ reach warnings, logs or the outbox's error text.
 
 from __future__ import annotations
 
+import sqlite3
 import ssl
 import threading
 import time
@@ -24,11 +25,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
+import certifi
 import httpx
 
 from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
-from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare
+from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare_request
+from floe_ledger.domain.model.artifact_id import artifact_id
 from floe_ledger.domain.model.config import WebhookConfig
 
 log = get_logger("floe.webhooks")
@@ -94,7 +97,7 @@ class _Run:
     def queue(self, client: httpx.Client, ep: Endpoint, queue: list[Delivery]) -> None:
         label = endpoint_label(ep)
         for n, d in enumerate(queue):
-            prep = prepare(d, ep, self.env, label)
+            prep = prepare_request(d, ep, self.env, label)
             try:
                 outcome = (Outcome(d.delivery_id, False, 0, None, prep.error) if prep.error
                            else _send(client, d, ep, prep, self.deadline))
@@ -136,8 +139,6 @@ def _tls_context(needed: bool, env: Mapping[str, str]) -> ssl.SSLContext:
         if cafile:
             ctx.load_verify_locations(cafile=cafile)
         if not ctx.cert_store_stats()["x509_ca"]:
-            import certifi
-
             ctx.load_verify_locations(cafile=certifi.where())
         _TLS[cafile] = ctx
     return _TLS[cafile]
@@ -223,8 +224,6 @@ def outbox_for(store: Any, env: Mapping[str, str]) -> Iterator[Outbox]:
         finally:
             pg.close()
         return
-    import sqlite3
-
     conn = sqlite3.connect(location.path, timeout=30, isolation_level=None,
                            check_same_thread=False)
     try:
@@ -246,8 +245,6 @@ def notify_after_command(store: Any, repository: str, webhooks: Sequence[Webhook
     """
     if not webhooks:
         return []
-    from floe_ledger.domain.model.artifact_id import artifact_id
-
     stream = str(artifact_id(repository))
     try:
         with outbox_for(store, env) as outbox:

@@ -74,7 +74,7 @@ def refusal(url: str, env: Mapping[str, str]) -> str | None:
             "FLOE_WEBHOOK_ALLOW_HTTP")
 
 
-def sign(body: bytes, secret: str) -> str:
+def hmac_signature(body: bytes, secret: str) -> str:
     """The X-Floe-Signature value: ``sha256=`` and the HMAC-SHA256 of the exact body."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -116,7 +116,7 @@ def _headers(prep: Prepared, cfg: WebhookConfig, env: Mapping[str, str], label: 
         prep.headers[name] = value
 
 
-def prepare(d: Delivery, ep: Endpoint, env: Mapping[str, str], label: str) -> Prepared:
+def prepare_request(d: Delivery, ep: Endpoint, env: Mapping[str, str], label: str) -> Prepared:
     """URL, headers and signature for ``d``; ``error`` says why it must not be sent."""
     prep = Prepared()
     url, missing = expand(ep.config.url, env)
@@ -138,7 +138,7 @@ def prepare(d: Delivery, ep: Endpoint, env: Mapping[str, str], label: str) -> Pr
             prep.error = f"secret_env {ep.config.secret_env} is not set; not sent unsigned"
             return prep
         _secret(prep, secret)
-        prep.headers["X-Floe-Signature"] = sign(d.payload.encode(), secret)
+        prep.headers["X-Floe-Signature"] = hmac_signature(d.payload.encode(), secret)
     return prep
 
 

@@ -22,7 +22,7 @@ import click
 
 from floe_ledger.cli.app import App
 from floe_ledger.cli.options import floe_command
-from floe_ledger.cli.output import CommandError, Output
+from floe_ledger.cli.output import Output
 from floe_ledger.domain.model.errors import UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -57,13 +57,13 @@ def verify(app: App, out: Output, check_registry: bool, checkpoint: Path | None,
     from floe_ledger.adapters.audit import verify as audit_ops
     from floe_ledger.cli.render.audit import render_verify
 
-    outcome = audit_ops.verify(app, audit_ops.ledger_rows(app, export),
-                               registry=check_registry, checkpoint=checkpoint,
-                               public_key=public_key)
+    outcome = audit_ops.verify_ledger(app, audit_ops.ledger_rows(app, export),
+                                      registry=check_registry, checkpoint=checkpoint,
+                                      public_key=public_key)
     if not out.structured:
         render_verify(out, outcome)
     if not outcome.ok:
-        raise CommandError(outcome.error(), outcome.payload())
+        raise outcome.error()
     if out.structured:
         out.result(outcome.payload())
 
@@ -170,8 +170,8 @@ def checkpoint(app: App, out: Output, key: Path, out_path: Path) -> None:
     from floe_ledger.adapters.audit import verify as audit_ops
 
     password = app.settings.env.get("FLOE_CHECKPOINT_KEY_PASSWORD")
-    result = audit_ops.checkpoint(app, key, out_path,
-                                  password.encode() if password else None)
+    result = audit_ops.create_checkpoint(app, key, out_path,
+                                         password.encode() if password else None)
     if out.structured:
         out.result(result)
     else:

@@ -10,12 +10,12 @@ import click
 from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.options import floe_command, require_reason
-from floe_ledger.cli.output import CommandError, Output
+from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.lock import lock_payload, render_lock
 from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
 from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
 from floe_ledger.cli.render.status import render_status
-from floe_ledger.domain.model.errors import ExitCode, FloeError, UsageError
+from floe_ledger.domain.model.errors import ExitCode, FloeError
 
 
 @click.group()
@@ -63,8 +63,8 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
-            raise CommandError(err, {"gate_results": err.details.get("gate_results", [])}
-                               ) from err
+            err.envelope = {"gate_results": err.details.get("gate_results", [])}
+            raise
         payload = promote_payload(result, app.operator.name)
         if out.structured:
             out.result(payload, success=not result.blocking)
@@ -226,26 +226,12 @@ def sync(app: App, out: Output, check: bool) -> None:
       floe platform sync
       floe platform sync --check -o json
     """
-    from floe_ledger.adapters.replication.sync import sync as sync_replicas
-    from floe_ledger.adapters.replication.sync import sync_status
-    from floe_ledger.domain.model.replicas import expected_tags
-
-    replicas = app.replicas.replicas
-    if not replicas:
-        raise UsageError("no replicas are configured",
-                         hint="add artifacts.replicas: [{uri: ...}] to manifest.yaml")
-    artifact = app.store.load(app.repository)
-    expected = expected_tags(artifact, app.registry.uri) if artifact else {}
-    if check:
-        drifts = sync_status(app.registry, replicas, expected)
-        rows = [d.as_dict() for d in drifts]
-        code = 0 if all(d.level for d in drifts) else int(ExitCode.INTEGRITY)
-    else:
-        statuses = sync_replicas(app.registry, replicas, expected)
-        rows = [s.as_dict() for s in statuses]
-        code = 0 if all(s.ok for s in statuses) else int(ExitCode.REGISTRY_UNAVAILABLE)
+    service = app.sync_service()
+    result = service.check() if check else service.sync()
+    rows = [r.as_dict() for r in result.replicas]
+    code = result.exit_code
     if out.structured:
-        out.result({"expected_tags": len(expected), "replicas": rows}, success=code == 0)
+        out.result({"expected_tags": result.expected_tags, "replicas": rows}, success=code == 0)
     else:
         from rich.markup import escape
 

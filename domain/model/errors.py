@@ -54,16 +54,22 @@ class FloeError(Exception):
         message: what went wrong, one sentence.
         hint: what the user can do next.
         details: machine-readable facts for the JSON output and the ledger.
+        envelope: extra top-level fields of the command's JSON/YAML failure document,
+            printed beside ``success``, ``trace_id`` and ``error`` (``floe platform promote``
+            keeps its ``gate_results`` there, ``floe audit verify`` its whole report);
+            None adds nothing. Never stored in the ledger.
     """
 
     exit_code: ClassVar[ExitCode] = ExitCode.UNEXPECTED
     code: ClassVar[str] = "unexpected"
 
-    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None):
+    def __init__(self, message: str, *, hint: str = "", details: dict[str, Any] | None = None,
+                 envelope: dict[str, object] | None = None):
         super().__init__(message)
         self.message = message
         self.hint = hint
         self.details: dict[str, Any] = dict(details or {})
+        self.envelope = envelope
 
     def as_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"code": self.code, "message": self.message, "hint": self.hint}

@@ -12,6 +12,9 @@ from pathlib import Path
 
 import pytest
 
+from floe_ledger.adapters.records import list_records
+from floe_ledger.adapters.registry import RegistrySettings, open_registry
+from floe_ledger.domain.model.oci import Manifest
 from support.ledger_db import KINDS, fresh_postgres_url
 from support.registry_server import RegistryServer
 from support.workspace import Workspace, base_env, docker_login, raw_manifest
@@ -191,10 +194,6 @@ def _edit_newest_record(ws: Workspace, version: str, env: str, *, operator: str)
     """Rewrite the record of ``version``'s promotion with another operator in its content
     (its annotations unchanged) and point the referrers at the edited copy: what someone
     with push rights could do. Returns the edited record's digest."""
-    from floe_ledger.adapters.records import list_records
-    from floe_ledger.adapters.registry import RegistrySettings, open_registry
-    from floe_ledger.domain.model.oci import Manifest
-
     registry = open_registry(RegistrySettings(ws.registry_uri, plain_http=True,
                                               username="alice", password=PASSWORDS["alice"]),
                              base_dir=ws.root, env=ws.env)

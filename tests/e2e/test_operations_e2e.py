@@ -3,6 +3,8 @@ registry with htpasswd basic auth and two users, so identity comes from the cred
 
 from __future__ import annotations
 
+import urllib.error
+
 import pytest
 
 from support.registry_server import RegistryServer
@@ -193,7 +195,6 @@ def _file(ws: Workspace, version: str = "v1.0.0") -> list[str]:
 
 def test_tags_need_credentials_to_list(secured) -> None:
     ws, _ = secured
-    import urllib.error
 
     with pytest.raises(urllib.error.HTTPError):
         list_tags(ws.registry_uri)

@@ -3,6 +3,7 @@ real registry."""
 
 from __future__ import annotations
 
+import json
 import re
 import time
 
@@ -118,7 +119,6 @@ def test_a_malformed_manifest_exits_2_naming_the_file_and_the_key(workspace) -> 
 def test_json_mode_keeps_stdout_clean_even_on_errors(workspace) -> None:
     proc = workspace.run("platform", "promote", "v0.0.1", "--to", "dev", "-o", "json")
     assert proc.returncode == 3
-    import json
 
     doc = json.loads(proc.stdout)
     assert doc["success"] is False and doc["error"]["code"] == "not_found"

@@ -3,7 +3,12 @@ signature binds its digest."""
 
 from __future__ import annotations
 
+import json
+
+import oras.client
 import pytest
+
+from support.workspace import copy_tag, list_tags, raw_manifest
 
 
 def signed_workspace(workspace, enforcement: str = "enforce"):
@@ -17,8 +22,6 @@ def signed_workspace(workspace, enforcement: str = "enforce"):
 
 
 def tags(workspace) -> set[str]:
-    from support.workspace import list_tags
-
     return list_tags(workspace.registry_uri)
 
 
@@ -47,11 +50,9 @@ def test_enforce_refuses_with_exit_6_and_tags_nothing(workspace, case: str) -> N
     if case == "copied-signature":
         ws.push("v0.9.0", content="another artifact")
         assert ws.run("artifact", "sign", "v0.9.0", "--key", "keys/trusted.key").returncode == 0
-        from support.workspace import copy_tag
 
         donor = ws.json("artifact", "verify", "v0.9.0")[1]["digest"]
         target = ws.run("artifact", "verify", "v1.0.0", "-o", "json")
-        import json
 
         target_digest = json.loads(target.stdout)["error"]["details"]["verdict"]["digest"]
         copy_tag(ws.registry_uri, donor.replace(":", "-") + ".sig",
@@ -96,8 +97,6 @@ def test_pull_verifies_before_writing_any_file(workspace) -> None:
 
 @pytest.mark.requirement("FR-001", "FR-002")
 def test_an_artifact_published_with_oras_promotes_byte_for_byte(workspace) -> None:
-    import oras.client
-
     artifact = workspace.root / "chart.tgz"
     artifact.write_bytes(b"helm chart bytes")
     host_repo = workspace.registry_uri.removeprefix("oci://")
@@ -105,7 +104,6 @@ def test_an_artifact_published_with_oras_promotes_byte_for_byte(workspace) -> No
     client.push(target=f"{host_repo}:v3.1.0", files=[str(artifact)], disable_path_validation=True)
     code, out = workspace.json("platform", "promote", "v3.1.0", "--to", "dev")
     assert code == 0, out
-    from support.workspace import raw_manifest
 
     assert raw_manifest(workspace.registry_uri, "v3.1.0") == raw_manifest(
         workspace.registry_uri, "v3.1.0-dev")

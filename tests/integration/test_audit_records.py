@@ -22,14 +22,14 @@ from floe_ledger.adapters.records import (
     tagged_records,
 )
 from floe_ledger.adapters.registry import push_files
-from floe_ledger.adapters.registry._common import compact_json, fallback_tag, sha256_digest
+from floe_ledger.adapters.registry._common import fallback_tag
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.adapters.system.clock import SystemClock
 from floe_ledger.domain.model.config import PromotionConfig
 from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest, sha256_digest, sorted_json
 from floe_ledger.domain.services.ports import Registry
 from floe_ledger.domain.services.promote import PromotionService
 from floe_ledger.domain.services.requests import PromoteRequest
@@ -62,7 +62,7 @@ def _foreign_referrer(registry: Registry, subject: Manifest) -> str:
                        "size": len(layer)}],
            "subject": {"mediaType": subject.media_type, "digest": subject.digest,
                        "size": len(subject.data)}}
-    data = compact_json(doc)
+    data = sorted_json(doc)
     registry.attach_referrer(subject.digest, Manifest(sha256_digest(data), OCI_MANIFEST, data),
                              SIGSTORE)
     return sha256_digest(data)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.audit.verify import VerifyOutcome, ledger_rows, verify
+from floe_ledger.adapters.audit.verify import VerifyOutcome, ledger_rows, verify_ledger
 from floe_ledger.adapters.records import OciRecordWriter
 from floe_ledger.adapters.registry import push_files
 from floe_ledger.adapters.system.clock import SystemClock
@@ -42,7 +42,7 @@ def app(tmp_path: Path) -> Iterator[App]:
 
 
 def _verify(app: App) -> VerifyOutcome:
-    return verify(app, ledger_rows(app), registry=True)
+    return verify_ledger(app, ledger_rows(app), registry=True)
 
 
 def _ledger(app: App) -> sqlite3.Connection:

@@ -15,9 +15,12 @@ import pytest
 
 from floe_ledger.adapters.gates.command import run_command_gate
 from floe_ledger.adapters.gates.context import GateContext
-from floe_ledger.adapters.gates.executor import run_gates
+from floe_ledger.adapters.gates.executor import DEFAULT_HANDLERS, run_gates
 from floe_ledger.adapters.gates.runner import gate_env, run_command, substitute
 from floe_ledger.adapters.gates.security import run_security_gate
+from floe_ledger.adapters.gates.service import ConfiguredGates
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.errors import ConfigError
 from floe_ledger.domain.model.gates import (
     GateResult,
     GatesConfig,
@@ -28,6 +31,8 @@ from floe_ledger.domain.model.gates import (
 )
 from floe_ledger.domain.model.oci import OCI_MANIFEST
 from floe_ledger.domain.model.policy import build_facts
+from floe_ledger.domain.services.ports import GateRequest
+from support.memory_registry import MemoryRegistry
 
 PY = sys.executable
 DIGEST = "sha256:" + "ab" * 32
@@ -257,7 +262,6 @@ def test_the_executor_runs_gates_in_parallel_and_keeps_spec_order(tmp_path: Path
     def explode(spec: GateSpec, ctx: GateContext) -> GateResult:
         raise RuntimeError("scanner adapter bug")
 
-    from floe_ledger.adapters.gates.executor import DEFAULT_HANDLERS
     seen: list[str] = []
     started = time.monotonic()
     results = run_gates(specs, context(tmp_path, facts=facts), max_workers=4,
@@ -281,8 +285,6 @@ def test_a_missing_working_directory_is_named(tmp_path: Path) -> None:
 
 
 def promotion_config(gates: dict[str, Any], **extra: Any) -> Any:
-    from floe_ledger.domain.model.config import PromotionConfig
-
     return PromotionConfig.model_validate({
         "environments": [{"name": "dev"}, {"name": "staging", "gates": gates},
                          {"name": "prod", "gates": {"tests": True}}],
@@ -292,9 +294,6 @@ def promotion_config(gates: dict[str, Any], **extra: Any) -> Any:
 
 
 def promotion_context(version: str = "v1.2.3", target: str = "staging") -> Any:
-    from floe_ledger.domain.services.ports import GateRequest
-    from support.memory_registry import MemoryRegistry
-
     registry = MemoryRegistry()
     manifest = registry.push_artifact([b"config: 1"], tag=version)
     return GateRequest(
@@ -305,8 +304,6 @@ def promotion_context(version: str = "v1.2.3", target: str = "staging") -> Any:
 
 @pytest.mark.requirement("FR-006", "FR-010", "FR-011", "FR-012")
 def test_the_configured_runner_plans_runs_and_records_every_gate(tmp_path: Path) -> None:
-    from floe_ledger.adapters.gates.service import ConfiguredGates
-
     policies = [{"name": "signed", "expression": 'signature.status == "verified"',
                  "message": "must be signed"},
                 {"name": "has-sbom", "expression": '"application/spdx+json" in referrers',
@@ -331,9 +328,6 @@ def test_the_configured_runner_plans_runs_and_records_every_gate(tmp_path: Path)
 
 @pytest.mark.requirement("CFG-09", "CFG-32")
 def test_the_configured_runner_reports_bad_config_at_its_manifest_path() -> None:
-    from floe_ledger.adapters.gates.service import ConfiguredGates
-    from floe_ledger.domain.model.errors import ConfigError
-
     bad_gates = ConfiguredGates(promotion_config({"security_scan": {"ignore_unfixed": "maybe"}}))
     with pytest.raises(ConfigError) as caught:
         bad_gates.validate()

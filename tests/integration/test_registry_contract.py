@@ -12,10 +12,16 @@ from pathlib import Path
 import pytest
 
 from floe_ledger.adapters.registry import pull_files, push_files
-from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
-from floe_ledger.domain.model.oci import OCI_INDEX, OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    sha256_digest,
+    sorted_json,
+)
 from floe_ledger.domain.services.ports import Registry
 
 RECORD_TYPE = "application/vnd.floe.promotion.v1+json"
@@ -47,7 +53,7 @@ def _referrer(registry: Registry, subject: Descriptor, artifact_type: str, note:
                     "size": subject.size},
         "annotations": {"floe.promotion.env": note},
     }
-    data = compact_json(doc)
+    data = sorted_json(doc)
     return Manifest(sha256_digest(data), OCI_MANIFEST, data)
 
 
@@ -160,8 +166,8 @@ def test_pull_files_writes_each_layer_under_its_title(
 @pytest.mark.requirement("FR-002")
 def test_a_manifest_whose_digest_does_not_match_its_bytes_is_refused(registry: Registry) -> None:
     registry.put_blob(b"{}")
-    data = compact_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                         "config": EMPTY_DESCRIPTOR, "layers": []})
+    data = sorted_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                        "config": EMPTY_DESCRIPTOR, "layers": []})
 
     with pytest.raises(IntegrityError):
         registry.put_manifest("bad", Manifest(sha256_digest(b"other"), OCI_MANIFEST, data))
@@ -216,8 +222,8 @@ def test_foreign_entries_in_the_fallback_index_are_kept(
                      "size": len(foreign.data), "artifactType": SIGSTORE_TYPE,
                      "annotations": {"dev.sigstore.bundle.content": "message-signature"},
                      "x-other-tool": "kept verbatim"}
-    index = compact_json({"schemaVersion": 2, "mediaType": OCI_INDEX,
-                          "manifests": [foreign_entry]})
+    index = sorted_json({"schemaVersion": 2, "mediaType": OCI_INDEX,
+                         "manifests": [foreign_entry]})
     fallback = "sha256-" + subject.digest.removeprefix("sha256:")
     registry.put_manifest(fallback, Manifest(sha256_digest(index), OCI_INDEX, index))
     record = _referrer(registry, subject, RECORD_TYPE, "staging")

@@ -22,7 +22,6 @@ from floe_ledger.adapters.registry import (
     push_files,
     resolve_credentials,
 )
-from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.errors import (
     ConfigError,
@@ -30,7 +29,13 @@ from floe_ledger.domain.model.errors import (
     RegistryUnavailableError,
     UnauthorizedError,
 )
-from floe_ledger.domain.model.oci import OCI_MANIFEST, Descriptor, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_MANIFEST,
+    Descriptor,
+    Manifest,
+    sha256_digest,
+    sorted_json,
+)
 from floe_ledger.domain.services.ports import Registry
 from support.fake_registry import FakeRegistry
 from support.registry_server import RegistryServer, start_registry
@@ -71,7 +76,7 @@ def referrer_of(registry: Registry, subject: Descriptor, note: str) -> Manifest:
            "subject": {"mediaType": subject.media_type, "digest": subject.digest,
                        "size": subject.size},
            "annotations": {"floe.promotion.env": note}}
-    data = compact_json(doc)
+    data = sorted_json(doc)
     return Manifest(sha256_digest(data), OCI_MANIFEST, data)
 
 
@@ -272,8 +277,8 @@ def test_a_manifest_naming_a_missing_blob_is_refused_with_the_registry_code(
     registry_server: RegistryServer, tmp_path: Path, repo_name: str
 ) -> None:
     registry = open_uri(registry_server.uri(repo_name), tmp_path, {})
-    data = compact_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                         "config": EMPTY_DESCRIPTOR, "layers": []})
+    data = sorted_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                        "config": EMPTY_DESCRIPTOR, "layers": []})
 
     with pytest.raises(NotFoundError, match="MANIFEST_BLOB_UNKNOWN"):
         registry.put_manifest("v1", Manifest(sha256_digest(data), OCI_MANIFEST, data))

@@ -18,10 +18,9 @@ from floe_ledger.adapters.registry import (
     pull_files,
     push_files,
 )
-from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.errors import IntegrityError, UsageError
-from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest
+from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest, sha256_digest, sorted_json
 
 REF_NAME = "org.opencontainers.image.ref.name"
 
@@ -117,8 +116,8 @@ def test_pull_refuses_layer_titles_that_escape_the_folder(tmp_path: Path) -> Non
     digest = registry.put_blob(b"evil")
     layer = {"mediaType": "application/octet-stream", "digest": digest, "size": 4,
              "annotations": {"org.opencontainers.image.title": "../escape.sh"}}
-    data = compact_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
-                         "config": EMPTY_DESCRIPTOR, "layers": [layer]})
+    data = sorted_json({"schemaVersion": 2, "mediaType": OCI_MANIFEST,
+                        "config": EMPTY_DESCRIPTOR, "layers": [layer]})
     registry.put_manifest("evil", Manifest(sha256_digest(data), OCI_MANIFEST, data))
 
     with pytest.raises(IntegrityError, match="escape"):
@@ -130,7 +129,7 @@ WRITER = """
 import sys
 from pathlib import Path
 from floe_ledger.adapters.registry import LayoutRegistry
-from floe_ledger.adapters.registry._common import compact_json, sha256_digest
+from floe_ledger.domain.model.oci import sha256_digest, sorted_json
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.oci import Manifest
 
@@ -145,7 +144,7 @@ for n in range(8):
            "subject": {"mediaType": subject.media_type, "digest": subject.digest,
                        "size": subject.size},
            "annotations": {"who": f"{worker}-{n}"}}
-    data = compact_json(doc)
+    data = sorted_json(doc)
     registry.attach_referrer(subject.digest, Manifest(sha256_digest(data), doc["mediaType"], data),
                              doc["artifactType"])
 """

@@ -7,6 +7,7 @@ bytes, with the companions, and survive a replica going down (FR-028..030, SC-00
 
 from __future__ import annotations
 
+import json
 import socket
 import statistics
 import time
@@ -16,15 +17,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from conftest import USERS
 
 from floe_ledger.adapters.records import OciRecordWriter, list_records, record_tag
 from floe_ledger.adapters.registry import (
+    Credentials,
     DistributionRegistry,
     LayoutRegistry,
     push_files,
 )
-from floe_ledger.adapters.registry._common import compact_json, sha256_digest
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.adapters.replication import ReplicaSet, replicate_all, replicate_tags
 from floe_ledger.adapters.replication.copy import (
@@ -32,9 +35,15 @@ from floe_ledger.adapters.replication.copy import (
     copy_companions,
     find_companions,
 )
-from floe_ledger.adapters.replication.sync import companions_level, sync, sync_status
+from floe_ledger.adapters.replication.sync import companions_level, sync_replicas, sync_status
 from floe_ledger.adapters.signing.cosign import signature_tag
-from floe_ledger.domain.model.oci import OCI_INDEX, OCI_MANIFEST, Manifest
+from floe_ledger.domain.model.oci import (
+    OCI_INDEX,
+    OCI_MANIFEST,
+    Manifest,
+    sha256_digest,
+    sorted_json,
+)
 from floe_ledger.domain.services.ports import Registry
 from support.registry_server import RegistryServer, start_registry
 
@@ -103,7 +112,7 @@ def referrer_manifest(registry: Registry, subject: Manifest, artifact_type: str,
            "subject": {"mediaType": subject.media_type, "digest": subject.digest,
                        "size": len(subject.data)},
            "annotations": {"org.opencontainers.image.created": "2026-11-25T00:00:00Z"}}
-    data = compact_json(doc)
+    data = sorted_json(doc)
     return Manifest(sha256_digest(data), OCI_MANIFEST, data)
 
 
@@ -132,8 +141,6 @@ def seed(primary: Registry, tmp_path: Path, payload: bytes = b"") -> Seeded:
 
 
 def blob_digests(registry: Registry, digest: str) -> list[str]:
-    import json
-
     doc = json.loads(registry.get_manifest(digest).data)
     return [d["digest"] for d in [doc["config"], *doc["layers"]]]
 
@@ -213,7 +220,7 @@ def test_stopped_replica_fails_promptly_and_sync_brings_it_level(
     drift = sync_status(primary, [a, b], expected)
     assert drift[0].level
     assert sorted(drift[1].missing) == sorted(TAGS) and not drift[1].level
-    result = sync(primary, [a, b], expected)
+    result = sync_replicas(primary, [a, b], expected)
     assert [(s.status, sorted(s.tags)) for s in result] == [("ok", []), ("ok", sorted(TAGS))]
     assert all(d.level for d in sync_status(primary, [a, b], expected))
     assert_level(primary, b, seeded)
@@ -251,7 +258,7 @@ def test_replica_dying_mid_copy_is_failed_then_synced(trio: Any, connect: Any,
     assert statuses[1].stats.blobs_uploaded == 3  # config + 2 layers went in before it died
 
     b_srv.start()
-    result = sync(primary, [a, b], dict.fromkeys(TAGS, digest))
+    result = sync_replicas(primary, [a, b], dict.fromkeys(TAGS, digest))
     assert [s.status for s in result] == ["ok", "ok"]
     assert result[1].stats.blobs_present >= 3 and result[1].stats.blobs_uploaded >= 0
     assert_level(primary, b, seeded)
@@ -306,7 +313,7 @@ def test_index_children_are_copied_before_the_index(trio: Any, connect: Any, rep
         {"mediaType": OCI_MANIFEST, "digest": c.digest, "size": len(c.data),
          "platform": {"os": "linux", "architecture": arch}}
         for c, arch in zip(children, ("amd64", "arm64"), strict=True)]}
-    data = compact_json(doc)
+    data = sorted_json(doc)
     index = Manifest(sha256_digest(data), OCI_INDEX, data)
     primary.put_manifest("v2.0.0-dev", index)
 
@@ -346,7 +353,7 @@ def test_sync_repoints_a_tag_that_points_elsewhere(trio: Any, connect: Any, repo
     drift = sync_status(primary, [a, b], expected)
     assert drift[0].level
     assert drift[1].mismatched == {"latest-staging": stale.digest}
-    result = sync(primary, [a, b], expected)
+    result = sync_replicas(primary, [a, b], expected)
     assert [(s.status, list(s.tags)) for s in result] == [("ok", []), ("ok", ["latest-staging"])]
     assert b.resolve("latest-staging").digest == digest  # type: ignore[union-attr]
 
@@ -365,7 +372,7 @@ def test_companions_behind_are_found_and_copied(trio: Any, connect: Any, repo_na
     expected = dict.fromkeys(TAGS, digest)
 
     assert sync_status(primary, [a], expected)[0].companions_behind == (digest,)
-    assert sync(primary, [a], expected)[0].ok
+    assert sync_replicas(primary, [a], expected)[0].ok
     assert later_digest in {d.digest for d in a.referrers(digest)}
     assert a.resolve(record_tag("promotion", later)).digest == later_digest  # type: ignore[union-attr]
     assert sync_status(primary, [a], expected)[0].level
@@ -374,7 +381,6 @@ def test_companions_behind_are_found_and_copied(trio: Any, connect: Any, repo_na
 @pytest.mark.requirement("ADJ-10")
 def test_a_referrer_deleted_from_the_primary_does_not_block_replication(
         trio: Any, connect: Any, repo_name: str, tmp_path: Path) -> None:
-    import httpx
 
     primary, a, _ = (connect(s, repo_name) for s in trio)
     seeded = seed(primary, tmp_path)
@@ -417,9 +423,6 @@ def test_replica_signatures_the_primary_lacks_are_kept(trio: Any, connect: Any,
 def test_per_registry_credentials_and_no_secret_in_errors(
         trio: Any, auth_registry_server: RegistryServer, opened: list[Registry],
         connect: Any, repo_name: str, tmp_path: Path) -> None:
-    from conftest import USERS
-
-    from floe_ledger.adapters.registry import Credentials
 
     primary = connect(trio[0], repo_name)
     seeded = seed(primary, tmp_path)

@@ -10,7 +10,9 @@ import click
 import pytest
 from click.testing import CliRunner
 
-from floe_ledger.cli.commands.webhooks import webhooks
+from floe_ledger.cli.app import App, Settings
+from floe_ledger.cli.commands.webhooks import notify_webhooks, webhooks
+from floe_ledger.cli.output import Output
 from support.ledger_events import LedgerWriter
 from support.webhook_server import WebhookServer, free_port
 
@@ -105,10 +107,6 @@ def test_deliver_prints_a_table_on_a_terminal(tmp_path: Path, ledger: LedgerWrit
 def test_notify_webhooks_is_what_a_writing_command_calls_at_its_end(
     tmp_path: Path, ledger: LedgerWriter, capsys: pytest.CaptureFixture[str],
 ) -> None:
-    from floe_ledger.cli.app import App, Settings
-    from floe_ledger.cli.commands.webhooks import notify_webhooks
-    from floe_ledger.cli.output import Output
-
     with WebhookServer() as server:
         manifest = write_manifest(tmp_path, server.url("/ok"),
                                   f"http://127.0.0.1:{free_port()}/down")
@@ -125,9 +123,5 @@ def test_notify_webhooks_is_what_a_writing_command_calls_at_its_end(
 
 
 def test_notify_webhooks_never_raises_even_without_a_manifest(tmp_path: Path) -> None:
-    from floe_ledger.cli.app import App, Settings
-    from floe_ledger.cli.commands.webhooks import notify_webhooks
-    from floe_ledger.cli.output import Output
-
     app = App(Settings.from_options(str(tmp_path / "missing.yaml"), env={}))
     assert notify_webhooks(app, Output("table")) == []

@@ -14,7 +14,8 @@ import pytest
 import structlog
 
 from floe_ledger.adapters.observability.structlog_setup import configure_logging
-from floe_ledger.adapters.webhooks.delivery import notify_after_command
+from floe_ledger.adapters.webhooks.delivery import deliver_pending, notify_after_command, outbox_for
+from floe_ledger.domain.model.artifact_id import artifact_id
 from floe_ledger.domain.model.config import WebhookConfig
 from support.ledger_events import LedgerWriter
 from support.webhook_server import WebhookServer
@@ -146,8 +147,6 @@ def test_https_endpoints_are_verified_against_the_trusted_certificates(
         assert secure.requests_for("/tls") == []
         # trusted through SSL_CERT_FILE: delivered
         with_ca = {"SSL_CERT_FILE": str(secure.ca_file)}
-        from floe_ledger.adapters.webhooks.delivery import deliver_pending, outbox_for
-        from floe_ledger.domain.model.artifact_id import artifact_id
 
         with outbox_for(ledger.store, with_ca) as box:
             report = deliver_pending(box, str(artifact_id(REPO)), hooks, with_ca,

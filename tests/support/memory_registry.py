@@ -17,7 +17,6 @@ cached verification does not touch the registry. ``corrupt_blob`` and
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections import Counter
 from typing import Any
@@ -29,12 +28,9 @@ from floe_ledger.domain.model.oci import (
     OCI_MANIFEST,
     Descriptor,
     Manifest,
+    sha256_digest,
 )
 from floe_ledger.domain.model.values import DIGEST_RE, TAG_RE
-
-
-def sha256_digest(data: bytes) -> str:
-    return "sha256:" + hashlib.sha256(data).hexdigest()
 
 
 def compact(value: Any) -> bytes:

@@ -11,6 +11,7 @@ import os
 import shutil
 import signal
 import socket
+import ssl
 import subprocess
 import tempfile
 import time
@@ -103,8 +104,6 @@ class RegistryServer:
         return self
 
     def _wait_ready(self) -> None:
-        import ssl
-
         ctx = ssl.create_default_context(cafile=str(self.ca_file)) if self.tls else None
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:

@@ -9,10 +9,13 @@ import os
 import sqlite3
 import subprocess
 import sys
+import urllib.error
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import yaml
 
 from support.registry_server import RegistryServer
@@ -67,7 +70,6 @@ class Workspace:
     def _rows(self) -> list[tuple[str, bytes]]:
         """(topic, state) of every stored event, in ledger order, from either backend."""
         if self.postgres:
-            import psycopg
 
             with psycopg.connect(self.env["FLOE_LEDGER_URL"]) as conn:
                 rows = conn.execute("SELECT topic, state FROM ledger_events "
@@ -127,7 +129,6 @@ def _split(registry_uri: str) -> tuple[str, str]:
 def raw_manifest(registry_uri: str, reference: str,
                  auth: tuple[str, str] | None = None) -> tuple[bytes, str, str]:
     """(bytes, Content-Type, Docker-Content-Digest) read with the stdlib, an independent client."""
-    import urllib.request
 
     host, repo = _split(registry_uri)
     headers = {"Accept": ACCEPT}
@@ -140,9 +141,6 @@ def raw_manifest(registry_uri: str, reference: str,
 
 
 def list_tags(registry_uri: str) -> set[str]:
-    import urllib.error
-    import urllib.request
-
     host, repo = _split(registry_uri)
     try:
         with urllib.request.urlopen(f"http://{host}/v2/{repo}/tags/list", timeout=5) as resp:
@@ -155,7 +153,6 @@ def list_tags(registry_uri: str) -> set[str]:
 
 def copy_tag(registry_uri: str, source: str, dest: str) -> None:
     """Copy a manifest to another tag with the stdlib (simulates a tool outside floe)."""
-    import urllib.request
 
     data, media_type, _ = raw_manifest(registry_uri, source)
     host, repo = _split(registry_uri)

@@ -5,11 +5,14 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
+from floe_ledger.domain.model.errors import ConfigError
 from floe_ledger.domain.model.signature import (
     SignatureVerdict,
     TrustedIssuer,
     VerificationPolicy,
     decide,
+    outcome_message,
+    parse_policy,
     policy_fingerprint,
     refusal_message,
 )
@@ -101,9 +104,6 @@ def test_policy_fingerprint_tracks_what_verification_depends_on() -> None:
 
 @pytest.mark.requirement("FR-021")
 def test_parse_policy_names_the_bad_key() -> None:
-    from floe_ledger.domain.model.errors import ConfigError
-    from floe_ledger.domain.model.signature import parse_policy
-
     assert parse_policy({"enforcement": "warn", "public_keys": ["k.pub"]}).enforcement == "warn"
     with pytest.raises(ConfigError) as err:
         parse_policy({"enforcement": "warn", "trusted_issuers": [{"issuer": "i",
@@ -113,8 +113,6 @@ def test_parse_policy_names_the_bad_key() -> None:
 
 @pytest.mark.requirement("US5")
 def test_outcome_messages() -> None:
-    from floe_ledger.domain.model.signature import outcome_message
-
     unsigned = SignatureVerdict(digest=DIGEST, status="unsigned")
     failed = SignatureVerdict(digest=DIGEST, status="failed", reasons=["r1", "r2"])
     assert outcome_message("refuse", unsigned) == "unsigned and enforcement enabled"

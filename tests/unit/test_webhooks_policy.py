@@ -9,7 +9,7 @@ import pytest
 
 from floe_ledger.adapters.webhooks.outbox import MAX_ROUNDS, Delivery, retry_delay
 from floe_ledger.adapters.webhooks.payloads import event_type_of, payload_for
-from floe_ledger.adapters.webhooks.requests import display_url, expand, refusal, sign
+from floe_ledger.adapters.webhooks.requests import display_url, expand, hmac_signature, refusal
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.errors import EnvironmentLockedError
 from floe_ledger.domain.model.identity import Actor
@@ -60,7 +60,7 @@ def test_urls_are_shown_without_paths_queries_or_credentials() -> None:
 def test_signature_is_hmac_sha256_of_the_exact_body() -> None:
     body = b'{"event_type":"promote"}'
     expected = hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
-    assert sign(body, "k3y") == f"sha256={expected}"
+    assert hmac_signature(body, "k3y") == f"sha256={expected}"
 
 
 def test_retry_delay_doubles_from_a_minute_to_an_hour() -> None:
