@@ -16,6 +16,8 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from floe_ledger.domain.model import events as ev
+from floe_ledger.domain.model.state import ledger_id
+from floe_ledger.domain.model.values import VERSION_RE
 
 
 @dataclass(frozen=True)
@@ -52,15 +54,25 @@ class TagFold:
         self.completed: set[str] = set()
         self.requested: set[str] = set()
         self.digests: set[str] = set()
+        self.ledger_ids: set[str] = set()  # this ledger's id (one per stream it holds)
+        self.explained: set[str] = set()  # environment tags floe wrote, observed or adopted
 
     def feed(self, event: ev.ArtifactEvent) -> None:
         aid = str(event.originator_id)
         if isinstance(event, ev.ArtifactRegistered):
             self._repository[aid] = event.repository
+            self.ledger_ids.add(ledger_id(event.originator_id, event.timestamp))
+        elif isinstance(event, ev.VersionAdopted):
+            self.explained.add(event.tag)
+        elif isinstance(event, ev.RecordObserved):
+            self.digests.add(event.subject_digest)
+            if event.record_kind in ("promotion", "adoption") and event.version:
+                self.explained.add(f"{event.version}-{event.environment}")
         elif isinstance(event, ev.VersionObserved) and event.environment:
             self._put(self._repository.get(aid, ""), event.tag, event.digest, False, event)
         elif isinstance(event, ev.TagWritten):
             self._put(event.registry, event.tag, event.digest, event.mutable, event)
+            self.explained.add(event.tag)
         elif isinstance(event, ev.RolledBack):
             repo = self._repository.get(aid, "")
             self._put(repo, event.rollback_tag, event.digest, False, event)
@@ -104,6 +116,20 @@ def compare_tags(expected: dict[str, ExpectedTag], live: dict[str, str | None],
     for tag, got in sorted(live.items()):
         if tag not in expected and got is not None and pattern and pattern.match(tag):
             drift.append(TagDrift(tag, "untracked", None, got))
+    return drift
+
+
+def unexplained_tags(live: dict[str, str | None], explained: set[str],
+                     environments: tuple[str, ...], trusted: tuple[str, ...]) -> list[TagDrift]:
+    """``{version}-{env}`` tags that nothing floe recorded explains (pushed by hand or by
+    another tool), in the environments whose unrecorded tags are not trusted."""
+    drift = []
+    for tag, got in sorted(live.items()):
+        env = next((e for e in environments if tag.endswith(f"-{e}")), None)
+        if got is None or env is None or env in trusted or tag in explained:
+            continue
+        if VERSION_RE.match(tag[: -len(env) - 1]):
+            drift.append(TagDrift(tag, "unexplained", None, got))
     return drift
 
 

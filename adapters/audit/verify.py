@@ -23,8 +23,7 @@ from floe_ledger.adapters.audit.checkpoint import (
 )
 from floe_ledger.adapters.audit.events import raw_events, with_events
 from floe_ledger.adapters.audit.export import read_jsonl
-from floe_ledger.adapters.records import list_records, tagged_records
-from floe_ledger.domain.model.artifact_id import artifact_id
+from floe_ledger.adapters.audit.registry_check import check_registry
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.projections.audit import (
     Anchor,
@@ -34,7 +33,7 @@ from floe_ledger.projections.audit import (
     RawEvent,
     check_anchors,
 )
-from floe_ledger.projections.audit_drift import TagDrift, TagFold, compare_tags
+from floe_ledger.projections.audit_drift import TagDrift, TagFold
 
 if TYPE_CHECKING:
     from floe_ledger.adapters.audit.events import AuditableStore
@@ -105,11 +104,12 @@ class VerifyOutcome:
     checkpoint: dict[str, Any] | None = None
     registry: str | None = None
     warnings: list[str] = field(default_factory=list)
+    invalid_records: list[dict[str, str]] = field(default_factory=list)
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.breaks and not self.drift
+        return not self.breaks and not self.drift and not self.invalid_records
 
     def payload(self) -> dict[str, Any]:
         first = self.breaks[0].as_dict() if self.breaks else None
@@ -119,7 +119,8 @@ class VerifyOutcome:
             "heads": [s.as_dict() for s in self.report.streams.values()],
             "first_break": first, "breaks": [b.as_dict() for b in self.breaks],
             "registry": self.registry, "drift": [d.as_dict() for d in self.drift],
-            "records": self.records, "checkpoint": self.checkpoint,
+            "records": self.records, "invalid_records": self.invalid_records,
+            "checkpoint": self.checkpoint,
             "warnings": self.warnings, "seconds": round(self.seconds, 3),
         }
 
@@ -133,10 +134,18 @@ class VerifyOutcome:
                        f"[{b.reason}]: {b.message}")
             hint = ("restore the ledger from a backup or export; 'floe audit export' keeps "
                     "the evidence")
-        else:
+        elif self.drift:
             tags = ", ".join(f"{d.tag} ({d.status})" for d in self.drift)
             message = f"registry drift: {len(self.drift)} tag(s) changed outside floe: {tags}"
-            hint = "find who moved them; floe never re-points an immutable tag"
+            hint = ("find who moved them; floe never re-points an immutable tag"
+                    if any(d.status != "unexplained" for d in self.drift) else
+                    "an unexplained tag was written without floe: adopt it deliberately with "
+                    "'floe ledger adopt VERSION --env ENV --reason TEXT', or remove it")
+        else:
+            bad = self.invalid_records[0]
+            message = (f"{len(self.invalid_records)} registry record(s) fail verification: "
+                       f"{bad['digest']}: {bad['reason']}")
+            hint = "a record was changed in the registry after it was written; find who"
         payload = self.payload()
         return IntegrityError(message, hint=hint, details={
             "first_break": payload["first_break"], "drift": [d.as_dict() for d in self.drift]},
@@ -178,46 +187,16 @@ def _checkpoint_anchors(outcome: VerifyOutcome, path: Path, public_key: Path | N
 
 
 def _registry_checks(app: AuditSources, outcome: VerifyOutcome, tags: TagFold) -> list[Anchor]:
-    """Drift of the ledger's tags, and the records' heads as anchors."""
-    reg = app.registry
-    outcome.registry = reg.uri
-    expected = tags.tags(reg.uri)
-    environments = tuple(app.manifest.artifacts.promotion.path.names)
-    live_tags = reg.list_tags()
-    names = set(expected) | {t for t in live_tags if t.startswith("latest-") or "-rollback-" in t}
-    live = {t: (d.digest if (d := reg.resolve(t)) is not None else None) for t in sorted(names)}
-    outcome.drift = compare_tags(expected, live, environments)
-    found = {r.digest: r for r in tagged_records(reg)}
-    for digest in sorted(tags.digests):
-        for rec in list_records(reg, digest):
-            found.setdefault(rec.digest, rec)
-    aid = str(artifact_id(app.repository))
-    anchors = []
-    for rec in found.values():
-        outcome.records.append(rec.as_dict())
-        head = rec.ledger_head
-        if head is not None:
-            anchors.append(Anchor(head[0], head[1], head[2],
-                                  f"registry record {rec.tag or rec.digest[:19]}"))
-        _check_promotion(outcome, rec.annotations, tags, aid, rec.tag or rec.digest)
-    return anchors
-
-
-def _check_promotion(outcome: VerifyOutcome, notes: dict[str, str], tags: TagFold, aid: str,
-                     where: str) -> None:
-    pid = notes.get("dev.floe.promotion.id")
-    if not pid:
-        return
-    if pid not in tags.requested:
-        outcome.breaks.append(ChainBreak(
-            aid, 0, "PromotionRequested", "removed",
-            f"registry record {where} names promotion {pid}, which the ledger does not have: "
-            "its events were removed"))
-    elif pid not in tags.completed:
-        outcome.warnings.append(
-            f"promotion {pid} has a registry record but no PromotionCompleted: it was "
-            "interrupted after writing its record (resume it with --force), or its final "
-            "events were deleted")
+    """Drift, unexplained environment tags and edited records; this ledger's records'
+    heads as anchors (the records of other ledgers are listed as foreign)."""
+    outcome.registry = app.registry.uri
+    found = check_registry(app.registry, app.repository, app.manifest.artifacts.promotion,
+                           tags)
+    outcome.drift, outcome.records = found.drift, found.records
+    outcome.invalid_records = found.invalid_records
+    outcome.breaks += found.breaks
+    outcome.warnings += found.warnings
+    return found.anchors
 
 
 def _read(path: Path) -> bytes:

@@ -17,6 +17,7 @@ the reason, and never folded.
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -76,18 +77,31 @@ class OciRecordReader:
 
     def _read(self, registry: Registry, digest: str, subject: str | None, ledger_id: str,
               scan: RecordScan) -> None:
+        scan.round_trips += 2
         try:
-            record = _verified(registry, digest, subject)
-            scan.round_trips += 2
+            record = observed(check_record(registry, digest, subject))
         except (InvalidRecord, FloeError) as err:
-            scan.round_trips += 2
             scan.rejected.append(RejectedRecord(digest, str(err)))
             return
         if record.ledger_id != ledger_id:
             scan.records.append(record)
 
 
-def _verified(registry: Registry, digest: str, subject: str | None) -> ObservedRecord:
+@dataclass(frozen=True)
+class CheckedRecord:
+    """A record whose manifest, layer and annotations agree (two requests to know)."""
+
+    digest: str
+    kind: str
+    subject: str
+    annotations: dict[str, str]
+    content: dict[str, Any]
+
+
+def check_record(registry: Registry, digest: str, subject: str | None) -> CheckedRecord:
+    """Read and check one record; InvalidRecord says why it cannot be trusted.
+
+    ``subject``: the digest it was found under as a referrer (None: found by a tag)."""
     doc = load_json(registry.get_manifest(digest).data, f"record {digest}")
     kind = KIND_OF_TYPE.get(str(doc.get("artifactType", "")))
     layers = doc.get("layers") or []
@@ -107,11 +121,14 @@ def _verified(registry: Registry, digest: str, subject: str | None) -> ObservedR
         if note is not None and note != str(content.get(field) or ""):
             raise InvalidRecord(f"annotation dev.floe.{kind}.{name} says {note!r}, its content "
                                 f"says {content.get(field)!r}: edited after it was written")
-    return _record(kind, digest, said, notes, content)
+    return CheckedRecord(digest, kind, said, notes, content)
 
 
-def _record(kind: str, digest: str, subject: str, notes: dict[str, str],
-            c: dict[str, Any]) -> ObservedRecord:
+def observed(checked: CheckedRecord) -> ObservedRecord:
+    """What a checked record says, as the ledger folds it; InvalidRecord if it lacks a
+    field folding needs (a ledger id, its environment, operator or version)."""
+    kind, digest, subject, notes, c = (checked.kind, checked.digest, checked.subject,
+                                       checked.annotations, checked.content)
     head = c.get("ledger_head")
     ledger = str(head.get("ledger_id") or "") if isinstance(head, dict) else ""
     if not ledger or notes.get(LEDGER_ID, ledger) != ledger:

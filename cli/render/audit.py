@@ -27,9 +27,16 @@ def render_verify(out: Output, outcome: VerifyOutcome) -> None:
     if outcome.registry:
         c.print(f"registry {escape(outcome.registry)}: {len(outcome.drift)} tag(s) drifted, "
                 f"{len(outcome.records)} record(s) checked")
+    foreign = sorted({r["ledger_id"] for r in outcome.records if r.get("origin") == "foreign"})
+    if foreign:
+        mine = sum(1 for r in outcome.records if r.get("origin") == "foreign")
+        c.print(f"  {mine} record(s) written by other ledgers ({', '.join(foreign)}): foreign, "
+                "not tampering")
     for d in outcome.drift:
         c.print(f"  [red]{d.status:<9}[/red] {escape(d.tag)}: ledger {short_digest(d.expected)}, "
                 f"registry {short_digest(d.live)}")
+    for bad in outcome.invalid_records:
+        c.print(f"  [red]edited[/red]    record {escape(bad['digest'])}: {escape(bad['reason'])}")
     if outcome.checkpoint:
         c.print(f"checkpoint of {escape(str(outcome.checkpoint.get('created_at')))}: "
                 f"{outcome.checkpoint.get('streams')} head(s) checked")

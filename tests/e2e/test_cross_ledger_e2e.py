@@ -136,6 +136,12 @@ def test_a_hand_pushed_environment_tag_is_not_evidence_until_adopted(two: Checko
     assert out["error"]["code"] == "unexplained_tag"
     assert "v9.0.0-staging" in out["error"]["message"]
     assert "floe ledger adopt v9.0.0 --env staging" in out["error"]["hint"]
+    # The audit sees it too: an environment tag nothing floe recorded explains is drift.
+    code, audit = two.a.json("audit", "verify", "--registry", env=alice)
+    assert code == 14, audit
+    assert {"tag": "v9.0.0-staging", "status": "unexplained"}.items() <= \
+        next(d for d in audit["drift"] if d["tag"] == "v9.0.0-staging").items()
+    assert "v9.0.0-staging" in audit["error"]["message"]
     # Rollback reads the same registry state the same way.
     code, out = two.a.json("platform", "rollback", "v9.0.0", "--env", "staging", "--reason",
                            "x", env=bob)
@@ -145,6 +151,8 @@ def test_a_hand_pushed_environment_tag_is_not_evidence_until_adopted(two: Checko
     assert adopted["tag"] == "v9.0.0-staging" and adopted["record_digest"]
     # The adoption is a record: the other checkout may promote from it too.
     _ok(two.b, "platform", "promote", "v9.0.0", "--from", "staging", "--to", "prod", env=bob)
+    for ws in (two.a, two.b):
+        _ok(ws, "audit", "verify", "--registry", env=alice)
     code, status = two.a.json("platform", "status", "--env", "staging", "--history", "10",
                               env=alice)
     adoption = [h for h in status[0]["history"] if h["kind"] == "ADOPTED"]
@@ -166,6 +174,14 @@ def test_a_fresh_checkout_shows_the_same_status_and_can_roll_back(two: Checkouts
     assert code == 0
     keys = ("environment", "version", "digest", "promoted_by", "locked")
     assert [{k: r[k] for k in keys} for r in theirs] == [{k: r[k] for k in keys} for r in mine]
+    # Each checkout's audit passes and tells the other ledger's records apart from its own.
+    for ws in (two.a, fresh):
+        audit = _ok(ws, "audit", "verify", "--registry", env=alice)
+        origins = {r["origin"] for r in audit["records"]}
+        if "FLOE_LEDGER_URL" in ws.env:  # one shared ledger wrote every record
+            assert origins == {"this ledger"}
+        else:
+            assert ("foreign" in origins) == (ws is fresh)
     out = _ok(fresh, "platform", "rollback", "v1.0.0", "--env", "prod", "--reason", "bad 1.1",
               env=bob)
     assert out["artifact_digest"] == v1
@@ -188,6 +204,10 @@ def test_an_edited_record_is_reported_and_not_folded(two: Checkouts) -> None:
     assert code == 0 and status[0]["version"] == "v1.0.0"  # from the untouched record
     assert all(h["operator"] != "mallory" for h in status[0]["history"])
     assert "mallory" not in json.dumps(two.b.events("RecordObserved"))
+    # The audit reports the edited record, whichever ledger wrote it.
+    code, audit = two.a.json("audit", "verify", "--registry", env=alice)
+    assert code == 14, audit
+    assert [r["digest"] for r in audit["invalid_records"]] == [record]
 
 
 def _edit_newest_record(ws: Workspace, version: str, env: str, *, operator: str) -> str:

@@ -1,0 +1,152 @@
+"""``floe audit verify --registry``: the registry compared with what the ledger says.
+
+- Tags the ledger wrote that moved or vanished, and ``latest-<env>`` / rollback tags it never
+  wrote (drift).
+- Environment tags ``{version}-{env}`` that nothing floe recorded explains: no promotion or
+  adoption in this ledger, and no record of another ledger found in the registry (drift
+  ``unexplained``), except in environments that trust such tags.
+- Every record found (referrers of the digests the ledger knows and of every environment
+  tag, and the ``floe-record-*`` tags), checked like any record read before deciding: one
+  whose manifest, layer and annotations disagree was edited and is reported. Records of
+  this ledger anchor its chain (their ledger head must be in it, and their promotion must
+  be in the ledger); records of other ledgers are listed as foreign, never as tampering.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from floe_ledger.adapters.records import RecordInfo, list_records, tagged_records
+from floe_ledger.adapters.records.annotations import LEDGER_ID
+from floe_ledger.adapters.records.reader import InvalidRecord, check_record
+from floe_ledger.domain.model.artifact_id import artifact_id
+from floe_ledger.domain.model.config import PromotionConfig
+from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.services.ports import Registry
+from floe_ledger.projections.audit import Anchor, ChainBreak
+from floe_ledger.projections.audit_drift import (
+    TagDrift,
+    TagFold,
+    compare_tags,
+    unexplained_tags,
+)
+
+
+@dataclass
+class RegistryFindings:
+    drift: list[TagDrift] = field(default_factory=list)
+    records: list[dict[str, Any]] = field(default_factory=list)
+    invalid_records: list[dict[str, str]] = field(default_factory=list)
+    breaks: list[ChainBreak] = field(default_factory=list)
+    anchors: list[Anchor] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def check_registry(registry: Registry, repository: str, promotion: PromotionConfig,
+                   tags: TagFold) -> RegistryFindings:
+    found = RegistryFindings()
+    environments = tuple(promotion.path.names)
+    trusted = tuple(e for e in environments if promotion.trusts_unrecorded_tags(e))
+    expected = tags.tags(registry.uri)
+    live_tags = registry.list_tags()
+    names = set(expected) | {t for t in live_tags if t.startswith("latest-") or "-rollback-" in t
+                             or any(t.endswith(f"-{e}") for e in environments)}
+    live = {t: (d.digest if (d := registry.resolve(t)) is not None else None)
+            for t in sorted(names)}
+    found.drift = compare_tags(expected, live, environments)
+    records = _records(registry, tags.digests | {d for d in live.values() if d})
+    vouched: set[tuple[str, str]] = set()  # (tag, digest) a verified record accounts for
+    newest: dict[str, tuple[str, str]] = {}  # latest-<env> -> (time, digest) of the newest
+    aid = str(artifact_id(repository))
+    for rec in records.values():
+        checked = _check(registry, rec, found)
+        if checked is None:
+            continue
+        ledger = rec.annotations.get(LEDGER_ID, "")
+        if ledger and ledger not in tags.ledger_ids:
+            # Only other ledgers' records vouch for tags: this ledger's own tags must be
+            # explained by its own events.
+            vouched |= _vouches(checked, rec.subject)
+            _newest_latest(newest, checked, rec.subject)
+            found.records.append({**rec.as_dict(), "origin": "foreign", "ledger_id": ledger})
+            continue
+        found.records.append({**rec.as_dict(), "origin": "this ledger", "ledger_id": ledger})
+        head = rec.ledger_head
+        if head is not None:
+            found.anchors.append(Anchor(head[0], head[1], head[2],
+                                        f"registry record {rec.tag or rec.digest[:19]}"))
+        _check_promotion(found, rec.annotations, tags, aid, rec.tag or rec.digest)
+    vouched |= {(tag, digest) for tag, (_, digest) in newest.items()}
+    # A tag another ledger moved, with a verified record saying so, is not drift here.
+    found.drift = [d for d in found.drift if (d.tag, d.live or "") not in vouched]
+    explained = tags.explained | {tag for tag, digest in vouched if live.get(tag) == digest}
+    found.drift += unexplained_tags(live, explained, environments, trusted)
+    return found
+
+
+def _records(registry: Registry, digests: set[str]) -> dict[str, RecordInfo]:
+    records = {r.digest: r for r in tagged_records(registry)}
+    for digest in sorted(digests):
+        for rec in list_records(registry, digest):
+            records.setdefault(rec.digest, rec)
+    return records
+
+
+def _check(registry: Registry, rec: RecordInfo, found: RegistryFindings) -> dict[str, Any] | None:
+    """The record's content, or None (and an entry in ``invalid_records``) if it was edited."""
+    try:
+        return check_record(registry, rec.digest, rec.subject or None).content
+    except (InvalidRecord, FloeError) as err:
+        found.invalid_records.append({"digest": rec.digest, "tag": rec.tag,
+                                      "reason": str(err)})
+        return None
+
+
+def _vouches(content: dict[str, Any], digest: str) -> set[tuple[str, str]]:
+    """The tags (with the digest) a promotion, rollback or adoption record accounts for."""
+    kind, version = content.get("kind"), content.get("version")
+    env = content.get("target_environment") if kind == "promotion" else content.get(
+        "environment")
+    if not (version and env and digest) or kind == "lock":
+        return set()
+    tags = {f"{version}-{env}"} if kind in ("promotion", "adoption") else set()
+    if kind == "rollback" and content.get("rollback_tag"):
+        tags.add(str(content["rollback_tag"]))
+    return {(tag, digest) for tag in tags}
+
+
+def _newest_latest(newest: dict[str, tuple[str, str]], content: dict[str, Any],
+                   digest: str) -> None:
+    """``latest-<env>`` is accounted for only by the newest promotion or rollback into env."""
+    kind = content.get("kind")
+    env = content.get("target_environment") if kind == "promotion" else content.get(
+        "environment")
+    try:
+        at = datetime.fromisoformat(str(content.get("promoted_at") or content.get(
+            "rolled_back_at")).replace("Z", "+00:00")).astimezone(UTC).isoformat()
+    except ValueError:
+        return
+    if kind not in ("promotion", "rollback") or not env or not digest:
+        return
+    tag = f"latest-{env}"
+    if tag not in newest or newest[tag][0] < at:
+        newest[tag] = (at, digest)
+
+
+def _check_promotion(found: RegistryFindings, notes: dict[str, str], tags: TagFold, aid: str,
+                     where: str) -> None:
+    pid = notes.get("dev.floe.promotion.id")
+    if not pid:
+        return
+    if pid not in tags.requested:
+        found.breaks.append(ChainBreak(
+            aid, 0, "PromotionRequested", "removed",
+            f"registry record {where} names promotion {pid}, which the ledger does not have: "
+            "its events were removed"))
+    elif pid not in tags.completed:
+        found.warnings.append(
+            f"promotion {pid} has a registry record but no PromotionCompleted: it was "
+            "interrupted after writing its record (resume it with --force), or its final "
+            "events were deleted")
