@@ -22,6 +22,8 @@ from pathlib import Path
 
 import httpx
 
+from floe_ledger.adapters.records import OciRecordWriter
+from floe_ledger.adapters.records.reader import OciRecordReader
 from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
 from floe_ledger.adapters.signing.cosign import sign
 from floe_ledger.adapters.signing.verifier import SignatureVerifier
@@ -126,13 +128,14 @@ def in_process(host: str, repo: str, work: Path, versions, runs: int) -> dict[st
                               config=PromotionConfig(), signatures=verifier,
                               clock=SystemClock())
     actor = Actor("bench")
+    out = reconcile_cost(host, repo, work, store, versions, runs, actor)
     pending = [next(versions) for _ in range(2 * runs)]
     for n in pending[runs:]:
         digest = registry.resolve(f"v1.0.{n}-dev")
         assert digest is not None
         sign(registry, digest.digest, work / "k.key", f"{host}/{repo}")
     plain_iter, signed_iter = iter(pending[:runs]), iter(pending[runs:])
-    out = {
+    out |= {
         "in-process promote": timed(lambda _: plain.promote(PromoteRequest(
             f"v1.0.{next(plain_iter)}", "dev", "staging"), actor), runs),
         "in-process promote + key-based verify": timed(lambda _: signed.promote(PromoteRequest(
@@ -153,10 +156,45 @@ def in_process(host: str, repo: str, work: Path, versions, runs: int) -> dict[st
     return out
 
 
+class CountingTransport(httpx.HTTPTransport):
+    """Counts the HTTP requests the registry adapter sends."""
+
+    requests = 0
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        CountingTransport.requests += 1
+        return super().handle_request(request)
+
+
+def reconcile_cost(host: str, repo: str, work: Path, store, versions, runs: int,  # type: ignore[no-untyped-def]
+                   actor: Actor) -> dict[str, list[float]]:
+    """The same promotion without and with reading other ledgers' records first: time and
+    registry requests (the round trips reconciling adds)."""
+    registry = open_registry(RegistrySettings(uri=f"oci://{host}/{repo}", plain_http=True),
+                             base_dir=work, env={}, transport=CountingTransport())
+    services = {
+        "in-process promote, records not read": PromotionService(
+            store=store, registry=registry, repository=registry.uri, config=PromotionConfig(),
+            clock=SystemClock(), records=OciRecordWriter()),
+        "in-process promote, records read first": PromotionService(
+            store=store, registry=registry, repository=registry.uri, config=PromotionConfig(),
+            clock=SystemClock(), records=OciRecordWriter(), reader=OciRecordReader()),
+    }
+    out: dict[str, list[float]] = {}
+    for name, service in services.items():
+        todo = iter([next(versions) for _ in range(runs)])
+        before = CountingTransport.requests
+        out[name] = timed(lambda _, s=service, t=todo: s.promote(PromoteRequest(  # type: ignore[misc]
+            f"v1.0.{next(t)}", "dev", "staging"), actor), runs)
+        out[f"registry requests per promote, {name.split(', ')[1]}"] = [
+            (CountingTransport.requests - before) / runs]
+    return out
+
+
 def report(results: dict[str, list[float]]) -> None:
     print(f"\n{'measurement':<42} {'median ms':>10} {'p90 ms':>8}")
     for name, samples in results.items():
-        if name == "sigstore imported":
+        if name == "sigstore imported" or name.startswith("registry requests"):
             continue
         p90 = sorted(samples)[int(len(samples) * 0.9) - 1] if len(samples) > 1 else samples[0]
         print(f"{name:<42} {med(samples):>10.1f} {p90:>8.1f}")
@@ -172,6 +210,12 @@ def report(results: dict[str, list[float]]) -> None:
     print(f"key-based verification adds {verify:.1f} ms in process (target <= 20 ms)")
     print(f"in-process promote / raw GET+2PUT: "
           f"{med(results['in-process promote']) / med(results['raw httpx GET + 2 PUT']):.1f}x")
+    without, with_ = (results[f"registry requests per promote, records {w}"][0]
+                      for w in ("not read", "read first"))
+    cost = (med(results["in-process promote, records read first"])
+            - med(results["in-process promote, records not read"]))
+    print(f"reading other ledgers' records first: {with_ - without:+.1f} registry requests per "
+          f"promote ({without:.0f} -> {with_:.0f}), {cost:+.1f} ms in process")
     print(f"sigstore imported without a keyless policy: "
           f"{bool(results['sigstore imported'][0])}")
 
