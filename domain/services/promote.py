@@ -118,11 +118,16 @@ class PromotionService:
         warnings = reconcile(session, self.registry, self.reader, [
             source_tag(version, req.source), lock_record_tag(req.target), latest_tag(req.target)])
         artifact = session.current()
+        try:  # a resumed promotion passes the same checks, for whoever resumes it
+            self._check_entry(artifact, version, req, actor)
+        except FloeError as err:
+            raise refuse(err) from None
         resumable = self._resumable(artifact, version, req)
         if resumable is not None:
+            if req.break_glass and not req.dry_run:  # entering a locked env is recorded
+                session.apply(lambda a: a.enter(req.target, req.break_glass, actor))
             return _warned(self._run(session, resumable, req, resumed=True), warnings)
         try:
-            self._check_entry(artifact, version, req, actor)
             artifact.check_env_tag_free(version, req.target, force=req.force)
             source = resolve_source(self.registry, artifact, version, req.source, path.names,
                                     trusted=req.source is None

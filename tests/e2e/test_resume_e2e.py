@@ -81,3 +81,33 @@ def test_a_process_killed_between_its_two_tag_writes_is_finished_by_a_rerun(fake
     assert events.count("TagWritten") == 2
     assert events.count("PromotionCompleted") == 1
     assert json.loads(json.dumps(fake.tags["acme/app"]))["latest-staging"] == out["artifact_digest"]
+
+
+@pytest.mark.requirement("NFR-004", "FR-035", "FR-046")
+def test_a_resume_passes_the_same_lock_and_authorization_checks(fake_ws) -> None:
+    """Security review §1: an interrupted promotion resumed by someone else, or into an
+    environment locked since, used to skip every entry check."""
+    ws, fake = fake_ws
+    ws.write_manifest(
+        promotion={"environments": [{"name": "dev"}, {"name": "staging", "authorization": {
+            "require_authenticated": False, "allowed_groups": ["release"]}}, {"name": "prod"}]},
+        identity={"groups": {"ci-runner": ["release"]}})
+    fake.fail_tag_puts("latest-staging", 3)
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
+    assert code == 5, out  # left open, its owner gone: resumable
+    fake.fail_tag_puts("latest-staging", 0)
+    # Someone outside the allowed groups re-runs it: refused, and the refusal is recorded.
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging",
+                        env={"USER": "mallory"})
+    assert code == 12, out
+    assert ws.events("PromotionRejected")[-1]["operator"] == "mallory"
+    # Locked since: the owner's own re-run is refused too.
+    assert ws.run("platform", "lock", "--env", "staging", "--reason", "freeze").returncode == 0
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
+    assert code == 13, out
+    assert "PromotionCompleted" not in promotion_events(ws)
+    assert "latest-staging" not in fake.tags["acme/app"]
+    # Unlocked: the allowed operator resumes and completes it.
+    assert ws.run("platform", "unlock", "--env", "staging", "--reason", "ok").returncode == 0
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
+    assert code == 0 and out["resumed"] is True, out
