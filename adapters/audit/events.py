@@ -12,7 +12,7 @@ verifier reports such a row, the other folds skip it.
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
@@ -29,6 +29,8 @@ class AuditableStore(Protocol):
     """What the audit needs from a store: its rows as stored, a page at a time."""
 
     def raw_notifications(self, start: int, limit: int) -> list[RawEvent]: ...
+    def snapshot_states(self, artifact_id: str) -> list[tuple[int, dict[str, Any]]]: ...
+    def stream_events(self, artifact_id: str) -> Iterator[ArtifactEvent]: ...
 
 
 def raw_events(store: AuditableStore, *, page: int = PAGE, start: int = 1) -> Iterator[RawEvent]:

@@ -24,6 +24,7 @@ from floe_ledger.adapters.audit.checkpoint import (
 from floe_ledger.adapters.audit.events import raw_events, with_events
 from floe_ledger.adapters.audit.export import read_jsonl
 from floe_ledger.adapters.audit.registry_check import check_registry
+from floe_ledger.adapters.audit.snapshot_check import check_snapshots
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.projections.audit import (
     Anchor,
@@ -105,6 +106,7 @@ class VerifyOutcome:
     registry: str | None = None
     warnings: list[str] = field(default_factory=list)
     invalid_records: list[dict[str, str]] = field(default_factory=list)
+    snapshots: int = 0  # snapshot rows compared with the state their events fold to
     seconds: float = 0.0
 
     @property
@@ -120,7 +122,7 @@ class VerifyOutcome:
             "first_break": first, "breaks": [b.as_dict() for b in self.breaks],
             "registry": self.registry, "drift": [d.as_dict() for d in self.drift],
             "records": self.records, "invalid_records": self.invalid_records,
-            "checkpoint": self.checkpoint,
+            "checkpoint": self.checkpoint, "snapshots_checked": self.snapshots,
             "warnings": self.warnings, "seconds": round(self.seconds, 3),
         }
 
@@ -153,7 +155,8 @@ class VerifyOutcome:
 
 
 def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
-           checkpoint: Path | None = None, public_key: Path | None = None) -> VerifyOutcome:
+                  checkpoint: Path | None = None, public_key: Path | None = None,
+                  snapshots: bool = True) -> VerifyOutcome:
     """Verify the chain from the first event of every stream, then the anchors and drift."""
     start = time.perf_counter()
     verifier, tags = ChainVerifier(), TagFold()
@@ -170,6 +173,9 @@ def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool
     if registry:
         anchors += _registry_checks(app, outcome, tags)
     outcome.breaks += check_anchors(outcome.report, anchors)
+    if snapshots:  # the ledger itself, not an export: its snapshot rows are checked too
+        outcome.snapshots, found = check_snapshots(app.store, list(outcome.report.streams))
+        outcome.breaks += found
     outcome.seconds = time.perf_counter() - start
     return outcome
 

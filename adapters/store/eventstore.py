@@ -6,7 +6,10 @@ process environment is not consulted (the injected settings are the only input).
 
 from __future__ import annotations
 
+import json
+import os
 import sqlite3
+from collections.abc import Iterator
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
@@ -22,9 +25,11 @@ from eventsourcing.persistence import (
 )
 from eventsourcing.utils import Environment
 
+from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.store.location import LedgerLocation
-from floe_ledger.adapters.store.mapper import PydanticMapper
+from floe_ledger.adapters.store.mapper import PydanticMapper, UntrustedSnapshot
 from floe_ledger.adapters.store.views import EnvironmentViews
+from floe_ledger.adapters.system.secrets import local_secret
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.model.events import ArtifactEvent, TamperError
@@ -33,6 +38,7 @@ from floe_ledger.projections.audit import RawEvent
 from floe_ledger.projections.environment import PROJECTED_TOPICS
 
 SNAPSHOT_INTERVAL = 100
+log = get_logger("floe.ledger")
 
 
 class LedgerApplication(Application[UUID]):
@@ -73,11 +79,15 @@ class EventStoreLedger:
     """
 
     def __init__(self, location: LedgerLocation, *, env: dict[str, str] | None = None,
-                 views: EnvironmentViews | None = None, create_tables: bool = True) -> None:
+                 views: EnvironmentViews | None = None, create_tables: bool = True,
+                 snapshot_key: bytes | None = None) -> None:
         self.location = location
         settings = dict(env) if env is not None else sqlite_env(location)
         settings["CREATE_TABLE"] = "y" if create_tables else "n"
         self.app = LedgerApplication(env=settings)
+        mapper = cast(PydanticMapper, self.app.mapper)
+        mapper.snapshot_key = snapshot_key if snapshot_key is not None else local_secret(
+            "ledger-snapshots", os.environ)
         if views is None:
             assert location.path is not None
             conn = sqlite3.connect(location.path, timeout=30, isolation_level=None,
@@ -105,6 +115,22 @@ class EventStoreLedger:
             artifact: Artifact = self.app.repository.get(Artifact.create_id(repository))
         except AggregateNotFoundError:
             return None
+        except UntrustedSnapshot as err:
+            log.warning("store.snapshot_untrusted", reason=str(err))
+            return self._replay(repository)
+        except TamperError as err:
+            raise IntegrityError(
+                f"the ledger for {repository} does not verify: {err}",
+                hint="run 'floe audit verify' to find the first broken event",
+            ) from err
+        return artifact
+
+    def _replay(self, repository: str) -> Artifact | None:
+        """The aggregate from its events alone, each link of the chain checked."""
+        artifact: Artifact | None = None
+        try:
+            for event in self.app.repository.event_store.get(Artifact.create_id(repository)):
+                artifact = cast(ArtifactEvent, event).mutate(artifact)
         except TamperError as err:
             raise IntegrityError(
                 f"the ledger for {repository} does not verify: {err}",
@@ -155,6 +181,21 @@ class EventStoreLedger:
                          version=int(n.originator_version), topic=str(n.topic), state=n.state)
                 for n in items]
 
+    def snapshot_states(self, artifact_id: str) -> list[tuple[int, dict[str, Any]]]:
+        """Every snapshot row of a stream as stored, seal or not: (version, state). The audit
+        compares each with the state its events fold to."""
+        recorder = self.app.snapshots.recorder if self.app.snapshots else None
+        if recorder is None:
+            return []
+        rows = recorder.select_events(UUID(artifact_id))
+        return [(int(r.originator_version), dict(json.loads(r.state).get("state") or {}))
+                for r in rows]
+
+    def stream_events(self, artifact_id: str) -> Iterator[ArtifactEvent]:
+        """A stream's events in order, decoded (their chain is checked as they fold)."""
+        for event in self.app.repository.event_store.get(UUID(artifact_id)):
+            yield cast(ArtifactEvent, event)
+
     def max_position(self) -> int:
         return int(self.app.recorder.max_notification_id() or 0)
 
@@ -163,9 +204,7 @@ class EventStoreLedger:
         try:
             return self.views.catch_up(self.view_notifications, head=self.max_position)
         except Exception as err:  # the events are committed; the views catch up next time
-            from floe_ledger.adapters.observability.logs import get_logger
-
-            get_logger("floe.ledger").warning("views.catch_up_failed", error=str(err))
+            log.warning("views.catch_up_failed", error=str(err))
             return 0
 
     def rebuild_views(self) -> int:

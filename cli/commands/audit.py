@@ -59,7 +59,7 @@ def verify(app: App, out: Output, check_registry: bool, checkpoint: Path | None,
 
     outcome = audit_ops.verify_ledger(app, audit_ops.ledger_rows(app, export),
                                       registry=check_registry, checkpoint=checkpoint,
-                                      public_key=public_key)
+                                      public_key=public_key, snapshots=export is None)
     if not out.structured:
         render_verify(out, outcome)
     if not outcome.ok:
