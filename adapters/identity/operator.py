@@ -34,7 +34,8 @@ def resolve_operator(config: IdentityConfig, env: Mapping[str, str], *,
         user = registry().authenticated_user()  # checks the credential once, if there is one
         if user:
             return Operator(name=user, source="registry", authenticated=True,
-                            groups=tuple(config.groups.get(user, [])))
+                            groups=tuple(config.groups.get(user, [])),
+                            issuer=_host(registry().uri), subject=user)
     name = env.get("USER") or env.get("LOGNAME") or _getuser()
     return Operator(name=name, source="local", authenticated=False,
                     groups=tuple(config.groups.get(name, [])))
@@ -47,14 +48,23 @@ def _from_oidc(token: str, config: IdentityConfig, base_dir: Path) -> Operator:
             hint="configure issuer, audience and jwks_url or jwks_file, or unset FLOE_OIDC_TOKEN",
         )
     claims = verify_id_token(token, config.oidc, base_dir)
-    name = str(claims.get("email") or claims.get("sub") or "")
+    # An email address the IdP has not verified is whatever the user typed: never a name.
+    email = str(claims["email"]) if claims.get("email") and claims.get(
+        "email_verified") is True else None
+    name = str(email or claims.get("sub") or "")
     if not name:
         raise UnauthorizedError("the OIDC token has neither an email nor a sub claim")
     raw_groups = claims.get(config.oidc.groups_claim) or []
     groups = [str(g) for g in raw_groups] if isinstance(raw_groups, list) else [str(raw_groups)]
     groups += [g for g in config.groups.get(name, []) if g not in groups]
     return Operator(name=name, source="oidc", authenticated=True, groups=tuple(groups),
-                    email=str(claims["email"]) if claims.get("email") else None)
+                    email=email, issuer=str(claims.get("iss") or ""),
+                    subject=str(claims.get("sub") or name))
+
+
+def _host(uri: str) -> str:
+    """The registry host of ``oci://host/repo`` (what a registry username is scoped to)."""
+    return uri.removeprefix("oci://").split("/", 1)[0]
 
 
 def verify_id_token(token: str, oidc: OidcConfig, base_dir: Path) -> dict[str, Any]:

@@ -33,24 +33,28 @@ class AuthorizationDecision:
     operator_groups: tuple[str, ...]
     required_groups: tuple[str, ...]
     required_operators: tuple[str, ...]
+    principal: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"authorization_passed": self.passed, "authorized_via": self.via,
                 "operator": self.operator, "operator_groups": list(self.operator_groups),
                 "required_groups": list(self.required_groups),
-                "required_operators": list(self.required_operators)}
+                "required_operators": list(self.required_operators),
+                "principal": self.principal}
 
 
 def authorize(policy: AuthorizationConfig | None, operator: Operator, action: str,
               environment: str) -> AuthorizationDecision:
     """Decide, raising UnauthorizedError (exit 12) with what would have been required."""
     if policy is None:
-        return AuthorizationDecision(True, "no-policy", operator.name, operator.groups, (), ())
+        return AuthorizationDecision(True, "no-policy", operator.name, operator.groups, (), (),
+                                     operator.principal)
     groups = tuple(policy.allowed_groups)
     names = tuple(policy.allowed_operators)
 
     def decision(passed: bool, via: str) -> AuthorizationDecision:
-        return AuthorizationDecision(passed, via, operator.name, operator.groups, groups, names)
+        return AuthorizationDecision(passed, via, operator.name, operator.groups, groups, names,
+                                     operator.principal)
 
     if not operator.authenticated and policy.require_authenticated:
         raise _refusal(decision(False, "unauthenticated"), action, environment,
@@ -119,15 +123,30 @@ def _refusal(d: AuthorizationDecision, action: str, env: str, why: str) -> Unaut
 
 def check_separation_of_duties(policy: AuthorizationConfig | None, operator: Operator,
                                previous_operator: str | None, version: str, source: str | None,
-                               target: str) -> None:
-    """FR-051: who put ``version`` into the previous environment may not take it further."""
+                               target: str, previous_principal: str | None = None) -> None:
+    """FR-051: who put ``version`` into the previous environment may not take it further.
+
+    People are compared by principal (identity source, issuer, subject) where the previous
+    promotion recorded one, else by name. Two different identity sources prove nothing about
+    being two people (alice by OIDC, then alice by registry login), so under separation of
+    duties both promotions must be identified the same way."""
     if policy is None or not policy.separation_of_duties or previous_operator is None:
         return
-    if previous_operator == operator.name:
+    details = {"operator": operator.name, "previous_environment": source,
+               "previous_operator": previous_operator, "environment": target,
+               "principal": operator.principal, "previous_principal": previous_principal}
+    previous_source = (previous_principal or "").split(":", 1)[0]
+    if previous_principal and previous_source != operator.source:
+        raise SeparationOfDutiesError(
+            f"Separation of duties cannot be established: {previous_operator} promoted {version} "
+            f"to {source} identified by {previous_source}, you are identified by "
+            f"{operator.source}, and two identity sources cannot tell whether you are two people",
+            hint=f"promote to {target} identified by {previous_source}, as someone other than "
+            f"{previous_operator}", details=details)
+    if previous_operator == operator.name or previous_principal == operator.principal:
         raise SeparationOfDutiesError(
             f"Separation of duties violation: {operator.name} promoted {version} to {source}, "
             f"so a different operator must promote it to {target}",
             hint=f"ask another authorized operator to run the promotion to {target}",
-            details={"operator": operator.name, "previous_environment": source,
-                     "previous_operator": previous_operator, "environment": target},
+            details=details,
         )

@@ -14,6 +14,14 @@ class Operator:
     authenticated: bool = False
     groups: tuple[str, ...] = ()
     email: str | None = None
+    issuer: str = ""  # the OIDC issuer, or the registry host that accepted the credential
+    subject: str = ""  # the OIDC ``sub``, or the registry username
+
+    @property
+    def principal(self) -> str:
+        """Who this is, across identity sources: ``source:issuer:subject``. Two operators are
+        the same person for separation of duties only if their principals match."""
+        return f"{self.source}:{self.issuer}:{self.subject or self.name}"
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -22,6 +30,7 @@ class Operator:
             "authenticated": self.authenticated,
             "groups": list(self.groups),
             "email": self.email,
+            "principal": self.principal,
         }
 
 

@@ -180,8 +180,9 @@ class PromotionService:
             artifact.check_not_locked(req.target)
         policy = self.config.environment(req.target).authorization
         previous = artifact.completed(version, req.source) if req.source else None
-        check_separation_of_duties(policy, actor.who, previous.operator if previous else None,
-                                   version, req.source, req.target)
+        check_separation_of_duties(
+            policy, actor.who, previous.operator if previous else None, version, req.source,
+            req.target, previous.authorization.get("principal") if previous else None)
 
     def _decide(self, session: ArtifactSession, req: PromoteRequest, version: str, pid: str,
                 source: SourceResolution, authorization: dict[str, Any]) -> Promotion:

@@ -144,3 +144,29 @@ def test_break_glass_needs_an_authenticated_operator_in_the_groups(guarded) -> N
         "alice", "registry", "hotfix")
     assert ws.events("PromotionRequested")[-1]["authorization"]["authorized_via"] == \
         "break-glass:group:platform-admins"
+
+
+@pytest.mark.requirement("FR-049", "FR-051", "FR-045")
+def test_separation_of_duties_is_not_passed_by_switching_identity_source(guarded) -> None:
+    """Security review §5: alice promotes to staging by OIDC, then to prod by registry login
+    (another name for the same person); and a token whose email the IdP never verified."""
+    ws, users, issuer = guarded
+    manifest(ws, {"authorization": {"allowed_groups": ["platform-admins"],
+                                    "separation_of_duties": True}})
+    alice = users["alice"]
+    release(ws, alice, (None, "dev"))
+    as_alice_oidc = {**alice, "FLOE_OIDC_TOKEN": issuer.token(sub="alice", email="alice@acme",
+                                                              email_verified=True)}
+    assert ws.run("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging",
+                  env=as_alice_oidc).returncode == 0
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "staging", "--to", "prod",
+                        env=alice)  # the registry login "alice", in platform-admins
+    assert code == 12, out
+    assert out["error"]["code"] == "separation_of_duties"
+    assert "identified by oidc" in out["error"]["message"]
+    # An unverified email is not a name: the token's sub is, and the manifest's groups for
+    # the claimed address do not apply.
+    code, who = ws.json("whoami", env={**alice, "FLOE_OIDC_TOKEN": issuer.token(
+        sub="mallory-sub", email="alice", email_verified=False, groups=[])})
+    assert code == 0 and who["operator"]["name"] == "mallory-sub", who
+    assert who["operator"]["groups"] == []

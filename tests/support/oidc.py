@@ -31,6 +31,7 @@ class OidcIssuer:
     def token(self, **claims: Any) -> str:
         now = int(time.time())
         body = {"iss": ISSUER, "aud": AUDIENCE, "sub": "repo:acme/platform:ref:main",
-                "email": "ci@acme.example", "groups": ["platform-admins"], "iat": now,
+                "email": "ci@acme.example", "email_verified": True,
+                "groups": ["platform-admins"], "iat": now,
                 "exp": now + 300, **claims}
         return jwt.encode(body, self.key, algorithm="RS256", headers={"kid": "k1"})
