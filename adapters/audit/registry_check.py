@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from floe_ledger.adapters.records import RecordInfo, list_records, tagged_records
+from floe_ledger.adapters.records import RecordInfo, head_record, list_records, tagged_records
 from floe_ledger.adapters.records.annotations import LEDGER_ID
 from floe_ledger.adapters.records.reader import InvalidRecord, check_record
 from floe_ledger.domain.model.artifact_id import artifact_id
@@ -41,6 +41,7 @@ class RegistryFindings:
     invalid_records: list[dict[str, str]] = field(default_factory=list)
     breaks: list[ChainBreak] = field(default_factory=list)
     anchors: list[Anchor] = field(default_factory=list)
+    heads: list[dict[str, Any]] = field(default_factory=list)  # floe-head-<ledger id> anchors
     warnings: list[str] = field(default_factory=list)
 
 
@@ -83,6 +84,12 @@ def check_registry(registry: Registry, repository: str, promotion: PromotionConf
     found.drift = [d for d in found.drift if (d.tag, d.live or "") not in vouched]
     explained = tags.explained | {tag for tag, digest in vouched if live.get(tag) == digest}
     found.drift += unexplained_tags(live, explained, environments, trusted)
+    for ledger in sorted(tags.ledger_ids):  # the head each command anchored when it ended
+        anchor = head_record(registry, ledger)
+        if anchor is not None and anchor.ledger_head is not None:
+            stream, version, hash_ = anchor.ledger_head
+            found.anchors.append(Anchor(stream, version, hash_, f"registry anchor {anchor.tag}"))
+            found.heads.append({**anchor.as_dict(), "ledger_id": ledger})
     return found
 
 

@@ -107,6 +107,7 @@ class VerifyOutcome:
     warnings: list[str] = field(default_factory=list)
     invalid_records: list[dict[str, str]] = field(default_factory=list)
     snapshots: int = 0  # snapshot rows compared with the state their events fold to
+    heads: list[dict[str, Any]] = field(default_factory=list)  # registry head anchors read
     seconds: float = 0.0
 
     @property
@@ -123,6 +124,7 @@ class VerifyOutcome:
             "registry": self.registry, "drift": [d.as_dict() for d in self.drift],
             "records": self.records, "invalid_records": self.invalid_records,
             "checkpoint": self.checkpoint, "snapshots_checked": self.snapshots,
+            "head_anchors": self.heads,
             "warnings": self.warnings, "seconds": round(self.seconds, 3),
         }
 
@@ -199,7 +201,7 @@ def _registry_checks(app: AuditSources, outcome: VerifyOutcome, tags: TagFold) -
     found = check_registry(app.registry, app.repository, app.manifest.artifacts.promotion,
                            tags)
     outcome.drift, outcome.records = found.drift, found.records
-    outcome.invalid_records = found.invalid_records
+    outcome.invalid_records, outcome.heads = found.invalid_records, found.heads
     outcome.breaks += found.breaks
     outcome.warnings += found.warnings
     return found.anchors

@@ -56,13 +56,15 @@ ARTIFACT_TYPES = {
     "rollback": "application/vnd.floe.rollback.v1+json",
     "lock": "application/vnd.floe.lock.v1+json",
     "adoption": "application/vnd.floe.adoption.v1+json",
+    "head": "application/vnd.floe.head.v1+json",
 }
 KIND_OF_TYPE = {v: k for k, v in ARTIFACT_TYPES.items()}
 TAG_PREFIX = "floe-record-"
 ID_FIELDS = {"promotion": "promotion_id", "rollback": "rollback_id", "lock": "lock_id",
-             "adoption": "adoption_id"}
+             "adoption": "adoption_id", "head": "anchored_at"}
 TIME_FIELDS = {"promotion": "promoted_at", "rollback": "rolled_back_at", "lock": "locked_at",
-               "adoption": "adopted_at"}
+               "adoption": "adopted_at", "head": "anchored_at"}
+HEAD_TAG_PREFIX = "floe-head-"
 
 
 def _now() -> datetime:
@@ -122,6 +124,11 @@ class OciRecordWriter:
                              hint=f"use one of {', '.join(ARTIFACT_TYPES)}")
         if kind == "lock":
             return self._write_lock(registry, subject_digest, record)
+        if kind == "head":
+            manifest = self.build(registry, None, "head", record)
+            ledger = str((record.get("ledger_head") or {}).get("ledger_id") or "unknown")
+            registry.put_manifest(HEAD_TAG_PREFIX + ledger, manifest)
+            return manifest.digest
         if not subject_digest:
             return None
         tag = record_tag(kind, record)
@@ -234,6 +241,17 @@ def tagged_records(registry: Registry) -> list[RecordInfo]:
         found.append(RecordInfo(manifest.digest, KIND_OF_TYPE[artifact_type], artifact_type,
                                 notes, subject, tag))
     return found
+
+
+def head_record(registry: Registry, ledger_id: str) -> RecordInfo | None:
+    """The newest head anchor of a ledger (``floe-head-<ledger id>``), if it wrote one."""
+    tag = HEAD_TAG_PREFIX + ledger_id
+    if registry.resolve(tag) is None:
+        return None
+    manifest = registry.get_manifest(tag)
+    doc = load_json(manifest.data, f"record {tag}")
+    notes = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+    return RecordInfo(manifest.digest, "head", ARTIFACT_TYPES["head"], notes, "", tag)
 
 
 def read_record(registry: Registry, record_digest: str) -> dict[str, Any]:

@@ -41,7 +41,7 @@ CORE = frozenset({
 def annotations_for(kind: str, record: dict[str, Any], created: str) -> dict[str, str]:
     """Every annotation of a record of ``kind`` (promotion, rollback or lock), unbudgeted."""
     builders = {"promotion": _promotion, "rollback": _rollback, "lock": _lock,
-                "adoption": _adoption}
+                "adoption": _adoption, "head": _head}
     notes = {CREATED: created, KIND: kind, **builders[kind](record, created)}
     notes.update(_ledger_head(record.get("ledger_head")))
     notes.update(_signature(record.get("signature")))
@@ -95,6 +95,11 @@ def _adoption(r: dict[str, Any], created: str) -> dict[str, str | None]:
         A + "version": _s(r.get("version")),
         A + "reason": _s(r.get("reason")),
     }
+
+
+def _head(r: dict[str, Any], created: str) -> dict[str, str | None]:
+    """A head record carries only the ledger head (below)."""
+    return {}
 
 
 def _ledger_head(head: Any) -> dict[str, str]:

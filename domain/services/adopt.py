@@ -29,7 +29,7 @@ from floe_ledger.domain.services.ports import (
     Registry,
 )
 from floe_ledger.domain.services.reconcile import reconcile
-from floe_ledger.domain.services.registry_writes import RegistryWriter
+from floe_ledger.domain.services.registry_writes import RegistryWriter, head_anchor
 from floe_ledger.domain.services.requests import AdoptRequest, AdoptResult
 from floe_ledger.domain.services.tracing import NoopTracer, Tracer
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
@@ -53,7 +53,18 @@ class AdoptionService:
         version = strip_env_suffix(req.version, self.config.path.names)
         tag = env_tag(version, env)
         aid = self.clock.new_id()
-        session = ArtifactSession(self.store, self.repository, actor, self.clock)
+        session = ArtifactSession(self.store, self.repository, actor, self.clock,
+                                  anchor=head_anchor(self.registry, self.records, self.clock))
+        try:
+            result = self._adopt(session, req, env, version, tag, aid)
+        finally:
+            anchored = session.close()
+        result.warnings += anchored
+        return result
+
+    def _adopt(self, session: ArtifactSession, req: AdoptRequest, env: str, version: str,
+               tag: str, aid: str) -> AdoptResult:
+        actor = session.actor
         warnings = reconcile(session, self.registry, self.reader, [tag, lock_record_tag(env)])
         try:
             authorize(self.config.environment(env).authorization, actor.who, "adopt into", env)

@@ -28,7 +28,7 @@ from floe_ledger.domain.services.ports import (
     Registry,
 )
 from floe_ledger.domain.services.reconcile import environment_tags, reconcile
-from floe_ledger.domain.services.registry_writes import RegistryWriter
+from floe_ledger.domain.services.registry_writes import RegistryWriter, head_anchor
 from floe_ledger.domain.services.tracing import SPAN_LOCK, SPAN_UNLOCK, NoopTracer, Tracer
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
 
@@ -75,13 +75,22 @@ class LockService:
 
     def _change(self, env: str, reason: str, actor: Actor, *, locking: bool) -> bool:
         self.config.path.index(env)
+        self.warnings = []
+        session = ArtifactSession(self.store, self.repository, actor, self.clock,
+                                  anchor=head_anchor(self.registry, self.records, self.clock))
+        try:
+            return self._decide(session, env, reason, actor, locking=locking)
+        finally:
+            self.warnings += session.close()
+
+    def _decide(self, session: ArtifactSession, env: str, reason: str, actor: Actor, *,
+                locking: bool) -> bool:
         action = "lock" if locking else "unlock"
-        session = ArtifactSession(self.store, self.repository, actor, self.clock)
         try:
             authorize(self.config.environment(env).authorization, actor.who, action, env)
         except FloeError as err:
             session.refuse(err, action=action, target=env)
-        self.warnings = reconcile(session, self.registry, self.reader, environment_tags([env]))
+        self.warnings += reconcile(session, self.registry, self.reader, environment_tags([env]))
 
         def change(a: Artifact) -> bool:
             return a.lock(env, reason, actor) if locking else a.unlock(env, reason, actor)

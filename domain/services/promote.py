@@ -51,7 +51,7 @@ from floe_ledger.domain.services.ports import (
 )
 from floe_ledger.domain.services.promotion_run import PromotionRun
 from floe_ledger.domain.services.reconcile import reconcile
-from floe_ledger.domain.services.registry_writes import RegistryWriter
+from floe_ledger.domain.services.registry_writes import RegistryWriter, head_anchor
 from floe_ledger.domain.services.requests import PromoteRequest, PromoteResult
 from floe_ledger.domain.services.resolve import (
     SourceResolution,
@@ -86,13 +86,20 @@ class PromotionService:
         """Promote ``req.version``; a refusal raises a FloeError after it is recorded."""
         attrs = {"artifact_ref": f"{self.repository}:{req.version}", "from_env": req.source,
                  "to_env": req.target, "dry_run": req.dry_run}
+        session = ArtifactSession(self.store, self.repository, actor, self.clock,
+                                  anchor=head_anchor(self.registry, self.records, self.clock))
         with self.tracer.span(SPAN_PROMOTE, attrs) as span:
-            result = self._promote(req, actor)
+            try:
+                result = self._promote(req, actor, session)
+            finally:
+                anchored = session.close()
+            result.warnings += anchored
             span.set_attribute("promotion_id", result.promotion_id)
             span.set_attribute("artifact_digest", result.digest)
             return result
 
-    def _promote(self, req: PromoteRequest, actor: Actor) -> PromoteResult:
+    def _promote(self, req: PromoteRequest, actor: Actor,
+                 session: ArtifactSession) -> PromoteResult:
         path = self.config.path
         version = strip_env_suffix(req.version, path.names)
         Version.parse(version)
@@ -100,7 +107,6 @@ class PromotionService:
         if req.source is not None:
             path.index(req.source)
         pid = self.clock.new_id()
-        session = ArtifactSession(self.store, self.repository, actor, self.clock)
 
         def refuse(err: FloeError) -> FloeError:
             if req.dry_run:

@@ -20,8 +20,15 @@ from typing import Any
 
 from floe_ledger.domain.model.errors import TagExistsError
 from floe_ledger.domain.model.oci import Manifest
-from floe_ledger.domain.services.ports import RecordWriter, Registry, Replication
-from floe_ledger.domain.services.tracing import SPAN_TAG_WRITE, Tracer
+from floe_ledger.domain.services.ports import (
+    Clock,
+    NoReplicas,
+    RecordWriter,
+    Registry,
+    Replication,
+)
+from floe_ledger.domain.services.tracing import SPAN_TAG_WRITE, NoopTracer, Tracer
+from floe_ledger.domain.services.unit_of_work import LedgerHead
 
 
 @dataclass(frozen=True)
@@ -96,6 +103,12 @@ class RegistryWriter:
             statuses = [statuses[0], *replicas]
         return RecordPublished(record_digest, statuses, replica_warnings(statuses[1:]))
 
+    def anchor_head(self, head: dict[str, Any], at: str) -> None:
+        """Move ``floe-head-<ledger id>`` to a record of the ledger's head (no subject): an
+        auditor's witness that the ledger held at least this much at ``at``."""
+        self.records.write(self.registry, "", {"kind": "head", "ledger_head": head,
+                                               "anchored_at": at})
+
     def _write_primary(self, digest: str, manifest: Manifest, write: TagWrite) -> bool:
         """PUT the tag unless it already names the digest; returns whether it did already."""
         present = write.present
@@ -112,6 +125,15 @@ class RegistryWriter:
                                                    "registry": self.registry.uri}):
                 self.registry.put_manifest(write.tag, manifest)
         return present
+
+
+def head_anchor(registry: Registry, records: RecordWriter, clock: Clock
+                ) -> Callable[[LedgerHead], None]:
+    """The anchor an :class:`ArtifactSession` writes when its command ends."""
+    def anchor(head: LedgerHead) -> None:
+        writer = RegistryWriter(registry, NoReplicas(), records, NoopTracer())
+        writer.anchor_head(head.as_record(), clock.now().isoformat())
+    return anchor
 
 
 def replica_warnings(replicas: Sequence[dict[str, Any]]) -> list[str]:

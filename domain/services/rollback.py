@@ -45,7 +45,7 @@ from floe_ledger.domain.services.ports import (
     Replication,
 )
 from floe_ledger.domain.services.reconcile import reconcile
-from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite
+from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite, head_anchor
 from floe_ledger.domain.services.requests import RollbackRequest, RollbackResult
 from floe_ledger.domain.services.resolve import check_explained
 from floe_ledger.domain.services.tracing import SPAN_ROLLBACK, NoopTracer, Tracer
@@ -72,17 +72,23 @@ class RollbackService:
         attrs: dict[str, str | bool] = {
             "artifact_ref": f"{self.repository}:{req.version}", "environment": req.environment,
             "reason": req.reason, "dry_run": req.dry_run}
+        session = ArtifactSession(self.store, self.repository, actor, self.clock,
+                                  anchor=head_anchor(self.registry, self.records, self.clock))
         with self.tracer.span(SPAN_ROLLBACK, attrs) as span:
-            result = self._rollback(req, actor)
+            try:
+                result = self._rollback(req, actor, session)
+            finally:
+                anchored = session.close()
+            result.warnings += anchored
             span.set_attribute("rollback_id", result.rollback_id)
             return result
 
-    def _rollback(self, req: RollbackRequest, actor: Actor) -> RollbackResult:
+    def _rollback(self, req: RollbackRequest, actor: Actor,
+                  session: ArtifactSession) -> RollbackResult:
         env = req.environment
         self.config.path.index(env)
         version = strip_env_suffix(req.version, self.config.path.names)
         rid = self.clock.new_id()
-        session = ArtifactSession(self.store, self.repository, actor, self.clock)
 
         def refuse(err: FloeError) -> FloeError:
             if req.dry_run:

@@ -53,7 +53,11 @@ class ArtifactSession:
     repository: str
     actor: Actor
     clock: Clock
+    #: Writes the ledger head where the ledger cannot rewrite it (a registry record), once,
+    #: when the command that saved something ends: refusals and the newest events included.
+    anchor: Callable[[LedgerHead], None] | None = None
     _artifact: Artifact | None = field(default=None, init=False, repr=False)
+    _saves: int = field(default=0, init=False, repr=False)
 
     def current(self) -> Artifact:
         """The aggregate as this command last saved it (loaded once, reloaded after a race)."""
@@ -77,7 +81,7 @@ class ArtifactSession:
             artifact = self.current()
             try:
                 outcome = change(artifact)
-                self.store.save(artifact)
+                self._saves += self.store.save(artifact)
                 return outcome
             except ConcurrencyError:
                 self._artifact = None
@@ -102,6 +106,19 @@ class ArtifactSession:
         self.apply(lambda art: art.reject(error, promotion_id=ref, version=version,
                                           source=source, target=target, actor=self.actor,
                                           action=action))
+
+    def close(self) -> list[str]:
+        """Anchor the head if this command saved anything; a warning (never an error: the
+        command's own outcome stands) if the anchor could not be written."""
+        if not self._saves or self.anchor is None:
+            return []
+        self._saves = 0
+        try:
+            self.anchor(self.head())
+        except FloeError as err:
+            return [f"ledger head not anchored in the registry: {err.message} ('floe audit "
+                    "checkpoint' anchors it by hand)"]
+        return []
 
     def head(self) -> LedgerHead:
         artifact = self.current()

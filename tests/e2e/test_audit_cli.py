@@ -224,7 +224,9 @@ def test_deleting_the_newest_events_is_caught_by_the_registry_records(
     assert code == 14, out
     first = out["first_break"]
     assert (first["reason"], first["version"]) == ("truncated", recorded)
-    assert "registry record floe-record-" in first["message"]
+    # The newest witness speaks: the head each command anchors when it ends (it saw more
+    # events than the promotion records, which are written before their completion).
+    assert "registry anchor floe-head-" in first["message"]
 
 
 @pytest.mark.requirement("FR-026", "SC-003")
@@ -317,3 +319,26 @@ def test_exports_carry_every_event_and_verify_again(promoted: Workspace, ledger:
 def test_a_missing_ledger_exits_3(promoted: Workspace, tmp_path: Path) -> None:
     code, out = audit(promoted, tmp_path / "nowhere.sqlite", "verify")
     assert code == 3 and "no ledger" in out["error"]["message"]
+
+
+@pytest.mark.requirement("FR-026", "SC-003", "FR-048")
+def test_deleting_a_refusal_is_caught_by_the_head_anchor(sqlite_workspace: Workspace) -> None:
+    """Security review §6: refusals left no record, so deleting the newest one passed."""
+    ws = sqlite_workspace
+    ws.push("v1.0.0")
+    _promote(ws, "v1.0.0", None, "dev")
+    code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "prod")
+    assert code == 9, out  # refused, recorded, and the head anchored when the command ended
+    code, out = ws.json("audit", "verify", "--registry")
+    assert code == 0, out
+    [head] = out["head_anchors"]
+    assert head["tag"] == f"floe-head-{head['ledger_id']}"
+    assert head["ledger_head"]["version"] == len(ws.event_kinds())
+    refusal = rowid_of(ws.ledger, "PromotionRejected", "prod")
+    tamper(ws.ledger, f"DELETE FROM stored_events WHERE rowid = {refusal}")
+    code, out = ws.json("audit", "verify")
+    assert code == 0  # the chain alone cannot tell: the newest event is simply gone
+    code, out = ws.json("audit", "verify", "--registry")
+    assert code == 14, out
+    assert out["first_break"]["reason"] == "truncated"
+    assert "registry anchor floe-head-" in out["first_break"]["message"]
