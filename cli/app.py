@@ -182,16 +182,24 @@ class App:
         raw = dict(self.manifest.artifacts.registry.verification)
         if not force and raw.get("enforcement", "off") == "off":
             return None
-        from floe_ledger.adapters.signing.cache import SqliteVerdictCache
+        from floe_ledger.adapters.signing.cache import (
+            SqliteVerdictCache,
+            cache_key_path,
+            load_or_create_key,
+        )
         from floe_ledger.adapters.signing.verifier import SignatureVerifier
         from floe_ledger.domain.model.signature import parse_policy
 
         if force and raw.get("enforcement", "off") == "off":
             raw["enforcement"] = "enforce"
         policy = parse_policy(raw)
-        return SignatureVerifier(policy, trust_root=self.settings.env.get(
-            "FLOE_SIGSTORE_TRUST_ROOT", "production"), cache=SqliteVerdictCache(
-            self._cache_path()), base_dir=self.settings.base_dir)
+        root = self.settings.env.get("FLOE_SIGSTORE_TRUST_ROOT")
+        key = load_or_create_key(cache_key_path(self.settings.env))
+        return SignatureVerifier(
+            policy, trust_root=root or "production",
+            cache=SqliteVerdictCache(self._cache_path(), key), base_dir=self.settings.base_dir,
+            docker_reference=self.docker_reference,
+            trust_root_from="FLOE_SIGSTORE_TRUST_ROOT" if root else None)
 
     def _cache_path(self) -> Path:
         loc = self.ledger_location

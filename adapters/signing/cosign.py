@@ -131,7 +131,7 @@ def sign(
     current, layers = _existing_layers(registry, tag)
     trusted = TrustedKey(key.public_key(), fingerprint, "signing key")
     for index, layer in enumerate(layers):
-        if _check_layer(registry, layer, digest, [trusted])[0] is not None:
+        if _check_layer(registry, layer, digest, [trusted], docker_reference)[0] is not None:
             return SignResult(tag, current, index, False, fingerprint)
     layers.append(_upload_signature(registry, key, digest, docker_reference))
     written = _put_signature_manifest(registry, tag, layers)
@@ -139,7 +139,8 @@ def sign(
 
 
 def verify_key_based(
-    registry: Registry, digest: str, public_keys: Sequence[TrustedKey | str | Path]
+    registry: Registry, digest: str, public_keys: Sequence[TrustedKey | str | Path],
+    docker_reference: str | None = None,
 ) -> SignatureVerdict:
     """Verify ``digest``'s cosign signatures against the configured keys.
 
@@ -147,6 +148,9 @@ def verify_key_based(
         registry: the artifact's repository.
         digest: the manifest digest being verified (and promoted).
         public_keys: loaded keys, or paths of PEM SubjectPublicKeyInfo files.
+        docker_reference: the repository being promoted (``host/repository``); when given,
+            a payload's ``critical.identity.docker-reference`` must name it (FR-004: a
+            signature made for another repository does not vouch for this one).
 
     Returns:
         ``verified`` (key fingerprint and ``signature_ref`` of the first valid
@@ -169,7 +173,7 @@ def verify_key_based(
                        reasons=[f"{tag} holds no signatures"])
     reasons = []
     for index, layer in enumerate(layers[:MAX_LAYERS]):
-        key, reason = _check_layer(registry, layer, digest, keys)
+        key, reason = _check_layer(registry, layer, digest, keys, docker_reference)
         if key is not None:
             return SignatureVerdict(digest=digest, status="verified", mode="key",
                            key_fingerprint=key.fingerprint,
@@ -187,7 +191,8 @@ def _signature_layers(media_type: str, manifest: dict[str, Any]) -> list[dict[st
 
 
 def _check_layer(
-    registry: Registry, layer: dict[str, Any], digest: str, keys: Sequence[TrustedKey]
+    registry: Registry, layer: dict[str, Any], digest: str, keys: Sequence[TrustedKey],
+    docker_reference: str | None = None,
 ) -> tuple[TrustedKey | None, str]:
     """The key that validly signed ``digest`` in this layer, or None and why not."""
     if layer.get("mediaType") != SIMPLE_SIGNING:
@@ -201,7 +206,7 @@ def _check_layer(
     key = next((k for k in keys if k.verifies(signature, payload)), None)
     if key is None:
         return None, "signature does not match any configured key"
-    problem = _payload_problem(payload, digest)
+    problem = payload_problem(payload, digest, docker_reference)
     return (None, problem) if problem else (key, "")
 
 
@@ -229,8 +234,9 @@ def _fetch_payload(registry: Registry, layer: dict[str, Any]) -> tuple[bytes | N
     return payload, ""
 
 
-def _payload_problem(payload: bytes, digest: str) -> str:
-    """Why this (validly signed) payload does not vouch for ``digest``; "" if it does."""
+def payload_problem(payload: bytes, digest: str, docker_reference: str | None = None) -> str:
+    """Why this (validly signed) simple-signing payload does not vouch for ``digest`` in
+    the repository ``docker_reference`` (None: any repository); "" if it does."""
     try:
         critical = json.loads(payload)["critical"]
         kind = critical["type"]
@@ -241,7 +247,39 @@ def _payload_problem(payload: bytes, digest: str) -> str:
         return f"payload type {kind!r} is not {COSIGN_TYPE!r}"
     if signed != digest:
         return f"payload digest {signed} does not match {digest}"
+    if docker_reference is None:
+        return ""
+    identity = critical.get("identity")
+    named = identity.get("docker-reference") if isinstance(identity, dict) else None
+    if not isinstance(named, str) or not named:
+        return (f"payload names no critical.identity.docker-reference, expected "
+                f"{docker_reference} (verification.check_docker_reference)")
+    if normalize_reference(named) != normalize_reference(docker_reference):
+        return (f"payload was signed for repository {named!r}, not {docker_reference!r} "
+                f"(verification.check_docker_reference)")
     return ""
+
+
+_DOCKER_HUB = ("docker.io", "index.docker.io", "registry-1.docker.io")
+
+
+def normalize_reference(reference: str) -> str:
+    """``host/repository`` of a docker reference: tag and digest dropped, host lower-cased,
+    Docker Hub's aliases (and its implicit ``library/``) made one. A path stays a path."""
+    if reference.startswith("/"):
+        return reference.rstrip("/")
+    name = reference.split("@", 1)[0]
+    slash = name.rfind("/")
+    colon = name.rfind(":")
+    if colon > slash and slash != -1:
+        name = name[:colon]
+    host, _, repository = name.partition("/")
+    host = host.lower()
+    if host in _DOCKER_HUB:
+        host = "docker.io"
+        if "/" not in repository:
+            repository = f"library/{repository}"
+    return f"{host}/{repository}"
 
 
 def _existing_layers(registry: Registry, tag: str) -> tuple[str, list[dict[str, Any]]]:

@@ -1,15 +1,20 @@
 """Keyless (Sigstore bundle) signatures stored as OCI 1.1 referrers (FR-018, FR-019).
 
 A bundle is a referrer of the artifact with ``artifactType``
-``application/vnd.dev.sigstore.bundle.v0.3+json`` whose single layer is the bundle
-JSON. Two bundle shapes verify:
+``application/vnd.dev.sigstore.bundle.v0.3+json`` whose first layer is the bundle
+JSON. What is signed must name the manifest digest being verified (FR-004: the
+manifest binds config, ``artifactType``, annotations and every layer); two bundle
+shapes verify:
 
 * a DSSE in-toto statement whose ``subject[].digest.sha256`` is the manifest
   digest (checked here: sigstore does not);
-* a message signature over the artifact's single layer blob (what
-  ``cosign sign-blob --bundle`` gives for a file pushed as a one-layer artifact).
-  The layer is identified by its digest in the (digest-checked) manifest, so the
-  blob itself need not be downloaded.
+* a message signature over a cosign simple-signing payload whose
+  ``critical.image.docker-manifest-digest`` is the manifest digest (``cosign sign-blob
+  --bundle`` over that payload); the payload is a second layer of the referrer, media type
+  ``application/vnd.dev.cosign.simplesigning.v1+json``.
+
+A message signature over anything else (a layer blob, a file) is refused: it signs bytes
+the manifest merely points at, so the manifest's type, annotations and titles are unsigned.
 
 Verification is offline against a pinned trust root. ``sigstore`` is imported
 lazily (it costs about 0.65 s), only when a keyless check actually runs.
@@ -17,6 +22,8 @@ lazily (it costs about 0.65 s), only when a keyless check actually runs.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import hashlib
 import json
 from collections.abc import Sequence
@@ -26,6 +33,7 @@ from typing import TYPE_CHECKING
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from floe_ledger.adapters.signing.cosign import SIMPLE_SIGNING, payload_problem
 from floe_ledger.adapters.signing.identity import TrustedIdentityPolicy
 from floe_ledger.adapters.signing.oci import (
     EMPTY_CONFIG,
@@ -42,40 +50,53 @@ from floe_ledger.domain.model.values import check_digest
 from floe_ledger.domain.services.ports import Registry
 
 if TYPE_CHECKING:
-    from sigstore.hashes import Hashed
     from sigstore.verify import Verifier
 
 BUNDLE_TYPE = "application/vnd.dev.sigstore.bundle.v0.3+json"
 IN_TOTO = "application/vnd.in-toto+json"
 MAX_REFERRERS = 16
 MAX_BUNDLE = 1024 * 1024
+MAX_PAYLOAD = 64 * 1024
 
 
 class _Rejected(Exception):
     """A bundle referrer that does not vouch for the digest (becomes a reason)."""
 
 
-def attach_bundle(registry: Registry, subject_digest: str, bundle_json: bytes) -> str:
+def attach_bundle(registry: Registry, subject_digest: str, bundle_json: bytes,
+                  payload: bytes | None = None) -> str:
     """Store a Sigstore bundle as a referrer of ``subject_digest``; return its digest.
 
+    Args:
+        payload: for a message-signature bundle, the simple-signing payload it signs
+            (stored as the referrer's second layer).
+
     Raises:
-        UsageError: ``bundle_json`` is not a Sigstore bundle.
+        UsageError: ``bundle_json`` is not a Sigstore bundle, or a payload comes with a
+            DSSE bundle.
         NotFoundError: ``subject_digest`` is not in the repository.
     """
     kind = _bundle_kind(bundle_json)
     if kind is None:
         raise UsageError("not a Sigstore bundle (no mediaType application/vnd.dev.sigstore…)")
+    if payload is not None and kind != "message-signature":
+        raise UsageError("a DSSE bundle carries its own statement; --payload is for "
+                         "message-signature bundles")
     subject = registry.resolve(check_digest(subject_digest))
     if subject is None:
         raise NotFoundError(f"{subject_digest} is not in {registry.uri}")
     registry.put_blob(EMPTY_CONFIG, EMPTY_DESCRIPTOR["mediaType"])
     registry.put_blob(bundle_json, BUNDLE_TYPE)
+    layers = [descriptor(BUNDLE_TYPE, bundle_json)]
+    if payload is not None:
+        registry.put_blob(payload, SIMPLE_SIGNING)
+        layers.append(descriptor(SIMPLE_SIGNING, payload))
     body = ordered_json({
         "schemaVersion": 2,
         "mediaType": OCI_MANIFEST,
         "artifactType": BUNDLE_TYPE,
         "config": EMPTY_DESCRIPTOR,
-        "layers": [descriptor(BUNDLE_TYPE, bundle_json)],
+        "layers": layers,
         "subject": {"mediaType": subject.media_type, "size": subject.size,
                     "digest": subject.digest},
         "annotations": {"dev.sigstore.bundle.content": kind},
@@ -111,11 +132,14 @@ class KeylessVerifier:
     Args:
         trusted_issuers: the accepted (issuer, SAN regex) pairs.
         trust_root: path of the pinned ``trusted_root.json``.
+        docker_reference: the repository a simple-signing payload must name (None: any).
     """
 
-    def __init__(self, trusted_issuers: Sequence[TrustedIssuer], trust_root: Path) -> None:
+    def __init__(self, trusted_issuers: Sequence[TrustedIssuer], trust_root: Path,
+                 docker_reference: str | None = None) -> None:
         self._trusted = tuple(trusted_issuers)
         self._trust_root = trust_root
+        self._docker_reference = docker_reference
         self._verifier: Verifier | None = None
 
     def _sigstore(self) -> Verifier:
@@ -143,9 +167,9 @@ class KeylessVerifier:
         from sigstore.errors import Error as SigstoreError
 
         try:
-            bundle_json = _fetch_bundle(registry, digest, ref)
+            bundle_json, payload = _fetch_bundle(registry, digest, ref)
             policy = TrustedIdentityPolicy(self._trusted)
-            cert = self._verify_bundle(registry, digest, bundle_json, policy)
+            cert = self._verify_bundle(registry, digest, bundle_json, payload, policy)
         except (IntegrityError, NotFoundError) as err:
             return None, err.message
         except (_Rejected, SigstoreError, ValueError, KeyError, TypeError) as err:
@@ -164,22 +188,31 @@ class KeylessVerifier:
         ), ""
 
     def _verify_bundle(
-        self, registry: Registry, digest: str, bundle_json: bytes, policy: TrustedIdentityPolicy
+        self, registry: Registry, digest: str, bundle_json: bytes, payload: bytes | None,
+        policy: TrustedIdentityPolicy,
     ) -> x509.Certificate:
         """Verify one bundle for ``digest``; return its signing certificate."""
         from sigstore.models import Bundle
 
-        bundle = Bundle.from_json(bundle_json)
         if _bundle_kind(bundle_json) == "dsse-envelope":
-            payload_type, payload = self._sigstore().verify_dsse(bundle, policy)
-            _check_statement(payload_type, payload, digest)
+            bundle = Bundle.from_json(bundle_json)
+            payload_type, statement = self._sigstore().verify_dsse(bundle, policy)
+            _check_statement(payload_type, statement, digest)
         else:
-            self._sigstore().verify_artifact(_single_layer_hash(registry, digest), bundle, policy)
+            if payload is None:
+                raise _Rejected(_unbound_message(registry, digest, bundle_json))
+            bundle = Bundle.from_json(bundle_json)
+            self._sigstore().verify_artifact(payload, bundle, policy)
+            problem = payload_problem(payload, digest, self._docker_reference)
+            if problem:
+                raise _Rejected(f"the bundle signs a payload that does not vouch for "
+                                f"{digest}: {problem}")
         cert: x509.Certificate = bundle.signing_certificate
         return cert
 
 
-def _fetch_bundle(registry: Registry, digest: str, ref: Descriptor) -> bytes:
+def _fetch_bundle(registry: Registry, digest: str, ref: Descriptor) -> tuple[bytes, bytes | None]:
+    """The bundle JSON and, if the referrer carries one, the simple-signing payload."""
     stored = registry.get_manifest(ref.digest)
     if stored.digest != ref.digest:
         raise _Rejected(f"registry returned manifest {stored.digest} for {ref.digest}")
@@ -192,7 +225,15 @@ def _fetch_bundle(registry: Registry, digest: str, ref: Descriptor) -> bytes:
         raise _Rejected(f"referrer does not hold exactly one {BUNDLE_TYPE} layer")
     if not isinstance(layers[0].get("size"), int) or layers[0]["size"] > MAX_BUNDLE:
         raise _Rejected("bundle layer has no size or is too large")
-    return registry.get_blob(layers[0]["digest"])
+    bundle = registry.get_blob(layers[0]["digest"])
+    payloads = [x for x in layers_of(manifest) if x.get("mediaType") == SIMPLE_SIGNING]
+    if not payloads:
+        return bundle, None
+    if len(payloads) != 1 or not isinstance(payloads[0].get("digest"), str):
+        raise _Rejected(f"referrer holds more than one {SIMPLE_SIGNING} layer")
+    if not isinstance(payloads[0].get("size"), int) or payloads[0]["size"] > MAX_PAYLOAD:
+        raise _Rejected("payload layer has no size or is too large")
+    return bundle, registry.get_blob(payloads[0]["digest"])
 
 
 def _check_statement(payload_type: str, payload: bytes, digest: str) -> None:
@@ -205,22 +246,40 @@ def _check_statement(payload_type: str, payload: bytes, digest: str) -> None:
         digests = subject.get("digest") if isinstance(subject, dict) else None
         if isinstance(digests, dict) and f"sha256:{digests.get('sha256')}" == digest:
             return
-    raise _Rejected(f"in-toto statement subject does not name {digest}")
+    named = [f"sha256:{d['sha256']}" for d in (
+        s.get("digest") for s in (subjects if isinstance(subjects, list) else [])
+        if isinstance(s, dict)) if isinstance(d, dict) and isinstance(d.get("sha256"), str)]
+    raise _Rejected(f"in-toto statement names {', '.join(named) or 'no sha256 subject'}, "
+                    f"not manifest {digest}")
 
 
-def _single_layer_hash(registry: Registry, digest: str) -> Hashed:
-    """The sigstore ``Hashed`` of the artifact's only layer, taken from its manifest."""
-    from sigstore.hashes import Hashed
-    from sigstore_models.common.v1 import HashAlgorithm
+def _unbound_message(registry: Registry, digest: str, bundle_json: bytes) -> str:
+    """Why a message signature with no simple-signing payload cannot vouch for ``digest``:
+    what it signed (a layer blob of the artifact, or some other blob) and what was expected."""
+    signed = _signed_message_digest(bundle_json)
+    what = f"blob {signed}" if signed else "a blob"
+    try:
+        stored = registry.get_manifest(digest)
+        layers = layers_of(verified_manifest_json(stored)) if stored.digest == digest else []
+    except (IntegrityError, NotFoundError):
+        layers = []
+    titles = {str(x.get("digest")): str((x.get("annotations") or {}).get(
+        "org.opencontainers.image.title", "")) for x in layers if isinstance(x, dict)}
+    if signed in titles:
+        title = titles[signed]
+        what = f"layer blob {signed}{f' ({title})' if title else ''} of the artifact"
+    return (f"message signature over {what}, not over manifest {digest}: the artifact type, "
+            f"annotations and file names are unsigned; expected a DSSE in-toto statement "
+            f"whose subject is {digest}, or a cosign simple-signing payload (attached with "
+            f"the bundle) whose critical.image.docker-manifest-digest is {digest}")
 
-    stored = registry.get_manifest(digest)
-    if stored.digest != digest:
-        raise _Rejected(f"registry returned manifest {stored.digest} for {digest}")
-    layers = layers_of(verified_manifest_json(stored))
-    if len(layers) != 1:
-        raise _Rejected(f"a message-signature bundle needs a one-layer artifact, "
-                        f"this one has {len(layers)} layers")
-    layer_digest = str(layers[0].get("digest", ""))
-    if not layer_digest.startswith("sha256:"):
-        raise _Rejected(f"layer digest {layer_digest!r} is not sha256")
-    return Hashed(algorithm=HashAlgorithm.SHA2_256, digest=bytes.fromhex(layer_digest[7:]))
+
+def _signed_message_digest(bundle_json: bytes) -> str:
+    """``sha256:<hex>`` of the message a message-signature bundle says it signs ("" if unknown)."""
+    try:
+        signed = json.loads(bundle_json)["messageSignature"]["messageDigest"]
+        if str(signed.get("algorithm", "")).upper() != "SHA2_256":
+            return ""
+        return "sha256:" + base64.b64decode(signed["digest"], validate=True).hex()
+    except (ValueError, KeyError, TypeError, AttributeError, binascii.Error):
+        return ""

@@ -14,6 +14,7 @@ import hashlib
 from importlib import resources
 from pathlib import Path
 
+from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.signing.cache import VerdictCache
 from floe_ledger.adapters.signing.cosign import verify_key_based
 from floe_ledger.adapters.signing.keyless import KeylessVerifier
@@ -30,6 +31,8 @@ from floe_ledger.domain.model.values import check_digest
 from floe_ledger.domain.services.ports import Registry, SignatureOutcome
 
 BUILTIN_TRUST_ROOTS = ("production", "staging")
+
+log = get_logger("floe.signing")
 
 
 def trust_root_path(trust_root: str | Path) -> Path:
@@ -62,6 +65,11 @@ class SignatureVerifier:
             ``trusted_root.json`` (keyless only).
         cache: where verified verdicts are remembered (None: no caching).
         base_dir: directory relative ``public_keys`` paths are resolved against.
+        docker_reference: the repository being verified (``host/repository``, or the
+            layout's path); payloads must name it unless ``check_docker_reference`` is off.
+        trust_root_from: where ``trust_root`` came from when it is not the default (e.g.
+            ``FLOE_SIGSTORE_TRUST_ROOT``): the root in use is then announced as a warning
+            on stderr when keyless verification runs, so it cannot be replaced silently.
     """
 
     def __init__(
@@ -71,18 +79,48 @@ class SignatureVerifier:
         cache: VerdictCache | None = None,
         *,
         base_dir: Path | None = None,
+        docker_reference: str | None = None,
+        trust_root_from: str | None = None,
     ) -> None:
         self.policy = policy
         self._cache = cache
         self._base_dir = base_dir
+        self._reference = docker_reference if policy.check_docker_reference else None
         self._keys: list[TrustedKey] | None = None
         self._fingerprint: str | None = None
         self._trust_root = trust_root_path(trust_root) if policy.trusted_issuers else None
+        self._trust_root_name = str(trust_root)
+        self._trust_root_from = trust_root_from
+        self._announced = False
         self._keyless = (
-            KeylessVerifier(policy.trusted_issuers, self._trust_root)
+            KeylessVerifier(policy.trusted_issuers, self._trust_root, self._reference)
             if self._trust_root is not None
             else None
         )
+
+    @property
+    def trust_root(self) -> str | None:
+        """The Sigstore trust root in use, as recorded in verdicts: ``production``,
+        ``staging`` or ``<path> (sha256:<hex>)``; None when keyless is not configured."""
+        if self._trust_root is None:
+            return None
+        if self._trust_root_name in BUILTIN_TRUST_ROOTS:
+            return self._trust_root_name
+        return f"{self._trust_root} (sha256:{self._root_sha256()})"
+
+    def _root_sha256(self) -> str:
+        assert self._trust_root is not None
+        return hashlib.sha256(self._trust_root.read_bytes()).hexdigest()
+
+    def _announce_trust_root(self) -> None:
+        """Warn (stderr) once when the trust root was replaced from outside the manifest."""
+        if self._announced or self._trust_root is None or self._trust_root_from is None:
+            return
+        self._announced = True
+        log.warning("signing.trust_root_replaced", source=self._trust_root_from,
+                    trust_root=self.trust_root,
+                    note="keyless signatures are verified against this root, "
+                         "not the built-in production root")
 
     @property
     def keys(self) -> list[TrustedKey]:
@@ -101,13 +139,10 @@ class SignatureVerifier:
     def policy_fingerprint(self) -> str:
         """Hash of the key contents, identities and trust root: the cache key's second half."""
         if self._fingerprint is None:
-            root = (
-                hashlib.sha256(self._trust_root.read_bytes()).hexdigest()
-                if self._trust_root is not None
-                else ""
-            )
+            root = self._root_sha256() if self._trust_root is not None else ""
             self._fingerprint = policy_fingerprint(
-                [k.fingerprint for k in self.keys], self.policy.trusted_issuers, root
+                [k.fingerprint for k in self.keys], self.policy.trusted_issuers, root,
+                self._reference,
             )
         return self._fingerprint
 
@@ -129,6 +164,7 @@ class SignatureVerifier:
             return SignatureVerdict(digest=digest, status="skipped", mode="none",
                            reasons=["verification.enforcement is off"])
         check_digest(digest)
+        self._announce_trust_root()
         if use_cache and self._cache is not None:
             hit = self._cache.get(digest, self.policy_fingerprint)
             if hit is not None:
@@ -147,16 +183,15 @@ class SignatureVerifier:
         """
         verdict = self.verify(registry, digest, use_cache=use_cache)
         decision = decide(self.policy.enforcement, verdict)
-        return SignatureOutcome(
-            decision,
-            {**verdict.model_dump(mode="json"), "enforcement": self.policy.enforcement},
-            outcome_message(decision, verdict),
-        )
+        recorded = {**verdict.model_dump(mode="json"), "enforcement": self.policy.enforcement}
+        if self.trust_root is not None and self.policy.enforcement != "off":
+            recorded["trust_root"] = self.trust_root
+        return SignatureOutcome(decision, recorded, outcome_message(decision, verdict))
 
     def _verify_uncached(self, registry: Registry, digest: str) -> SignatureVerdict:
         verdicts: list[SignatureVerdict] = []
         if self.policy.public_keys:
-            verdicts.append(verify_key_based(registry, digest, self.keys))
+            verdicts.append(verify_key_based(registry, digest, self.keys, self._reference))
             if verdicts[-1].status == "verified":
                 return verdicts[-1]
         if self._keyless is not None:

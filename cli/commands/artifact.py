@@ -158,13 +158,18 @@ def pull(app: App, out: Output, ref: str, dest: str) -> None:
 @click.command("attach-bundle")
 @click.argument("ref")
 @click.argument("bundle", type=click.Path(exists=True, dir_okay=False))
+@click.option("--payload", type=click.Path(exists=True, dir_okay=False), default=None,
+              help="the cosign simple-signing payload a message-signature bundle signs "
+                   "(it must name REF's manifest digest)")
 @floe_command()
-def attach_bundle(app: App, out: Output, ref: str, bundle: str) -> None:
-    """Attach a Sigstore bundle (e.g. from `cosign sign-blob --bundle`) to REF as a referrer."""
+def attach_bundle(app: App, out: Output, ref: str, bundle: str, payload: str | None) -> None:
+    """Attach a Sigstore bundle to REF as a referrer: a DSSE in-toto statement naming REF's
+    digest, or `cosign sign-blob --bundle` over a simple-signing payload (--payload)."""
     from floe_ledger.adapters.signing.keyless import attach_bundle as attach
 
     digest = _resolve(app, ref)
-    referrer = attach(app.registry, digest, Path(bundle).read_bytes())
+    referrer = attach(app.registry, digest, Path(bundle).read_bytes(),
+                      Path(payload).read_bytes() if payload else None)
     if out.structured:
         out.result({"digest": digest, "referrer": referrer})
     else:

@@ -66,6 +66,9 @@ class VerificationPolicy(BaseModel):
             failure; ``enforce`` refuses to promote anything not verified.
         public_keys: paths of PEM SubjectPublicKeyInfo public keys (cosign.pub).
         trusted_issuers: keyless identities (OIDC issuer + SAN regex).
+        check_docker_reference: a cosign simple-signing payload must name the repository
+            being promoted in ``critical.identity.docker-reference`` (default true; turn it
+            off only for signatures made under another name of the same repository).
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -73,6 +76,7 @@ class VerificationPolicy(BaseModel):
     enforcement: Enforcement = "off"
     public_keys: list[str] = Field(default_factory=list)
     trusted_issuers: list[TrustedIssuer] = Field(default_factory=list)
+    check_docker_reference: bool = True
 
     @model_validator(mode="after")
     def _something_trusted(self) -> VerificationPolicy:
@@ -195,7 +199,8 @@ def refusal_message(verdict: SignatureVerdict) -> str:
 
 
 def policy_fingerprint(
-    key_fingerprints: Sequence[str], trusted_issuers: Sequence[TrustedIssuer], trust_root: str
+    key_fingerprints: Sequence[str], trusted_issuers: Sequence[TrustedIssuer], trust_root: str,
+    docker_reference: str | None = None,
 ) -> str:
     """A stable hash of what a verified verdict depends on, used as the cache key.
 
@@ -204,12 +209,15 @@ def policy_fingerprint(
             content, not their paths, so a replaced key file re-verifies).
         trusted_issuers: the keyless identities.
         trust_root: a fingerprint of the Sigstore trust root ("" if keyless is off).
+        docker_reference: the repository payloads must name (None: not checked), so a
+            verdict cached for one repository is not served for another.
     """
     material = {
         "keys": sorted(key_fingerprints),
         "issuers": sorted([i.issuer, i.subject_regex] for i in trusted_issuers),
         "trust_root": trust_root if trusted_issuers else "",
-        "v": 1,
+        "docker_reference": docker_reference,
+        "v": 2,
     }
     encoded = json.dumps(material, sort_keys=True, separators=(",", ":")).encode()
     return hashlib.sha256(encoded).hexdigest()

@@ -33,6 +33,7 @@ from floe_ledger.domain.services.ports import Registry
 from support.cosign_reference import reference_sign, reference_verify, write_key_pair
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "sigstore"
+KEY = bytes(range(32))
 WHEEL = DATA / "rfc8785-0.1.2-py3-none-any.whl"
 RELEASE = TrustedIssuer(
     issuer="https://token.actions.githubusercontent.com",
@@ -153,7 +154,9 @@ def test_keyless_bundle_referrer_in_a_real_registry(tmp_path: Path,
     assert [d.digest for d in found] == [referrer]
     policy = VerificationPolicy(enforcement="enforce", trusted_issuers=[RELEASE])
     verdict = SignatureVerifier(policy).verify(registry, artifact.digest)
-    assert verdict.status == "verified" and verdict.signature_ref == referrer
+    # the real bundle signs the wheel (the layer blob), not the manifest: refused (FR-004)
+    assert verdict.status == "failed"
+    assert f"bundle {referrer}: message signature over layer blob" in verdict.reasons[0]
     wrong = VerificationPolicy(enforcement="enforce", trusted_issuers=[
         RELEASE.model_copy(update={"subject_regex": "https://github.com/other/.*"})])
     assert SignatureVerifier(wrong).verify(registry, artifact.digest).status == "failed"
@@ -168,7 +171,7 @@ def test_sqlite_cache_skips_the_registry(tmp_path: Path, target: tuple[Registry,
     sign(registry, artifact.digest, private, reference)
     counting = CountingRegistry(registry)
     policy = VerificationPolicy(enforcement="enforce", public_keys=[str(public)])
-    verifier = SignatureVerifier(policy, cache=SqliteVerdictCache(tmp_path / "ledger.db"))
+    verifier = SignatureVerifier(policy, cache=SqliteVerdictCache(tmp_path / "ledger.db", KEY))
     assert not verifier.verify(counting, artifact.digest).cached
     before = sum(counting.calls.values())
     assert verifier.verify(counting, artifact.digest).cached
@@ -185,7 +188,7 @@ def test_key_based_verify_latency(tmp_path: Path, registry_server: Any, repo_nam
     artifact = _artifact(registry, tmp_path)
     sign(registry, artifact.digest, private, f"{registry_server.host}/{repo_name}")
     policy = VerificationPolicy(enforcement="enforce", public_keys=[str(public)])
-    verifier = SignatureVerifier(policy, cache=SqliteVerdictCache(tmp_path / "ledger.db"))
+    verifier = SignatureVerifier(policy, cache=SqliteVerdictCache(tmp_path / "ledger.db", KEY))
     verifier.verify(registry, artifact.digest, use_cache=False)  # warm the connection
     uncached = _timings(lambda: verifier.verify(registry, artifact.digest, use_cache=False))
     cached = _timings(lambda: verifier.verify(registry, artifact.digest))

@@ -12,6 +12,8 @@ from cryptography.hazmat.primitives.asymmetric import ec
 
 from floe_ledger.adapters.signing.cosign import (
     SIGNATURE_ANNOTATION,
+    normalize_reference,
+    payload_problem,
     sign,
     signature_config,
     signature_tag,
@@ -351,3 +353,19 @@ def test_key_paths_are_accepted_and_corrupt_manifests_fail(
     registry.corrupt_manifest(result.manifest_digest, b'{"layers": []}')
     verdict = verify_key_based(registry, artifact.digest, [public])
     assert verdict.status == "failed" and "hash to" in verdict.reasons[0]
+
+
+@pytest.mark.requirement("FR-004")
+def test_docker_reference_normalisation() -> None:
+    assert normalize_reference("index.docker.io/salrashid123/server_image") == \
+        normalize_reference("docker.io/salrashid123/server_image:latest")
+    assert normalize_reference("docker.io/alpine") == "docker.io/library/alpine"
+    assert normalize_reference("Localhost:5000/a/b@sha256:" + "0" * 64) == "localhost:5000/a/b"
+    digest = "sha256:" + "c" * 64
+    payload = (b'{"critical":{"identity":{"docker-reference":"reg.example/team/a"},'
+               b'"image":{"docker-manifest-digest":"' + digest.encode() +
+               b'"},"type":"cosign container image signature"},"optional":null}')
+    assert payload_problem(payload, digest, "reg.example/team/a") == ""
+    assert payload_problem(payload, digest, None) == ""
+    assert "signed for repository 'reg.example/team/a'" in payload_problem(
+        payload, digest, "reg.example/team/b")

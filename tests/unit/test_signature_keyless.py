@@ -36,11 +36,16 @@ def _verifier(issuer: str = GITHUB, regex: str = RELEASE_REGEX,
                            trust_root_path(root))
 
 
-def _signed_wheel(registry: MemoryRegistry, wheel: bytes | None = None) -> str:
-    artifact = registry.push_artifact([wheel if wheel is not None else WHEEL.read_bytes()],
-                                      tag="0.1.2-dev",
+def _signed_wheel(registry: MemoryRegistry, wheel: bytes | None = None, *,
+                  as_payload: bool = False) -> str:
+    """The wheel pushed as a one-layer artifact with its real bundle attached. With
+    ``as_payload`` the wheel is also attached as the bundle's payload, so sigstore checks
+    the signature and identity before floe's own check (the payload names no manifest)."""
+    data = wheel if wheel is not None else WHEEL.read_bytes()
+    artifact = registry.push_artifact([data], tag="0.1.2-dev",
                                       layer_media_type="application/vnd.python.wheel")
-    attach_bundle(registry, artifact.digest, WHEEL_BUNDLE.read_bytes())
+    attach_bundle(registry, artifact.digest, WHEEL_BUNDLE.read_bytes(),
+                  data if as_payload else None)
     return artifact.digest
 
 
@@ -49,16 +54,40 @@ def registry() -> MemoryRegistry:
     return MemoryRegistry()
 
 
-@pytest.mark.requirement("FR-018", "FR-019")
-def test_real_production_bundle_verifies_offline(registry: MemoryRegistry) -> None:
+@pytest.mark.requirement("FR-004", "FR-018", "FR-019", "US5")
+def test_real_bundle_over_the_layer_blob_alone_is_refused(registry: MemoryRegistry) -> None:
+    """Review §7: a message signature over the artifact's layer blob leaves the manifest's
+    artifactType, annotations and file title unsigned, so it vouches for nothing."""
     digest = _signed_wheel(registry)
+    layer = sha256_digest(WHEEL.read_bytes())
     verdict = _verifier().verify(registry, digest)
-    assert verdict.status == "verified", verdict.reasons
-    assert (verdict.mode, verdict.issuer, verdict.subject) == ("keyless", GITHUB, RELEASE_SAN)
-    referrer = registry.referrers(digest, BUNDLE_TYPE)[0]
-    assert verdict.signature_ref == referrer.digest
-    assert verdict.key_fingerprint and len(verdict.key_fingerprint) == 64
-    assert verdict.certificate_fingerprint and len(verdict.certificate_fingerprint) == 64
+    assert verdict.status == "failed"
+    (reason,) = verdict.reasons
+    assert f"message signature over layer blob {layer}" in reason
+    assert f"not over manifest {digest}" in reason
+    assert f"DSSE in-toto statement whose subject is {digest}" in reason
+    assert f"critical.image.docker-manifest-digest is {digest}" in reason
+
+
+@pytest.mark.requirement("FR-004", "FR-018", "FR-019")
+def test_real_bundle_over_a_foreign_blob_is_refused(registry: MemoryRegistry) -> None:
+    artifact = registry.push_artifact([b"some other file"])
+    attach_bundle(registry, artifact.digest, WHEEL_BUNDLE.read_bytes())
+    verdict = _verifier().verify(registry, artifact.digest)
+    assert verdict.status == "failed"
+    assert f"message signature over blob {sha256_digest(WHEEL.read_bytes())}" in (
+        verdict.reasons[0])
+
+
+@pytest.mark.requirement("FR-004", "FR-018", "FR-019")
+def test_validly_signed_payload_must_name_the_manifest(registry: MemoryRegistry) -> None:
+    """The real production signature and identity verify offline over the attached payload;
+    only floe's check that the payload names the manifest digest refuses it."""
+    digest = _signed_wheel(registry, as_payload=True)
+    verdict = _verifier().verify(registry, digest)
+    assert verdict.status == "failed"
+    assert "payload is not a cosign simple-signing document" in verdict.reasons[0]
+    assert f"does not vouch for {digest}" in verdict.reasons[0]
 
 
 @pytest.mark.requirement("FR-019")
@@ -80,7 +109,7 @@ def test_attach_bundle_stores_a_referrer_byte_exact(registry: MemoryRegistry) ->
 
 @pytest.mark.requirement("FR-019", "US5")
 def test_wrong_identity_regex_is_refused(registry: MemoryRegistry) -> None:
-    digest = _signed_wheel(registry)
+    digest = _signed_wheel(registry, as_payload=True)
     verdict = _verifier(regex=r"https://github\.com/someone-else/.*").verify(registry, digest)
     assert verdict.status == "failed"
     assert "matches no trusted_issuers entry" in verdict.reasons[0]
@@ -88,14 +117,14 @@ def test_wrong_identity_regex_is_refused(registry: MemoryRegistry) -> None:
 
 @pytest.mark.requirement("FR-019")
 def test_regex_must_match_the_whole_san(registry: MemoryRegistry) -> None:
-    digest = _signed_wheel(registry)
+    digest = _signed_wheel(registry, as_payload=True)
     verdict = _verifier(regex=r"https://github\.com/trailofbits/").verify(registry, digest)
     assert verdict.status == "failed"
 
 
 @pytest.mark.requirement("FR-019", "US5")
 def test_wrong_issuer_is_refused(registry: MemoryRegistry) -> None:
-    digest = _signed_wheel(registry)
+    digest = _signed_wheel(registry, as_payload=True)
     verdict = _verifier(issuer="https://accounts.google.com").verify(registry, digest)
     assert verdict.status == "failed"
     assert "issuer 'https://token.actions.githubusercontent.com'" in verdict.reasons[0]
@@ -105,7 +134,7 @@ def test_wrong_issuer_is_refused(registry: MemoryRegistry) -> None:
 def test_one_changed_byte_in_the_wheel_is_refused(registry: MemoryRegistry) -> None:
     wheel = bytearray(WHEEL.read_bytes())
     wheel[1000] ^= 0x01
-    digest = _signed_wheel(registry, bytes(wheel))
+    digest = _signed_wheel(registry, bytes(wheel), as_payload=True)
     verdict = _verifier().verify(registry, digest)
     assert verdict.status == "failed"
     assert "digest mismatch" in verdict.reasons[0].lower()
@@ -117,7 +146,7 @@ def test_staging_bundle_is_refused_by_the_production_root(registry: MemoryRegist
     attach_bundle(registry, artifact.digest, DSSE_BUNDLE.read_bytes())
     verdict = _verifier(regex=BEACON_REGEX).verify(registry, artifact.digest)
     assert verdict.status == "failed"
-    assert "does not name" not in verdict.reasons[0]
+    assert "in-toto statement names" not in verdict.reasons[0]
 
 
 @pytest.mark.requirement("FR-019", "US5")
@@ -129,7 +158,8 @@ def test_staging_dsse_with_foreign_subject_is_refused(registry: MemoryRegistry) 
     verdict = _verifier(regex=BEACON_REGEX, root="staging").verify(registry, artifact.digest)
     assert verdict.status == "failed"
     # the signature and identity are valid; only floe's own subject check rejects it
-    assert f"in-toto statement subject does not name {artifact.digest}" in verdict.reasons[0]
+    assert (f"in-toto statement names sha256:a0cfc71271d6e278e57cd332ff957c3f7043fdda354c4c"
+            f"bb190a30d56efa01bf, not manifest {artifact.digest}") in verdict.reasons[0]
 
 
 @pytest.mark.requirement("FR-019")
@@ -144,7 +174,7 @@ def test_statement_subject_check() -> None:
     bad: object
     for bad in ({"subject": [{"digest": {"sha512": "ab" * 32}}]}, {"subject": "x"},
                 {"subject": [{"digest": "ab"}]}, []):
-        with pytest.raises(_Rejected, match="does not name"):
+        with pytest.raises(_Rejected, match="names no sha256 subject, not manifest"):
             _check_statement("application/vnd.in-toto+json", json.dumps(bad).encode(), digest)
 
 
@@ -153,14 +183,6 @@ def test_no_bundle_is_unsigned(registry: MemoryRegistry) -> None:
     artifact = registry.push_artifact([WHEEL.read_bytes()])
     verdict = _verifier().verify(registry, artifact.digest)
     assert verdict.status == "unsigned"
-
-
-@pytest.mark.requirement("FR-019")
-def test_message_bundle_needs_a_one_layer_artifact(registry: MemoryRegistry) -> None:
-    artifact = registry.push_artifact([WHEEL.read_bytes(), b"extra"])
-    attach_bundle(registry, artifact.digest, WHEEL_BUNDLE.read_bytes())
-    verdict = _verifier().verify(registry, artifact.digest)
-    assert verdict.status == "failed" and "one-layer artifact" in verdict.reasons[0]
 
 
 @pytest.mark.requirement("FR-019")
@@ -198,7 +220,7 @@ def test_signature_verifier_keyless_end_to_end(registry: MemoryRegistry) -> None
         trusted_issuers=[TrustedIssuer(issuer=GITHUB, subject_regex=RELEASE_REGEX)],
     )
     verdict = SignatureVerifier(policy, trust_root="production").verify(registry, digest)
-    assert verdict.status == "verified" and verdict.subject == RELEASE_SAN
+    assert verdict.status == "failed" and "not over manifest" in verdict.reasons[0]
 
 
 def test_pinned_trust_roots_ship_with_the_package(tmp_path: Path) -> None:

@@ -11,7 +11,13 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.signing.cache import MemoryVerdictCache, SqliteVerdictCache
+from floe_ledger.adapters.signing.cache import (
+    MemoryVerdictCache,
+    SqliteVerdictCache,
+    cache_key_path,
+    load_or_create_key,
+    row_mac,
+)
 from floe_ledger.adapters.signing.cosign import sign
 from floe_ledger.adapters.signing.keyless import attach_bundle
 from floe_ledger.adapters.signing.verifier import SignatureVerifier
@@ -24,6 +30,7 @@ TESTS = Path(__file__).resolve().parents[1]
 DATA = TESTS / "data" / "sigstore"
 GITHUB = "https://token.actions.githubusercontent.com"
 RELEASE = TrustedIssuer(issuer=GITHUB, subject_regex=r"https://github\.com/trailofbits/.*")
+KEY = bytes(range(32))
 
 
 @pytest.fixture
@@ -92,7 +99,9 @@ def test_keyless_is_tried_when_no_key_verifies(tmp_path: Path, registry: MemoryR
                   (DATA / "rfc8785-0.1.2-py3-none-any.whl.sigstore.json").read_bytes())
     verdict = SignatureVerifier(_policy(public, issuers=[RELEASE])).verify(registry,
                                                                           artifact.digest)
-    assert verdict.status == "verified" and verdict.mode == "keyless"
+    # keyless ran (the key found no .sig): its bundle signs the layer blob, not the manifest
+    assert verdict.status == "failed"
+    assert any("not over manifest" in reason for reason in verdict.reasons), verdict.reasons
 
 
 @pytest.mark.requirement("FR-022")
@@ -126,7 +135,7 @@ def test_only_verified_verdicts_are_cached(tmp_path: Path, registry: MemoryRegis
 def test_changing_keys_reverifies(tmp_path: Path, registry: MemoryRegistry,
                                   signed: tuple[str, Path]) -> None:
     digest, public = signed
-    cache = SqliteVerdictCache(tmp_path / "ledger.db")
+    cache = SqliteVerdictCache(tmp_path / "ledger.db", KEY)
     assert SignatureVerifier(_policy(public), cache=cache).verify(registry, digest).verified
     _, other, _ = write_key_pair(tmp_path, name="other")
     verdict = SignatureVerifier(_policy(other), cache=cache).verify(registry, digest)
@@ -144,9 +153,9 @@ def test_sqlite_cache_persists_across_instances(tmp_path: Path, registry: Memory
     db = tmp_path / "ledger.db"
     with sqlite3.connect(db) as conn:
         conn.execute("CREATE TABLE other_table (x INTEGER)")
-    SignatureVerifier(_policy(public), cache=SqliteVerdictCache(db)).verify(registry, digest)
+    SignatureVerifier(_policy(public), cache=SqliteVerdictCache(db, KEY)).verify(registry, digest)
     calls = sum(registry.calls.values())
-    verifier = SignatureVerifier(_policy(public), cache=SqliteVerdictCache(db))
+    verifier = SignatureVerifier(_policy(public), cache=SqliteVerdictCache(db, KEY))
     again = verifier.verify(registry, digest)
     assert again.cached and again.verified and sum(registry.calls.values()) == calls
     with sqlite3.connect(db) as conn:
@@ -156,12 +165,13 @@ def test_sqlite_cache_persists_across_instances(tmp_path: Path, registry: Memory
 
 @pytest.mark.requirement("FR-022")
 def test_sqlite_cache_ignores_unverified_and_unreadable_rows(tmp_path: Path) -> None:
-    cache = SqliteVerdictCache(tmp_path / "c.db")
+    cache = SqliteVerdictCache(tmp_path / "c.db", KEY)
     digest = "sha256:" + "b" * 64
     cache.put(digest, "p", SignatureVerdict(digest=digest, status="failed"))
     assert cache.get(digest, "p") is None
     with sqlite3.connect(tmp_path / "c.db") as conn:
-        conn.execute("INSERT INTO floe_signature_cache VALUES (?, 'p', '{bad', 'now')", (digest,))
+        conn.execute("INSERT INTO floe_signature_cache VALUES (?, 'p', '{bad', 'now', ?)",
+                     (digest, row_mac(KEY, digest, "p", "{bad")))
     assert cache.get(digest, "p") is None
 
 
@@ -224,3 +234,31 @@ def test_check_is_the_promotion_hook(tmp_path: Path, registry: MemoryRegistry,
     off = SignatureVerifier(VerificationPolicy()).check(registry, unsigned, use_cache=True)
     assert (off.decision, off.verdict["status"]) == ("proceed", "skipped")
     json.dumps(ok.verdict)  # JSON-ready for events and output
+
+
+@pytest.mark.requirement("FR-022")
+def test_cache_rows_are_served_only_with_their_own_mac(tmp_path: Path) -> None:
+    cache = SqliteVerdictCache(tmp_path / "c.db", KEY)
+    one, two = "sha256:" + "1" * 64, "sha256:" + "2" * 64
+    cache.put(one, "p", SignatureVerdict(digest=one, status="verified", mode="key"))
+    assert cache.get(one, "p") is not None
+    assert SqliteVerdictCache(tmp_path / "c.db", bytes(32)).get(one, "p") is None  # other key
+    with sqlite3.connect(tmp_path / "c.db") as conn:  # the row's MAC replayed onto another digest
+        conn.execute("INSERT INTO floe_signature_cache SELECT ?, policy_fingerprint, "
+                     "replace(verdict, ?, ?), verified_at, mac FROM floe_signature_cache",
+                     (two, one, two))
+        conn.execute("UPDATE floe_signature_cache SET policy_fingerprint = 'q' WHERE digest = ?",
+                     (one,))
+    assert cache.get(two, "p") is None and cache.get(one, "q") is None
+
+
+def test_cache_key_is_created_private_and_outside_the_database(tmp_path: Path) -> None:
+    path = cache_key_path({"HOME": str(tmp_path)})
+    assert path == tmp_path / ".local" / "state" / "floe" / "verdict-cache.key"
+    assert cache_key_path({"XDG_STATE_HOME": str(tmp_path / "s")}).parent == tmp_path / "s" / "floe"
+    key = load_or_create_key(path)
+    assert len(key) == 32 and load_or_create_key(path) == key
+    assert path.stat().st_mode & 0o777 == 0o600
+    path.chmod(0o644)
+    with pytest.raises(ConfigError, match="other users"):
+        load_or_create_key(path)
