@@ -185,9 +185,9 @@ class App:
         from floe_ledger.adapters.signing.cache import (
             SqliteVerdictCache,
             cache_key_path,
-            load_or_create_key,
         )
         from floe_ledger.adapters.signing.verifier import SignatureVerifier
+        from floe_ledger.adapters.system.secrets import load_or_create_key
         from floe_ledger.domain.model.signature import parse_policy
 
         if force and raw.get("enforcement", "off") == "off":

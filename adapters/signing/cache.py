@@ -13,8 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-import os
-import secrets
 import sqlite3
 from collections.abc import Mapping
 from contextlib import closing
@@ -25,11 +23,10 @@ from typing import Protocol
 from pydantic import ValidationError
 
 from floe_ledger.adapters.observability.logs import get_logger
-from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.adapters.system.secrets import state_dir
 from floe_ledger.domain.model.signature import SignatureVerdict
 
 TABLE = "floe_signature_cache"
-KEY_BYTES = 32
 _SCHEMA = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
     digest TEXT NOT NULL,
@@ -62,42 +59,7 @@ def cache_key_path(env: Mapping[str, str]) -> Path:
     explicit = env.get("FLOE_VERDICT_CACHE_KEY")
     if explicit:
         return Path(explicit).expanduser()
-    state = env.get("XDG_STATE_HOME") or str(
-        Path(env.get("HOME") or Path.home()) / ".local" / "state")
-    return Path(state).expanduser() / "floe" / "verdict-cache.key"
-
-
-def load_or_create_key(path: Path) -> bytes:
-    """The MAC key in ``path``; a fresh random one (mode 0600, parent 0700) if it is absent.
-
-    Raises:
-        ConfigError: the file exists but is not a key floe wrote, or is readable by others.
-    """
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-        key = secrets.token_bytes(KEY_BYTES)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-        except FileExistsError:  # another process created it meanwhile: use theirs
-            return load_or_create_key(path)
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(key.hex().encode())
-        return key
-    if path.stat().st_mode & 0o077:
-        raise ConfigError(
-            f"verdict cache key {path} is readable or writable by other users",
-            hint=f"chmod 600 {path} (or delete it: a new key only empties the cache)",
-        )
-    try:
-        key = bytes.fromhex(data.decode().strip())
-    except (UnicodeDecodeError, ValueError):
-        key = b""
-    if len(key) != KEY_BYTES:
-        raise ConfigError(f"verdict cache key {path} is not a {KEY_BYTES}-byte hex key",
-                          hint="delete it; floe writes a new one (the cache starts empty)")
-    return key
+    return state_dir(env) / "verdict-cache.key"
 
 
 def row_mac(key: bytes, digest: str, policy_fingerprint: str, verdict_json: str) -> str:
@@ -132,7 +94,8 @@ class SqliteVerdictCache:
 
     Args:
         path: the SQLite database file (the ledger's own file is fine).
-        key: the MAC key (:func:`load_or_create_key`); it must not be stored in ``path``.
+        key: the MAC key (:func:`floe_ledger.adapters.system.secrets.load_or_create_key`);
+            it must not be stored in ``path``.
     """
 
     def __init__(self, path: str | Path, key: bytes) -> None:

@@ -22,6 +22,7 @@ from pathlib import Path
 from floe_ledger.domain.model.errors import ConfigError
 
 KEY_ENV = "FLOE_LEDGER_KEY"
+KEY_BYTES = 32
 
 
 def local_secret(purpose: str, env: Mapping[str, str]) -> bytes:
@@ -45,21 +46,41 @@ def _root_secret(env: Mapping[str, str]) -> bytes:
         except ValueError:
             raise ConfigError(f"{KEY_ENV} is not hexadecimal",
                               hint="generate one with 'openssl rand -hex 32'") from None
-        if len(key) < 32:
+        if len(key) < KEY_BYTES:
             raise ConfigError(f"{KEY_ENV} is {len(key)} bytes; at least 32 are needed",
                               hint="generate one with 'openssl rand -hex 32'")
         return key
-    path = state_dir(env) / "ledger.key"
+    return load_or_create_key(state_dir(env) / "ledger.key")
+
+
+def load_or_create_key(path: Path) -> bytes:
+    """The MAC key in ``path``; a fresh random one (mode 0600, parent 0700) if it is absent.
+
+    Raises:
+        ConfigError: the file exists but is not a key floe wrote, or is readable by others.
+    """
     try:
-        return path.read_bytes()
+        data = path.read_bytes()
     except FileNotFoundError:
-        pass
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    key = secrets.token_bytes(32)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        key = secrets.token_bytes(KEY_BYTES)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
+        except FileExistsError:  # another process created it meanwhile: use theirs
+            return load_or_create_key(path)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(key.hex().encode())
+        return key
+    if path.stat().st_mode & 0o077:
+        raise ConfigError(
+            f"key {path} is readable or writable by other users",
+            hint=f"chmod 600 {path} (or delete it: floe makes a new one)",
+        )
     try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:  # another process created it first
-        return path.read_bytes()
-    with os.fdopen(fd, "wb") as handle:
-        handle.write(key)
+        key = bytes.fromhex(data.decode().strip())
+    except (UnicodeDecodeError, ValueError):
+        key = b""
+    if len(key) != KEY_BYTES:
+        raise ConfigError(f"key {path} is not a {KEY_BYTES}-byte hex key",
+                          hint="delete it; floe writes a new one")
     return key

@@ -15,12 +15,12 @@ from floe_ledger.adapters.signing.cache import (
     MemoryVerdictCache,
     SqliteVerdictCache,
     cache_key_path,
-    load_or_create_key,
     row_mac,
 )
 from floe_ledger.adapters.signing.cosign import sign
 from floe_ledger.adapters.signing.keyless import attach_bundle
 from floe_ledger.adapters.signing.verifier import SignatureVerifier
+from floe_ledger.adapters.system.secrets import load_or_create_key
 from floe_ledger.domain.model.errors import ConfigError
 from floe_ledger.domain.model.signature import SignatureVerdict, TrustedIssuer, VerificationPolicy
 from support.cosign_reference import write_key_pair
