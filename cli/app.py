@@ -107,7 +107,8 @@ class App:
         cfg = self.manifest.artifacts.registry
         registry = open_registry(
             RegistrySettings(uri=cfg.uri, plain_http=cfg.plain_http,
-                             ca_file=Path(cfg.ca_file) if cfg.ca_file else None),
+                             ca_file=Path(cfg.ca_file) if cfg.ca_file else None,
+                             insecure_registries=tuple(cfg.insecure_registries)),
             base_dir=self.settings.base_dir, env=self.settings.env,
         )
         self._registries.append(registry)
@@ -128,10 +129,12 @@ class App:
         # come from docker config.json for its own host.
         env = {k: v for k, v in self.settings.env.items() if k not in (USERNAME_VAR, PASSWORD_VAR)}
         registries = []
-        for replica in self.manifest.artifacts.replicas:
+        insecure = tuple(self.manifest.artifacts.registry.insecure_registries)
+        for i, replica in enumerate(self.manifest.artifacts.replicas):
             registry = open_registry(
                 RegistrySettings(uri=replica.uri, plain_http=replica.plain_http,
-                                 ca_file=Path(replica.ca_file) if replica.ca_file else None),
+                                 ca_file=Path(replica.ca_file) if replica.ca_file else None,
+                                 insecure_registries=insecure, key=f"artifacts.replicas.{i}"),
                 base_dir=self.settings.base_dir, env=env)
             self._registries.append(registry)
             registries.append(registry)

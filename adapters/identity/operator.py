@@ -5,6 +5,10 @@ In order: an OIDC ID token in ``FLOE_OIDC_TOKEN`` verified against
 the registry credential, once the registry has accepted it; else the local user,
 marked unauthenticated. Groups come from the token's groups claim and from
 ``artifacts.identity.groups`` in manifest.yaml.
+
+``jwks_url`` must be https (plain http only to a loopback host); anything else is a
+ConfigError, since whoever answers an http JWKS URL chooses the keys tokens are checked
+against. The JWKS document is read up to :data:`JWKS_MAX_BYTES` (security review §18).
 """
 
 from __future__ import annotations
@@ -15,11 +19,14 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from floe_ledger.adapters.system.net import MIB, ResponseTooLargeError, is_loopback, read_capped
 from floe_ledger.domain.model.config import IdentityConfig, OidcConfig
 from floe_ledger.domain.model.errors import ConfigError, UnauthorizedError
 from floe_ledger.domain.model.identity import Operator
 from floe_ledger.domain.services.ports import Registry
 
+JWKS_MAX_BYTES = 1 * MIB
+JWKS_TIMEOUT_S = 5
 ALGORITHMS = ["RS256", "RS384", "RS512", "ES256", "ES384", "PS256", "EdDSA"]
 
 
@@ -93,15 +100,59 @@ def _signing_key(kid: str | None, oidc: OidcConfig, base_dir: Path) -> Any:
         path = Path(oidc.jwks_file)
         path = path if path.is_absolute() else base_dir / path
         try:
-            jwks = jwt.PyJWKSet.from_json(path.read_text())
+            text = path.read_text()
         except OSError as err:
             raise ConfigError(f"artifacts.identity.oidc.jwks_file {path}: {err.strerror}") from None
-        keys = [k for k in jwks.keys if kid is None or k.key_id == kid]
-        if not keys:
-            raise jwt.PyJWKError(f"no key with kid {kid!r} in {path}")
-        return keys[0].key
-    assert oidc.jwks_url is not None
-    return jwt.PyJWKClient(oidc.jwks_url, timeout=5).get_signing_key(kid or "").key
+        where = str(path)
+    else:
+        assert oidc.jwks_url is not None
+        text, where = _fetch_jwks(oidc.jwks_url), oidc.jwks_url
+    keys = [k for k in jwt.PyJWKSet.from_json(text).keys if kid is None or k.key_id == kid]
+    if not keys:
+        raise jwt.PyJWKError(f"no key with kid {kid!r} in {where}")
+    return keys[0].key
+
+
+def check_jwks_url(url: str) -> None:
+    """https, or http to a loopback host (a local test IdP); else ConfigError."""
+    import httpx
+
+    try:
+        parsed = httpx.URL(url)
+    except httpx.InvalidURL:
+        parsed = httpx.URL("invalid:")
+    if parsed.scheme == "https" and parsed.host:
+        return
+    if parsed.scheme == "http" and is_loopback(parsed.host):
+        return
+    raise ConfigError(
+        f"artifacts.identity.oidc.jwks_url must be an https URL (got {parsed.scheme or '?'}://"
+        f"{parsed.host or '?'}): whoever answers it chooses the keys tokens are checked against",
+        hint="use the issuer's https JWKS URL, or jwks_file with a copy of the keys "
+        "(plain http is accepted only for a loopback test IdP)",
+        details={"key": "artifacts.identity.oidc.jwks_url"},
+    )
+
+
+def _fetch_jwks(url: str) -> str:
+    """The JWKS document at ``url``, at most JWKS_MAX_BYTES; failures are PyJWKErrors."""
+    import httpx
+    import jwt
+
+    check_jwks_url(url)
+    try:
+        with httpx.Client(timeout=JWKS_TIMEOUT_S, trust_env=False) as client:
+            response = client.send(client.build_request("GET", url), stream=True)
+            body = read_capped(response, JWKS_MAX_BYTES)
+    except ResponseTooLargeError as err:
+        raise jwt.PyJWKError(
+            f"the JWKS at {url} is larger than {err.limit} bytes; refused"
+        ) from None
+    except httpx.HTTPError as err:
+        raise jwt.PyJWKError(f"cannot fetch the JWKS at {url}: {type(err).__name__}") from None
+    if response.status_code != 200:
+        raise jwt.PyJWKError(f"the JWKS at {url} answered HTTP {response.status_code}")
+    return body.decode("utf-8", errors="replace")
 
 
 def _getuser() -> str:

@@ -4,6 +4,18 @@ Retries: 3 attempts (pauses 0.2 s, 0.6 s) on 5xx and connection/timeout errors
 only, then RegistryUnavailableError. Auth: on a 401 the ``WWW-Authenticate``
 challenge decides: Basic → resend with the credentials; Bearer → fetch a token
 from the realm (service, scope ``repository:<name>:pull,push``), cache it, resend.
+
+Where credentials go (security review §8): the Authorization header is only ever sent to
+the registry's own origin (scheme, host, port). A ``Location`` or ``Link`` URL on another
+origin is refused (RegistryUnavailableError, exit 5); a blob download redirected elsewhere
+is followed without it (httpx drops it). Credentials go to a token realm only over https,
+or over http when the registry itself is plain http and the realm is on its host, on
+loopback or on an ``insecure_registries`` host; otherwise UnauthorizedError (exit 12).
+
+Sizes (security review §18): every body is streamed and refused past a cap
+(RegistryUnavailableError, exit 5): manifests :data:`MANIFEST_MAX_BYTES`, JSON answers
+(token, tag-list and referrers pages, errors) :data:`JSON_MAX_BYTES`, a blob read into
+memory :data:`BLOB_MAX_BYTES`.
 """
 
 from __future__ import annotations
@@ -18,6 +30,15 @@ from typing import Any
 import httpx
 
 from floe_ledger.adapters.registry.auth import Credentials
+from floe_ledger.adapters.system.net import (
+    MIB,
+    ResponseTooLargeError,
+    display_origin,
+    host_name,
+    is_loopback,
+    origin,
+    read_capped,
+)
 from floe_ledger.domain.model.errors import RegistryUnavailableError, UnauthorizedError
 
 BACKOFF_S = (0.2, 0.6)
@@ -26,6 +47,10 @@ AUTH_HINT = (
     "check docker config.json (DOCKER_CONFIG) or FLOE_REGISTRY_USERNAME/FLOE_REGISTRY_PASSWORD"
 )
 _PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
+
+MANIFEST_MAX_BYTES = 4 * MIB  # the distribution spec's limit for a manifest
+JSON_MAX_BYTES = 4 * MIB  # a token answer, a tag-list or referrers page, an error body
+BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (files, records, signatures)
 
 CredentialSource = Callable[[], Credentials | None]
 
@@ -50,8 +75,11 @@ class RegistryHttp:
         ca_file: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        insecure_hosts: frozenset[str] = frozenset(),
     ) -> None:
         self.base_url = f"{'http' if plain_http else 'https'}://{host}"
+        self._origin = origin(httpx.URL(self.base_url))
+        self._insecure_hosts = frozenset(h.lower() for h in insecure_hosts)
         self.host = host
         self.repository = repository
         self._credential_source = credentials
@@ -108,6 +136,7 @@ class RegistryHttp:
         params: Mapping[str, str] | None = None,
         scopes: tuple[str, ...] = (),
         follow_redirects: bool = False,
+        max_bytes: int = JSON_MAX_BYTES,
     ) -> httpx.Response:
         """Send a request, answering auth challenges once; 401/403 → UnauthorizedError.
 
@@ -119,14 +148,27 @@ class RegistryHttp:
             params: query parameters.
             scopes: extra token scopes (e.g. pull on a mount source repository).
             follow_redirects: follow redirects (blob downloads).
+            max_bytes: the largest body accepted (RegistryUnavailableError past it).
 
         Returns:
             The response, whatever its status other than 401/403.
+
+        Raises:
+            RegistryUnavailableError: ``url`` is on another origin than the registry (a
+                ``Location`` or ``Link`` the registry sent), or the body is too large.
         """
         target = httpx.URL(self.base_url).join(url)
+        if origin(target) != self._origin:
+            raise RegistryUnavailableError(
+                f"registry {self.host} sent floe to {display_origin(target)}, another origin; "
+                "floe sends requests (and credentials) only to the registry's own origin",
+                hint="the registry's Location or Link URLs must stay on its own scheme, host "
+                "and port; check artifacts.registry.uri and any proxy in front of the registry",
+                details={"host": self.host, "origin": display_origin(target)},
+            )
         send: dict[str, Any] = {
             "headers": dict(headers or {}), "content": content, "params": params,
-            "follow_redirects": follow_redirects,
+            "follow_redirects": follow_redirects, "max_bytes": max_bytes,
         }
         response = self._send(method, target, **send)
         if response.status_code == 401:
@@ -143,14 +185,29 @@ class RegistryHttp:
             kwargs["headers"] = {**kwargs["headers"], "Authorization": self._auth_header}
         return self.send_with_retries(method, url, **kwargs)
 
-    def send_with_retries(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
-        """Send, retrying 5xx and connection errors; RegistryUnavailableError at the end."""
+    def send_with_retries(
+        self, method: str, url: httpx.URL, *, follow_redirects: bool = False,
+        max_bytes: int = JSON_MAX_BYTES, **kwargs: Any,
+    ) -> httpx.Response:
+        """Send, retrying 5xx and connection errors; RegistryUnavailableError at the end.
+
+        The body is streamed and read up to ``max_bytes`` (a HEAD's Content-Length is the
+        resource's, not a body, so it is not checked).
+        """
         problem = ""
+        client = self.client()
         for attempt in range(len(BACKOFF_S) + 1):
             if attempt:
                 self._sleep(BACKOFF_S[attempt - 1])
             try:
-                response = self.client().request(method, url, **kwargs)
+                request = client.build_request(method, url, **kwargs)
+                response = client.send(request, stream=True, follow_redirects=follow_redirects)
+                if method == "HEAD":
+                    response.read()  # no body; its Content-Length is the resource's
+                else:
+                    read_capped(response, max_bytes)
+            except ResponseTooLargeError as exc:
+                raise self._too_large(method, url, exc) from None
             except httpx.TransportError as exc:
                 if _is_tls_failure(exc):
                     raise self._tls_error(exc) from None
@@ -164,6 +221,18 @@ class RegistryHttp:
             hint="is the registry running and reachable? check artifacts.registry.uri "
             "and plain_http (http vs https)",
             details={"host": self.host, "problem": problem},
+        )
+
+    def _too_large(
+        self, method: str, url: httpx.URL, exc: ResponseTooLargeError
+    ) -> RegistryUnavailableError:
+        said = f"announced {exc.announced} bytes" if exc.announced else "sent more"
+        return RegistryUnavailableError(
+            f"{method} {url.path} on {self.host}: the answer is larger than floe accepts "
+            f"({said}; the limit is {exc.limit} bytes)",
+            hint="a registry answer this large is refused so it cannot exhaust memory; "
+            "check the registry (the limits are in docs/conventions.md)",
+            details={"host": self.host, "limit": exc.limit, "path": url.path},
         )
 
     def _tls_error(self, exc: httpx.TransportError) -> RegistryUnavailableError:
@@ -182,19 +251,44 @@ class RegistryHttp:
                 raise self._refused(response)
             self._auth_header, self._auth_uses_credentials = creds.basic_header(), True
         elif scheme == "bearer" and params.get("realm"):
+            realm = httpx.URL(self.base_url).join(params["realm"])
+            if creds is not None:
+                self._check_realm(realm)
             # Always fetch afresh: the cached token may have expired or lack a scope.
             wanted = self._scopes | set(scopes) | set(params.get("scope", "").split())
             self._scopes = {s for s in wanted if s}
-            self._auth_header = "Bearer " + self._fetch_token(params["realm"], params, creds)
+            self._auth_header = "Bearer " + self._fetch_token(realm, params, creds)
             self._auth_uses_credentials = creds is not None
         else:
             raise self._refused(response)
 
-    def _fetch_token(self, realm: str, params: dict[str, str], creds: Credentials | None) -> str:
+    def _check_realm(self, realm: httpx.URL) -> None:
+        """Credentials go to an https realm; to an http one only from a plain-http registry
+        and only on its host, on loopback or on an ``insecure_registries`` host."""
+        if realm.scheme == "https":
+            return
+        host = realm.host.lower()
+        hostport = f"{host}:{realm.port}" if realm.port else host
+        plain_ok = realm.scheme == "http" and self._origin[0] == "http" and (
+            host == host_name(self.host) or is_loopback(host)
+            or host in self._insecure_hosts or hostport in self._insecure_hosts
+        )
+        if not plain_ok:
+            raise UnauthorizedError(
+                f"registry {self.host} asked for credentials to be sent to the token service "
+                f"{display_origin(realm)} without https; floe refuses to send them",
+                hint="the registry's WWW-Authenticate realm must be an https URL "
+                "(only a plain-http registry on loopback or in insecure_registries may use "
+                "an http realm on its own host)",
+                details={"host": self.host, "realm": display_origin(realm)},
+            )
+
+    def _fetch_token(
+        self, url: httpx.URL, params: dict[str, str], creds: Credentials | None
+    ) -> str:
         query: list[tuple[str, str]] = [("scope", s) for s in sorted(self._scopes)]
         if params.get("service"):
             query.insert(0, ("service", params["service"]))
-        url = httpx.URL(realm)
         if creds is not None and creds.identity_token:
             form = dict(query) | {"grant_type": "refresh_token", "client_id": "floe-ledger",
                                   "refresh_token": creds.identity_token}

@@ -32,9 +32,19 @@ from floe_ledger.adapters.registry._common import (
 )
 from floe_ledger.adapters.registry._errors import registry_error
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
-from floe_ledger.adapters.registry._http import CredentialSource, RegistryHttp
+from floe_ledger.adapters.registry._http import (
+    BLOB_MAX_BYTES,
+    MANIFEST_MAX_BYTES,
+    CredentialSource,
+    RegistryHttp,
+)
 from floe_ledger.adapters.registry.auth import Credentials
-from floe_ledger.domain.model.errors import FloeError, IntegrityError, NotFoundError
+from floe_ledger.domain.model.errors import (
+    FloeError,
+    IntegrityError,
+    NotFoundError,
+    RegistryUnavailableError,
+)
 from floe_ledger.domain.model.oci import (
     MANIFEST_MEDIA_TYPES,
     OCI_INDEX,
@@ -45,6 +55,7 @@ from floe_ledger.domain.model.oci import (
 
 ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
 MAX_TAG_PAGES = 10_000
+TAG_LIST_MAX_BYTES = 64 * 1024 * 1024  # all tag-list pages together (each is capped too)
 
 
 class DistributionRegistry:
@@ -57,6 +68,8 @@ class DistributionRegistry:
             auth challenge), or None for anonymous access.
         plain_http: talk http instead of https (loopback and test registries).
         ca_file: PEM bundle of the CA that signed the registry's certificate.
+        insecure_hosts: ``host[:port]`` names whose http token realm may receive
+            credentials from a plain-http registry (``insecure_registries``).
         transport: an httpx transport to use instead of the network (tests).
         sleep: the pause between retries (tests).
     """
@@ -71,13 +84,14 @@ class DistributionRegistry:
         ca_file: Path | None = None,
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
+        insecure_hosts: frozenset[str] = frozenset(),
     ) -> None:
         source: CredentialSource = (
             credentials if callable(credentials) else (lambda: credentials)
         )
         self._http = RegistryHttp(
             host=host, repository=repository, credentials=source, plain_http=plain_http,
-            ca_file=ca_file, transport=transport, sleep=sleep,
+            ca_file=ca_file, transport=transport, sleep=sleep, insecure_hosts=insecure_hosts,
         )
         self._repository = repository
         self._sleep = sleep
@@ -118,7 +132,9 @@ class DistributionRegistry:
     def get_manifest(self, reference: str) -> Manifest:
         """The exact manifest bytes; their sha256 is checked. NotFoundError if absent."""
         ref = check_reference(reference)
-        response = self._http.request("GET", self._path("manifests", ref), headers=ACCEPT)
+        response = self._http.request(
+            "GET", self._path("manifests", ref), headers=ACCEPT, max_bytes=MANIFEST_MAX_BYTES
+        )
         if response.status_code == 404:
             raise NotFoundError(
                 f"manifest {ref} not found in {self.uri}",
@@ -162,15 +178,27 @@ class DistributionRegistry:
         return reported, response
 
     def list_tags(self) -> list[str]:
-        """Every tag, following ``Link`` pagination; [] if the repository does not exist."""
+        """Every tag, following ``Link`` pagination; [] if the repository does not exist.
+
+        A ``Link`` to another origin is refused (RegistryUnavailableError), as are pages
+        adding up to more than :data:`TAG_LIST_MAX_BYTES`.
+        """
         tags: list[str] = []
         url: str | httpx.URL = self._path("tags", "list")
+        received = 0
         for _ in range(MAX_TAG_PAGES):
             response = self._http.request("GET", url)
             if response.status_code == 404:
                 return tags
             if response.status_code != 200:
                 raise self._fail(response, "list tags")
+            received += len(response.content)
+            if received > TAG_LIST_MAX_BYTES:
+                raise RegistryUnavailableError(
+                    f"the tag list of {self.uri} is larger than {TAG_LIST_MAX_BYTES} bytes",
+                    hint="a tag list this large is refused so it cannot exhaust memory",
+                    details={"limit": TAG_LIST_MAX_BYTES},
+                )
             tags.extend(response.json().get("tags") or [])
             link = response.links.get("next", {}).get("url")
             if not link:
@@ -190,7 +218,9 @@ class DistributionRegistry:
     def get_blob(self, digest: str) -> bytes:
         """The blob's bytes, checked against ``digest``. NotFoundError if absent."""
         path = self._path("blobs", check_sha256(digest))
-        response = self._http.request("GET", path, follow_redirects=True)
+        response = self._http.request(
+            "GET", path, follow_redirects=True, max_bytes=BLOB_MAX_BYTES
+        )
         if response.status_code != 200:
             raise self._fail(response, f"GET blob {digest}")
         verify_digest(response.content, digest, f"blob in {self.uri}")

@@ -19,6 +19,7 @@ from floe_ledger.adapters.registry.auth import Credentials, resolve_credentials
 from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.registry.layout import LayoutRegistry
 from floe_ledger.adapters.registry.reference import RegistryLocation
+from floe_ledger.adapters.system.net import host_name, is_loopback
 from floe_ledger.domain.model.errors import ConfigError
 from floe_ledger.domain.services.ports import Registry
 
@@ -32,10 +33,14 @@ class RegistrySettings:
 
     Attributes:
         uri: ``oci://host/repo``, ``host/repo`` or ``oci-layout:./path``.
-        plain_http: use http instead of https.
+        plain_http: use http instead of https: honoured only for a loopback host or one
+            in ``insecure_registries`` (else ConfigError).
         ca_file: PEM CA bundle for a registry with a private CA.
         username: explicit username (else FLOE_REGISTRY_USERNAME, else config.json).
         password: explicit password; never shown in a repr.
+        insecure_registries: ``host[:port]`` entries off loopback that may be reached over
+            plain http (``artifacts.registry.insecure_registries``).
+        key: the manifest key these settings came from, for error messages.
     """
 
     uri: str
@@ -43,6 +48,8 @@ class RegistrySettings:
     ca_file: Path | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
+    insecure_registries: tuple[str, ...] = ()
+    key: str = "artifacts.registry"
 
 
 def open_registry(
@@ -66,11 +73,15 @@ def open_registry(
         A DistributionRegistry or a LayoutRegistry; nothing is contacted yet.
 
     Raises:
-        ConfigError: a malformed URI or a missing CA file.
+        ConfigError: a malformed URI, a missing CA file, or ``plain_http`` for a host that
+            is neither loopback nor listed in ``insecure_registries``.
     """
     location = RegistryLocation.parse(settings.uri, base_dir=base_dir)
     if location.path is not None:
         return LayoutRegistry(location.path)
+    insecure = insecure_hosts(settings.insecure_registries)
+    if settings.plain_http:
+        check_plain_http(location.host, insecure, settings.key)
     if settings.ca_file is not None and not settings.ca_file.is_file():
         raise ConfigError(
             f"CA file {settings.ca_file} does not exist",
@@ -85,4 +96,31 @@ def open_registry(
     return DistributionRegistry(
         location.host, location.repository, credentials=credentials,
         plain_http=settings.plain_http, ca_file=settings.ca_file, transport=transport, sleep=sleep,
+        insecure_hosts=insecure,
+    )
+
+
+def insecure_hosts(entries: tuple[str, ...]) -> frozenset[str]:
+    """The ``insecure_registries`` entries, lower-cased; a URL or path is a ConfigError."""
+    hosts = frozenset(e.strip().lower() for e in entries if e.strip())
+    for host in hosts:
+        if "/" in host or host.startswith(("http:", "https:")):
+            raise ConfigError(
+                f"artifacts.registry.insecure_registries: {host!r} is not host[:port]",
+                hint="list bare hosts, e.g. insecure_registries: [registry.lab:5000]",
+            )
+    return hosts
+
+
+def check_plain_http(host: str, insecure: frozenset[str], key: str) -> None:
+    """Plain http (cleartext credentials and content) only to loopback or a listed host."""
+    host = host.lower()
+    if is_loopback(host_name(host)) or host in insecure or host_name(host) in insecure:
+        return
+    raise ConfigError(
+        f"{key}.plain_http is true for {host}, which is not a loopback host; floe would "
+        "send credentials and artifacts over cleartext http",
+        hint=f"use https (with ca_file for a private CA), or list {host!r} in "
+        "artifacts.registry.insecure_registries if cleartext to it is really intended",
+        details={"key": f"{key}.plain_http", "host": host},
     )

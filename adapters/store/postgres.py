@@ -12,10 +12,16 @@
 
 The password comes from the URL or ``PGPASSWORD`` in the injected environment (never from
 os.environ directly); it is not logged, and connection errors are scrubbed of it.
+
+TLS (security review §18): off loopback the ledger is reached with ``sslmode`` at least
+``require``. The mode comes from ``?sslmode=`` in the URL, else ``PGSSLMODE`` in the injected
+environment, else it is ``require``; ``disable``, ``allow`` or ``prefer`` for a host that is
+not loopback is a ConfigError. On loopback nothing is added (libpq's default applies).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -26,6 +32,7 @@ import psycopg
 
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.readers import TRACKING_NAME, read_history, read_statuses
+from floe_ledger.adapters.system.net import is_loopback
 from floe_ledger.domain.model.errors import ConfigError
 
 if TYPE_CHECKING:  # imported where used: the status fast path needs neither
@@ -42,6 +49,8 @@ HEAD_SQL = (  # tracked position and log head; both names are constants
     "SELECT (SELECT position FROM floe_tracking WHERE name = %s), "  # noqa: S608
     f"(SELECT COALESCE(MAX(notification_id), 0) FROM public.{EVENTS_TABLE})"
 )
+SSL_MODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
+WEAK_SSL_MODES = ("disable", "allow", "prefer")  # TLS optional: refused off loopback
 INIT_HINT = "run 'floe ledger init' once with the same FLOE_LEDGER_URL before the runners start"
 
 
@@ -55,6 +64,7 @@ class PostgresTarget:
     user: str
     password: str = field(default="", repr=False)
     display: str = ""
+    sslmode: str | None = None  # None: libpq's default (loopback only)
 
     def scrub(self, text: str) -> str:
         """``text`` with the password replaced, for messages that quote a driver error."""
@@ -67,15 +77,17 @@ def postgres_target(location: LedgerLocation, env: Mapping[str, str]) -> Postgre
     Missing parts fall back to PGUSER, PGHOST, PGPORT, PGDATABASE and PGPASSWORD from ``env``.
 
     Raises:
-        ConfigError: no user, a bad port, or query parameters (not supported).
+        ConfigError: no user, a bad port, query parameters other than ``sslmode``, or an
+            sslmode weaker than ``require`` for a host that is not loopback.
     """
     parts = urlsplit(location.url or "")
     where = location.display
-    if parts.query:
-        names = ", ".join(sorted({k for k, _ in parse_qsl(parts.query)})) or parts.query
+    query = dict(parse_qsl(parts.query, keep_blank_values=True))
+    if set(query) - {"sslmode"} or (parts.query and not query):
+        names = ", ".join(sorted(set(query) - {"sslmode"})) or parts.query
         raise ConfigError(
-            f"ledger {where}: URL parameters are not supported ({names})",
-            hint="remove them; libpq settings such as PGSSLMODE can be set in the environment",
+            f"ledger {where}: URL parameters other than sslmode are not supported ({names})",
+            hint="remove them; libpq settings such as PGSSLROOTCERT can be set in the environment",
         )
     try:
         port = parts.port or int(env.get("PGPORT") or 5432)
@@ -89,7 +101,27 @@ def postgres_target(location: LedgerLocation, env: Mapping[str, str]) -> Postgre
     password = unquote(parts.password or "") or env.get("PGPASSWORD") or ""
     dbname = unquote(parts.path.lstrip("/")) or env.get("PGDATABASE") or user
     host = parts.hostname or env.get("PGHOST") or "localhost"
-    return PostgresTarget(host, port, dbname, user, password, where)
+    sslmode = _sslmode(host, query.get("sslmode") or env.get("PGSSLMODE") or None, where)
+    return PostgresTarget(host, port, dbname, user, password, where, sslmode)
+
+
+def _sslmode(host: str, asked: str | None, where: str) -> str | None:
+    """The sslmode to connect with: ``require`` unless stronger is asked, off loopback."""
+    if asked is not None and asked not in SSL_MODES:
+        raise ConfigError(f"ledger {where}: unknown sslmode {asked!r}",
+                          hint=f"use one of {', '.join(SSL_MODES)}")
+    local = host.startswith("/") or is_loopback(host)  # a Unix socket directory is local
+    if local:
+        return asked
+    if asked in WEAK_SSL_MODES:
+        raise ConfigError(
+            f"ledger {where}: sslmode={asked} lets the connection to {host} run without TLS, "
+            "so the password and every event could be read or changed on the way",
+            hint="use sslmode=require, verify-ca or verify-full (in FLOE_LEDGER_URL or "
+            "PGSSLMODE); verify-full also checks the server's certificate",
+            details={"sslmode": asked, "host": host},
+        )
+    return asked or "require"
 
 
 def postgres_env(target: PostgresTarget, *, create_tables: bool) -> dict[str, str]:
@@ -120,6 +152,7 @@ def connect(target: PostgresTarget) -> psycopg.Connection[Any]:
         return psycopg.connect(
             host=target.host, port=target.port, dbname=target.dbname, user=target.user,
             password=target.password, connect_timeout=CONNECT_TIMEOUT, autocommit=True,
+            sslmode=target.sslmode,  # None is left out: libpq's default (loopback only)
         )
     except psycopg.Error as err:
         reason = target.scrub(str(err).strip().splitlines()[-1] if str(err).strip() else "")
@@ -196,11 +229,20 @@ def open_postgres_store(location: LedgerLocation, env: Mapping[str, str], *,
                     f"(missing: {', '.join(missing)})",
                     hint=INIT_HINT,
                 )
+        _pool_sslmode(target)
         return EventStoreLedger(location, env=postgres_env(target, create_tables=create_tables),
                                 views=postgres_views(conn), create_tables=create_tables)
     except BaseException:
         conn.close()
         raise
+
+
+def _pool_sslmode(target: PostgresTarget) -> None:
+    """eventsourcing's connection pool takes no sslmode setting, and libpq reads PGSSLMODE
+    from the process environment, so the mode chosen here reaches the pool that way (one
+    ledger per floe process)."""
+    if target.sslmode:
+        os.environ["PGSSLMODE"] = target.sslmode
 
 
 def init_postgres(location: LedgerLocation, env: Mapping[str, str]) -> list[str]:

@@ -115,6 +115,7 @@ class RegistryConfig(_Strict):
     plain_http: bool = False
     ca_file: str | None = None
     verification: dict[str, Any] = {}
+    insecure_registries: list[str] = []  # host[:port] off loopback that plain_http may reach
 
     @field_validator("uri")
     @classmethod

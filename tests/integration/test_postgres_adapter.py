@@ -51,11 +51,13 @@ def test_postgres_password_may_come_from_pgpassword(tmp_path: Path) -> None:
     assert postgres_env(target, create_tables=True)["CREATE_TABLE"] == "y"
 
 
-def test_postgres_url_parameters_are_refused(tmp_path: Path) -> None:
-    loc = ledger_location("postgresql://ci:pw@db/ledger?sslmode=require", tmp_path)
+def test_postgres_url_parameters_other_than_sslmode_are_refused(tmp_path: Path) -> None:
+    loc = ledger_location("postgresql://ci:pw@db/ledger?sslmode=require&options=x", tmp_path)
 
-    with pytest.raises(ConfigError, match="sslmode"):
+    with pytest.raises(ConfigError, match="options"):
         postgres_target(loc, {})
+    ok = ledger_location("postgresql://ci:pw@db/ledger?sslmode=verify-full", tmp_path)
+    assert postgres_target(ok, {}).sslmode == "verify-full"
 
 
 @pytest.mark.postgres

@@ -1,0 +1,89 @@
+"""Network rules shared by the adapters: what counts as loopback, an origin, a capped read.
+
+* :func:`is_loopback` - 127.0.0.0/8, ::1 (and v4-mapped loopback) or ``localhost``: the
+  only hosts floe talks plain http to without being told.
+* :func:`origin` - scheme, host and port (the default port filled in): credentials stay
+  on one origin (security review §8).
+* :func:`read_capped` - a streamed response's body, refused past a byte limit so a hostile
+  server cannot exhaust memory (security review §18).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # only annotations: `status` reads the ledger location without httpx
+    import httpx
+
+MIB = 1024 * 1024
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+class ResponseTooLargeError(Exception):
+    """A response body (or its Content-Length) is larger than the cap."""
+
+    def __init__(self, limit: int, announced: int | None = None) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+        self.announced = announced
+
+
+def host_name(hostport: str) -> str:
+    """``[::1]:5000`` → ``::1``; ``Registry.Example:443`` → ``registry.example``."""
+    value = hostport.strip().lower()
+    if value.startswith("["):
+        return value[1:].split("]", 1)[0]
+    return value.rsplit(":", 1)[0] if value.count(":") == 1 else value
+
+
+def is_loopback(host: str) -> bool:
+    """Whether ``host`` (a name or address, no port) is this machine's loopback."""
+    name = host.strip().lower().strip("[]")
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    mapped = getattr(address, "ipv4_mapped", None)
+    return address.is_loopback or (mapped is not None and mapped.is_loopback)
+
+
+def origin(url: httpx.URL) -> tuple[str, str, int | None]:
+    """(scheme, host, port) with the scheme's default port made explicit."""
+    return url.scheme, url.host.lower(), url.port or _DEFAULT_PORTS.get(url.scheme)
+
+
+def display_origin(url: httpx.URL) -> str:
+    """``scheme://host:port`` of ``url``: never its path, query or user info."""
+    scheme, host, port = origin(url)
+    shown = f"[{host}]" if ":" in host else host
+    return f"{scheme}://{shown}:{port}" if port else f"{scheme}://{shown}"
+
+
+def read_capped(response: httpx.Response, limit: int) -> bytes:
+    """Read a streamed ``response`` into memory, at most ``limit`` bytes (decoded).
+
+    The body is kept on the response (``response.content`` works afterwards) and the
+    stream is closed either way.
+
+    Raises:
+        ResponseTooLargeError: Content-Length or the bytes received exceed ``limit``.
+    """
+    try:
+        announced = response.headers.get("Content-Length")
+        if announced is not None and announced.isdigit() and int(announced) > limit:
+            raise ResponseTooLargeError(limit, int(announced))
+        chunks: list[bytes] = []
+        received = 0
+        for chunk in response.iter_bytes():
+            received += len(chunk)
+            if received > limit:
+                raise ResponseTooLargeError(limit)
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        response._content = body  # what Response.read() itself stores
+        return body
+    finally:
+        response.close()
