@@ -7,15 +7,9 @@ cannot be read fails the gate closed.
 
 from __future__ import annotations
 
-from floe_ledger.adapters.gates.command import excerpt, outcome_details
+from floe_ledger.adapters.gates.command import excerpt, outcome_details, run_spec
 from floe_ledger.adapters.gates.context import GateContext
-from floe_ledger.adapters.gates.runner import (
-    CommandOutcome,
-    gate_env,
-    run_command,
-    substitute,
-    timeout_message,
-)
+from floe_ledger.adapters.gates.runner import CommandOutcome, substitute, timeout_message
 from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus, SecurityGateConfig
 from floe_ledger.domain.model.scan import ScanReportError, SecuritySummary, load_report, summarize
 
@@ -87,11 +81,7 @@ def _scanner_failed(spec: GateSpec, outcome: CommandOutcome, error: str) -> Gate
 
 
 def _run_scanner(spec: GateSpec, cfg: SecurityGateConfig, ctx: GateContext) -> GateResult:
-    values = ctx.placeholders()
-    outcome = run_command(
-        substitute(spec.argv, values), timeout=spec.timeout_seconds, grace=ctx.grace_seconds,
-        env=gate_env(ctx.parent_env(), values), cwd=ctx.workdir, stdout_limit=REPORT_LIMIT,
-    )
+    outcome = run_spec(spec, ctx, stdout_limit=REPORT_LIMIT)
     if outcome.launch_error is not None:
         return GateResult.failed(spec.name, outcome.launch_error, command=list(outcome.argv))
     if outcome.timed_out:

@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from floe_ledger.adapters.observability.structlog_setup import register_secret
+from floe_ledger.adapters.observability.redact import REDACTED, register_secret
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint
 from floe_ledger.domain.model.config import WebhookConfig
 
@@ -91,7 +91,7 @@ class Prepared:
 
     def scrub(self, text: str) -> str:
         for secret in sorted(self.secrets, key=len, reverse=True):
-            text = text.replace(secret, "***")
+            text = text.replace(secret, REDACTED)
         return text
 
 
