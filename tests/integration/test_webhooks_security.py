@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import logging
@@ -163,9 +165,6 @@ def test_a_header_cannot_export_floes_own_secrets_and_a_replayed_delivery_does_n
     ledger: LedgerWriter, server: WebhookServer, logs: io.StringIO,
 ) -> None:
     """Security review §15 end to end against the real receiver."""
-    import hashlib
-    import hmac
-
     ledger.lock("prod", "x")
     env = {**ENV, "FLOE_REGISTRY_PASSWORD": "hunter2-registry", "FLOE_WEBHOOK_TEAM": "platform"}
     hooks = [
