@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Literal, overload
 
 from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
+from floe_ledger.adapters.system.files import private_file
 
 if TYPE_CHECKING:
     from floe_ledger.adapters.gates.service import ConfiguredGates
@@ -207,11 +208,8 @@ class App:
     def _cache_path(self) -> Path:
         loc = self.ledger_location
         if loc.kind == "sqlite" and loc.path is not None:
-            loc.path.parent.mkdir(parents=True, exist_ok=True)
-            return loc.path
-        path = self.settings.base_dir / ".floe" / "signature-cache.sqlite"
-        path.parent.mkdir(parents=True, exist_ok=True)
-        return path
+            return private_file(loc.path)
+        return private_file(self.settings.base_dir / ".floe" / "signature-cache.sqlite")
 
     def promotion_service(self) -> PromotionService:
         from floe_ledger.adapters.identity.process import LocalProcessProbe

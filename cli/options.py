@@ -33,6 +33,7 @@ import click
 
 from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.output import FORMATS, Output, handle_errors
+from floe_ledger.cli.render.text import has_control, printable
 from floe_ledger.domain.model.errors import UsageError
 
 P = ParamSpec("P")
@@ -124,11 +125,26 @@ def _ledger_option(func: F) -> F:
                         "default: beside manifest.yaml.")(func)
 
 
+def plain_text(value: str | None, option: str) -> str | None:
+    """``value`` unless it holds control characters (a newline, an ANSI escape): exit 2.
+
+    Reasons are recorded for good and shown in history; a newline in one would forge a
+    line there (security review §12). Output escapes them anyway; refusing at input
+    tells the person typing instead of storing something that reads oddly forever.
+    """
+    if value is not None and has_control(value):
+        raise UsageError(f"{option} may not contain control characters (newlines, tabs, "
+                         f"terminal escapes): {printable(value)!r}",
+                         hint="give the reason on one line of plain text")
+    return value
+
+
 def require_reason(reason: str | None, what: str) -> str:
-    """``--reason``, or a prompt on a terminal; a usage error (exit 2) off a terminal."""
+    """``--reason``, or a prompt on a terminal; a usage error (exit 2) off a terminal, or
+    when it holds control characters."""
     if reason:
-        return reason
+        return plain_text(reason, "--reason") or reason
     if sys.stdin.isatty():
-        return str(click.prompt(f"Reason for the {what}"))
+        return plain_text(str(click.prompt(f"Reason for the {what}")), "the reason") or ""
     raise UsageError(f"--reason is required for a {what}",
                      hint="pass --reason TEXT (the prompt is only offered on a terminal)")

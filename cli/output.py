@@ -85,7 +85,7 @@ class Output:
         self.err_console.print(text)
 
     def warn(self, text: str) -> None:
-        from rich.markup import escape
+        from floe_ledger.cli.render.text import escape
 
         self.err_console.print(f"[yellow]warning:[/yellow] {escape(text)}")
 
@@ -95,7 +95,7 @@ class Output:
             self.document({"success": False, "trace_id": self.trace_id, "error": err.as_dict(),
                            **(err.envelope or {})})
             return
-        from rich.markup import escape
+        from floe_ledger.cli.render.text import escape
 
         self.err_console.print(f"[bold red]error:[/bold red] {escape(err.message)}")
         if err.hint:

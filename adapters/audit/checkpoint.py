@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 
 from floe_ledger.adapters.signing.keys import spki_fingerprint
+from floe_ledger.adapters.system.files import write_private
 from floe_ledger.domain.model.errors import IntegrityError, UsageError
 from floe_ledger.projections.audit import Anchor
 
@@ -126,9 +127,8 @@ def verify_checkpoint(doc: dict[str, Any], public_pem: bytes) -> list[Anchor]:
 
 
 def write_checkpoint(doc: dict[str, Any], path: Path) -> None:
-    """Write a checkpoint document as indented JSON (parent folders created)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+    """Write a checkpoint document as indented JSON, mode 0600 (parent folders created)."""
+    write_private(path, json.dumps(doc, indent=2, sort_keys=True) + "\n")
 
 
 def read_checkpoint(path: Path) -> dict[str, Any]:

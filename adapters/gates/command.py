@@ -7,8 +7,10 @@ from typing import Any
 
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.runner import (
+    OUTPUT_LIMIT,
     CommandOutcome,
     gate_env,
+    gate_tmpdir,
     run_command,
     substitute,
     timeout_message,
@@ -86,11 +88,20 @@ def command_result(gate: str, outcome: CommandOutcome, timeout_seconds: float) -
     return GateResult(gate=gate, status=GateStatus.PASSED, details=details)
 
 
+def run_spec(spec: GateSpec, ctx: GateContext, stdout_limit: int = OUTPUT_LIMIT
+             ) -> CommandOutcome:
+    """Run ``spec``'s argv (placeholders filled in) with the allowlisted environment (§10).
+
+    The command runs in ``ctx.workdir`` with a TMPDIR of its own, outside ``.floe/``.
+    """
+    values = ctx.placeholders()
+    with gate_tmpdir() as tmp:
+        return run_command(
+            substitute(spec.argv, values), timeout=spec.timeout_seconds,
+            grace=ctx.grace_seconds, env=gate_env(ctx.parent_env(), values, spec.env, tmp),
+            cwd=ctx.workdir, stdout_limit=stdout_limit)
+
+
 def run_command_gate(spec: GateSpec, ctx: GateContext) -> GateResult:
     """Run a command gate's argv (placeholders filled in) under its timeout."""
-    values = ctx.placeholders()
-    outcome = run_command(
-        substitute(spec.argv, values), timeout=spec.timeout_seconds, grace=ctx.grace_seconds,
-        env=gate_env(ctx.parent_env(), values), cwd=ctx.workdir,
-    )
-    return command_result(spec.name, outcome, spec.timeout_seconds)
+    return command_result(spec.name, run_spec(spec, ctx), spec.timeout_seconds)

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
+from floe_ledger.adapters.observability.redact import secret_values
 from floe_ledger.domain.model.policy import DEFAULT_POLICIES, Facts, PolicyRule
 
 GRACE_SECONDS = 5.0
@@ -30,6 +31,8 @@ class GateContext:
         workdir: working directory for gate commands and base for relative report
             paths (normally the manifest's directory); None = the current directory.
         grace_seconds: SIGTERM → SIGKILL grace for timed-out gates.
+        secret_names: variables whose values are scrubbed from every gate result even
+            though their names do not look secret (e.g. webhook ``secret_env``).
     """
 
     artifact_ref: str
@@ -43,6 +46,7 @@ class GateContext:
     base_env: Mapping[str, str] | None = None
     workdir: str | None = None
     grace_seconds: float = GRACE_SECONDS
+    secret_names: tuple[str, ...] = ()
 
     def placeholders(self) -> dict[str, str]:
         """Values for ``${NAME}`` in gate commands (CFG-23)."""
@@ -57,6 +61,17 @@ class GateContext:
     def parent_env(self) -> Mapping[str, str]:
         """The environment gate commands start from, before secrets are removed."""
         return os.environ if self.base_env is None else self.base_env
+
+    def secrets(self) -> set[str]:
+        """Values no gate result may carry: every secret-looking variable and ``secret_names``.
+
+        Taken from the whole parent environment, not only what a gate received, so a
+        gate that finds a secret some other way still cannot get it into the ledger.
+        """
+        env = self.parent_env()
+        found = secret_values(env)
+        found.update(env[n] for n in self.secret_names if len(env.get(n, "")) >= 4)
+        return found
 
     def resolve(self, path: str) -> Path:
         """``path`` relative to ``workdir`` (absolute paths are kept)."""

@@ -22,6 +22,7 @@ from floe_ledger.adapters.gates.cel_policy import run_policy_gate
 from floe_ledger.adapters.gates.command import run_command_gate
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.security import run_security_gate
+from floe_ledger.adapters.observability.redact import scrub, scrub_data
 from floe_ledger.domain.model.gates import GateKind, GateResult, GateSpec
 from floe_ledger.domain.services.tracing import NoopTracer, Tracer, gate_span_name
 
@@ -56,7 +57,19 @@ def run_gate(spec: GateSpec, ctx: GateContext,
         result = GateResult.failed(
             spec.name, f"gate crashed: {type(exc).__name__}: {exc}", exception=type(exc).__name__)
     elapsed = max(0, round((time.monotonic() - started) * 1000))
-    return result.model_copy(update={"gate": spec.name, "duration_ms": elapsed})
+    return scrubbed(result, ctx).model_copy(update={"gate": spec.name, "duration_ms": elapsed})
+
+
+def scrubbed(result: GateResult, ctx: GateContext) -> GateResult:
+    """``result`` with secrets and credential shapes masked in its error and details (§9).
+
+    Every gate result passes here before anything sees it: the ledger event, the JSON
+    output, the error envelope and (summarised) the registry record.
+    """
+    secrets = ctx.secrets()
+    error = None if result.error is None else scrub(result.error, secrets)
+    return result.model_copy(update={"error": error,
+                                     "details": scrub_data(result.details, secrets)})
 
 
 def _traced(tracer: Tracer, spec: GateSpec, ctx: GateContext,

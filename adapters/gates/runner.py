@@ -3,8 +3,16 @@
 On timeout the whole group gets SIGTERM, then SIGKILL after a grace period
 (NFR-003), and the gate fails with "Gate execution timed out after N seconds"
 (FR-012c). Output is read by threads into bounded tail buffers, so a chatty
-command can neither deadlock nor exhaust memory. The command inherits the
-parent environment minus secrets, plus ``FLOE_ARTIFACT_REF`` and friends.
+command can neither deadlock nor exhaust memory.
+
+The command's environment is built from an allowlist, never by removing names from
+floe's own (§10): ``PATH``, ``HOME``, ``USER``, ``LOGNAME``, ``SHELL``, ``TERM``,
+``LANG``, ``LC_*``, ``TZ``, the CI system's non-secret run identifiers
+(:data:`CI_VARS`), any ``FLOE_GATE_*`` variable, the names the gate's ``env:`` list
+passes, then ``FLOE_ARTIFACT_REF`` and friends and ``TMPDIR`` (a fresh directory per
+gate, outside the ledger's ``.floe/``). Nothing else reaches a gate: not
+``FLOE_LEDGER_URL``, ``DATABASE_URL``, ``OTEL_EXPORTER_OTLP_HEADERS``, ``SSH_AUTH_SOCK``
+or any registry credential, unless the manifest names it.
 
 Protocol for gate authors: exit 0 passes, anything else fails. A command that
 exits 0 may print, as its last non-empty stdout line, a JSON object
@@ -26,15 +34,21 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-SECRET_NAMES = frozenset(
-    {"FLOE_REGISTRY_PASSWORD", "FLOE_REGISTRY_USERNAME", "DOCKER_CONFIG", "FLOE_OIDC_TOKEN"})
-SECRET_MARKERS = ("PASSWORD", "PASSWD", "TOKEN", "SECRET", "CREDENTIAL", "API_KEY", "PRIVATE_KEY")
+BASE_VARS = frozenset({"PATH", "HOME", "USER", "LOGNAME", "SHELL", "TERM", "LANG", "TZ"})
+CI_VARS = frozenset({
+    "CI", "GITHUB_ACTIONS", "GITHUB_SHA", "GITHUB_REF", "GITHUB_REF_NAME", "GITHUB_RUN_ID",
+    "GITHUB_RUN_NUMBER", "GITHUB_REPOSITORY", "GITHUB_WORKSPACE", "GITLAB_CI",
+    "CI_COMMIT_SHA", "CI_COMMIT_REF_NAME", "CI_PIPELINE_ID", "CI_JOB_ID", "CI_PROJECT_PATH",
+    "BUILD_NUMBER", "BUILD_ID", "JOB_NAME"})
+"""What CI systems set to identify a run; never a credential (those stay out, §10)."""
+GATE_PREFIX = "FLOE_GATE_"
 OUTPUT_LIMIT = 8192
 _PR_SET_CHILD_SUBREAPER = 36
 
@@ -54,17 +68,38 @@ def substitute(argv: Sequence[str], values: Mapping[str, str]) -> list[str]:
     return out
 
 
-def is_secret(name: str) -> bool:
-    """Whether an environment variable must not reach a gate command."""
-    upper = name.upper()
-    return upper in SECRET_NAMES or any(marker in upper for marker in SECRET_MARKERS)
+def allowed(name: str, passed: Collection[str] = ()) -> bool:
+    """Whether the variable ``name`` reaches a gate command (the allowlist, plus ``env:``)."""
+    return (name in BASE_VARS or name in CI_VARS or name.startswith(("LC_", GATE_PREFIX))
+            or name in passed)
 
 
-def gate_env(parent: Mapping[str, str], values: Mapping[str, str]) -> dict[str, str]:
-    """The parent environment without secrets, plus ``FLOE_<PLACEHOLDER>`` for each value."""
-    env = {k: v for k, v in parent.items() if not is_secret(k)}
+def gate_env(parent: Mapping[str, str], values: Mapping[str, str],
+             passed: Collection[str] = (), tmpdir: str | None = None) -> dict[str, str]:
+    """The allowed part of ``parent``, ``FLOE_<PLACEHOLDER>`` for each value, and TMPDIR.
+
+    Args:
+        parent: floe's environment.
+        values: the placeholders (``ARTIFACT_REF`` ...), exported as ``FLOE_<NAME>``.
+        passed: the gate's ``env:`` list: names passed as they are.
+        tmpdir: the gate's own temporary directory, exported as TMPDIR (TMP, TEMP).
+    """
+    env = {k: v for k, v in parent.items() if allowed(k, passed)}
     env.update({f"FLOE_{name}": value for name, value in values.items()})
+    if tmpdir is not None:
+        env.update({"TMPDIR": tmpdir, "TMP": tmpdir, "TEMP": tmpdir})
     return env
+
+
+@contextlib.contextmanager
+def gate_tmpdir() -> Iterator[str]:
+    """A fresh 0700 temporary directory for one gate run, removed afterwards.
+
+    It is made under the system temporary directory (``TMPDIR`` of floe itself, else
+    /tmp), never under the ledger's ``.floe/``.
+    """
+    with tempfile.TemporaryDirectory(prefix="floe-gate-") as path:
+        yield path
 
 
 class _Tail:

@@ -2,23 +2,25 @@
 
 The scanner's exit code is ignored (Trivy exits 0 with findings unless told
 otherwise, SCAN-09): pass or fail comes from the parsed report. A report that
-cannot be read fails the gate closed.
+cannot be read fails the gate closed. A report that names the manifest digests it scanned
+(Trivy ``Metadata.RepoDigests``, Grype ``source.target.manifestDigest``/``repoDigests``)
+must name the artifact's, or the gate fails; one that names none passes with a
+``report_warning`` in its details (security review §17).
 """
 
 from __future__ import annotations
 
-from floe_ledger.adapters.gates.command import excerpt, outcome_details
+import json
+import re
+from typing import Any
+
+from floe_ledger.adapters.gates.command import excerpt, outcome_details, run_spec
 from floe_ledger.adapters.gates.context import GateContext
-from floe_ledger.adapters.gates.runner import (
-    CommandOutcome,
-    gate_env,
-    run_command,
-    substitute,
-    timeout_message,
-)
+from floe_ledger.adapters.gates.runner import CommandOutcome, substitute, timeout_message
 from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus, SecurityGateConfig
 from floe_ledger.domain.model.scan import ScanReportError, SecuritySummary, load_report, summarize
 
+_DIGEST = re.compile(r"sha256:[0-9a-f]{64}")
 REPORT_LIMIT = 128 * 1024 * 1024
 """Largest scanner report accepted on stdout or from a file (bytes)."""
 
@@ -52,15 +54,66 @@ def scan_result(gate: str, summary: SecuritySummary) -> GateResult:
                       security_summary=summary)
 
 
-def evaluate_report(gate: str, raw: bytes | str, cfg: SecurityGateConfig) -> GateResult:
-    """Parse a report per ``cfg`` and decide; unreadable reports fail closed."""
+def report_digests(raw: bytes | str, fmt: str) -> set[str]:
+    """The manifest digests a report says it scanned (§17).
+
+    Trivy: ``Metadata.RepoDigests`` (``repo@sha256:…``). Grype: ``source.target``'s
+    ``manifestDigest`` and ``repoDigests``. Image ids (config digests) are not manifest
+    digests and are not compared.
+    """
+    try:
+        doc = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        return set()
+    if not isinstance(doc, dict):
+        return set()
+    named: list[Any] = []
+    if fmt == "trivy":
+        meta = doc.get("Metadata")
+        named = list(meta.get("RepoDigests") or []) if isinstance(meta, dict) else []
+    else:
+        source = doc.get("source")
+        target = source.get("target") if isinstance(source, dict) else None
+        if isinstance(target, dict):
+            named = [target.get("manifestDigest"), *(target.get("repoDigests") or [])]
+    found = {str(n).rpartition("@")[2] for n in named if isinstance(n, str) and n}
+    return {d for d in found if _DIGEST.fullmatch(d)}
+
+
+def bind_report(result: GateResult, raw: bytes | str, cfg: SecurityGateConfig,
+                digest: str) -> GateResult:
+    """Fail a report that names other digests than the artifact's; warn if it names none."""
+    if result.status is GateStatus.FAILED and result.security_summary is None:
+        return result
+    named = report_digests(raw, cfg.scanner_format)
+    if not named:
+        note = (f"the {cfg.scanner_format} report names no manifest digest, so it cannot be "
+                f"shown to be a scan of {digest}")
+        return result.model_copy(update={"details": result.details | {"report_warning": note}})
+    if digest in named:
+        return result.model_copy(update={"details": result.details | {"scanned": digest}})
+    return GateResult.failed(
+        result.gate, f"the scanner report is for {', '.join(sorted(named))}, not for the "
+        f"artifact being promoted ({digest})", hint="scan ${ARTIFACT_REF} (by digest), or "
+        "write the report to a path that names ${ARTIFACT_DIGEST}",
+        report_digests=sorted(named), **{k: v for k, v in result.details.items()
+                                         if k in ("report", "command", "exit_code")})
+
+
+def evaluate_report(gate: str, raw: bytes | str, cfg: SecurityGateConfig,
+                    digest: str | None = None) -> GateResult:
+    """Parse a report per ``cfg`` and decide; unreadable reports fail closed.
+
+    With ``digest``, the report must be a scan of it (:func:`bind_report`).
+    """
     try:
         findings = load_report(raw, cfg.scanner_format)
     except ScanReportError as exc:
         return GateResult.failed(gate, exc.message, hint=exc.hint, **exc.details)
     summary = summarize(findings, cfg.block_on_severity, ignore_unfixed=cfg.ignore_unfixed,
                         scanner=cfg.scanner_format)
-    return scan_result(gate, summary)
+    result = scan_result(gate, summary)
+    return result if digest is None else bind_report(result, raw, cfg, digest)
 
 
 def _read_report(spec: GateSpec, cfg: SecurityGateConfig, ctx: GateContext) -> GateResult:
@@ -74,7 +127,7 @@ def _read_report(spec: GateSpec, cfg: SecurityGateConfig, ctx: GateContext) -> G
         return GateResult.failed(
             spec.name, f"cannot read scanner report {path}: {exc.strerror or exc}",
             report=str(path))
-    result = evaluate_report(spec.name, raw, cfg)
+    result = evaluate_report(spec.name, raw, cfg, ctx.artifact_digest)
     return result.model_copy(update={"details": result.details | {"report": str(path)}})
 
 
@@ -87,18 +140,14 @@ def _scanner_failed(spec: GateSpec, outcome: CommandOutcome, error: str) -> Gate
 
 
 def _run_scanner(spec: GateSpec, cfg: SecurityGateConfig, ctx: GateContext) -> GateResult:
-    values = ctx.placeholders()
-    outcome = run_command(
-        substitute(spec.argv, values), timeout=spec.timeout_seconds, grace=ctx.grace_seconds,
-        env=gate_env(ctx.parent_env(), values), cwd=ctx.workdir, stdout_limit=REPORT_LIMIT,
-    )
+    outcome = run_spec(spec, ctx, stdout_limit=REPORT_LIMIT)
     if outcome.launch_error is not None:
         return GateResult.failed(spec.name, outcome.launch_error, command=list(outcome.argv))
     if outcome.timed_out:
         return _scanner_failed(spec, outcome, timeout_message(spec.timeout_seconds))
     if outcome.stdout_total > REPORT_LIMIT:
         return _scanner_failed(spec, outcome, f"scanner output exceeds {REPORT_LIMIT} bytes")
-    result = evaluate_report(spec.name, outcome.stdout, cfg)
+    result = evaluate_report(spec.name, outcome.stdout, cfg, ctx.artifact_digest)
     if result.status is GateStatus.FAILED and result.security_summary is None:
         code = outcome.exit_code
         return _scanner_failed(spec, outcome, f"{result.error} (scanner exit code {code})")

@@ -48,6 +48,17 @@ from floe_ledger.domain.services.tracing import Tracer
 _COMMANDS = TypeAdapter(dict[GateName, GateCommand])
 _POLICIES = TypeAdapter(Policies)
 _SIGNATURE_STATUSES: tuple[str, ...] = get_args(SignatureStatus)
+ALWAYS_SECRET = ("FLOE_REGISTRY_PASSWORD", "FLOE_OIDC_TOKEN", "FLOE_LEDGER_URL")
+"""Scrubbed from gate results whatever their names look like (§9)."""
+
+
+def secret_names(promotion: PromotionConfig) -> tuple[str, ...]:
+    """floe's own secrets plus every webhook's ``secret_env`` and header/URL variables."""
+    names = list(ALWAYS_SECRET)
+    for hook in promotion.webhooks:
+        names += [hook.secret_env] if hook.secret_env else []
+        names += hook.variables()
+    return tuple(dict.fromkeys(names))
 
 
 def gather_facts(context: GateRequest) -> Facts:
@@ -158,6 +169,7 @@ class ConfiguredGates:
             artifact_tag=context.tag, source_env=context.source or "",
             target_env=context.target, facts=facts, facts_error=facts_error,
             policies=self.policies, base_env=self._base_env, workdir=self._workdir,
+            secret_names=secret_names(self._promotion),
         )
         results = run_gates(specs, ctx, max_workers=self._promotion.max_parallel_gates,
                             on_result=self._on_result, tracer=self._tracer)

@@ -7,16 +7,17 @@
 ``FLOE_LOG_LEVEL`` (debug, info, warning, error; default warning) sets the level,
 ``FLOE_LOG_FORMAT`` (json, console) overrides the terminal check, ``NO_COLOR`` turns
 colours off. Values under keys that look secret (password, token, secret,
-authorization, ...) become ``***``; so do registered secret values, ``Bearer ...``
-credentials and ``token=...`` pairs inside any string. Standard-library loggers
-(OpenTelemetry, httpx) go through the same renderer; httpx never logs below warning,
-since its request lines carry URLs, and the span exporter's retries only show as errors.
+authorization, ...) become ``[REDACTED]``; strings are run through the one scrubber,
+:func:`.redact.scrub` (registered secret values, URL userinfo, ``Bearer ...``, ``token=...``
+pairs, private keys, known token shapes), which gate output goes through too.
+Standard-library loggers (OpenTelemetry, httpx) go through the same renderer; httpx
+never logs below warning, since its request lines carry URLs, and the span exporter's
+retries only show as errors.
 """
 
 from __future__ import annotations
 
 import logging
-import re
 import sys
 from collections.abc import Mapping, MutableMapping
 from typing import IO, Any
@@ -24,34 +25,17 @@ from typing import IO, Any
 import structlog
 
 from floe_ledger.adapters.observability import logs
+from floe_ledger.adapters.observability.redact import REDACTED, register_secret, scrub
 
-REDACTED = "***"
+__all__ = ["configure_logging", "register_secret", "scrub"]
+
 SENSITIVE_KEYS = ("password", "passwd", "token", "secret", "authorization", "api_key",
                   "apikey", "cookie", "credential")
 LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
           "warn": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
-_INLINE = (
-    re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]{4,}"),
-    re.compile(r"(?i)((?:password|passwd|token|secret|api[_-]?key)[\w-]*)=([^&\s,;\"']+)"),
-)
 # loggers that are quieter than the rest: request lines carry URLs; the exporter retries loudly
 _FLOORS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "urllib3": logging.WARNING,
            "opentelemetry": logging.ERROR}
-_state: dict[str, Any] = {"secrets": set()}
-
-
-def register_secret(value: str | None) -> None:
-    """Mask ``value`` wherever it appears in a log line (values under 4 characters are not)."""
-    if value and len(value) >= 4:
-        _state["secrets"].add(value)
-
-
-def scrub(text: str) -> str:
-    """``text`` with registered secrets, Bearer credentials and token=... pairs masked."""
-    for secret in sorted(_state["secrets"], key=len, reverse=True):
-        text = text.replace(secret, REDACTED)
-    text = _INLINE[0].sub(lambda m: f"{m[1]} {REDACTED}", text)
-    return _INLINE[1].sub(lambda m: f"{m[1]}={REDACTED}", text)
 
 
 def is_sensitive(key: str) -> bool:

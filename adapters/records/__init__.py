@@ -28,6 +28,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from floe_ledger.adapters.observability.logs import get_logger
+from floe_ledger.adapters.observability.redact import scrub
 from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
     LEDGER_STREAM,
@@ -192,11 +193,33 @@ class OciRecordWriter:
             registry.attach_referrer(subject, manifest, artifact_type)
 
 
+GATE_FIELDS = ("gate", "status", "duration_ms")
+ERROR_SUMMARY = 300
+"""Characters of a gate's error a record keeps."""
+
+
+def record_gate(result: Any) -> dict[str, Any]:
+    """A gate result as a record carries it: name, status, duration and a scrubbed error
+    summary; never output tails or other details (§9: anyone who can pull reads it)."""
+    if not isinstance(result, dict):
+        return {"gate": "?", "status": "?"}
+    out = {k: result[k] for k in GATE_FIELDS if k in result}
+    if result.get("error"):
+        error = scrub(str(result["error"]))
+        out["error"] = error if len(error) <= ERROR_SUMMARY else error[:ERROR_SUMMARY] + "…"
+    return out
+
+
 def record_document(kind: str, record: dict[str, Any], subject: str,
                     created: str) -> dict[str, Any]:
-    """The layer: the record plus the FR-027 field names, its kind and its time."""
+    """The layer: the record plus the FR-027 field names, its kind and its time.
+
+    Gate results are summarised by :func:`record_gate`.
+    """
     doc = {"schema": f"dev.floe.{kind}.v1", "kind": kind, "artifact_digest": subject,
            "timestamp": created, **record}
+    if isinstance(record.get("gate_results"), list):
+        doc["gate_results"] = [record_gate(g) for g in record["gate_results"]]
     doc.setdefault(TIME_FIELDS[kind], created)
     signature = record.get("signature")
     if kind == "promotion" and isinstance(signature, dict):

@@ -13,6 +13,9 @@ compact with sorted keys, so the same files and annotations give the same digest
 from __future__ import annotations
 
 import base64
+import errno
+import os
+import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -123,13 +126,46 @@ def pull_files(registry: Registry, reference: str, dest_dir: Path) -> list[Path]
             hint="pull_files reads artifacts written by push_files (OCI image manifests)",
         )
     planned = [(_safe_title(layer, reference), str(layer.get("digest"))) for layer in layers]
+    titles = [title for title, _ in planned]
+    if len(set(titles)) != len(titles):
+        dupes = sorted({t for t in titles if titles.count(t) > 1})
+        raise IntegrityError(f"{reference} has several layers titled {', '.join(dupes)}",
+                             hint="one would overwrite the other; nothing was written")
     dest_dir.mkdir(parents=True, exist_ok=True)
+    for title in titles:
+        _refuse_link(dest_dir / title)
     written = []
     for title, digest in planned:
         target = dest_dir / title
-        target.write_bytes(registry.get_blob(digest))
+        _write_new(target, registry.get_blob(digest))
         written.append(target)
     return written
+
+
+def _refuse_link(target: Path) -> None:
+    """A symlink (or anything but a regular file) already at ``target`` is never followed."""
+    try:
+        st = os.lstat(target)
+    except FileNotFoundError:
+        return
+    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
+        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
+        raise UsageError(f"{target} is {kind}; artifact pull never writes through it",
+                         hint="remove it, or pull into an empty directory")
+
+
+def _write_new(target: Path, data: bytes) -> None:
+    """Write ``data`` to ``target`` without following a symlink at the last component (§13)."""
+    try:
+        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
+    except OSError as err:
+        if err.errno == errno.ELOOP:
+            raise UsageError(f"{target} is a symbolic link; artifact pull never writes "
+                             "through it", hint="remove it, or pull into an empty directory"
+                             ) from None
+        raise
+    with os.fdopen(fd, "wb") as out:
+        out.write(data)
 
 
 def _safe_title(layer: Any, reference: str) -> str:

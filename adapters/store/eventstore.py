@@ -29,6 +29,7 @@ from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper, UntrustedSnapshot
 from floe_ledger.adapters.store.views import EnvironmentViews
+from floe_ledger.adapters.system.files import private_file
 from floe_ledger.adapters.system.secrets import local_secret
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError
@@ -61,7 +62,7 @@ class LedgerApplication(Application[UUID]):
 
 def sqlite_env(location: LedgerLocation) -> dict[str, str]:
     assert location.path is not None
-    location.path.parent.mkdir(parents=True, exist_ok=True)
+    private_file(location.path)  # 0600 in a 0700 .floe/ (§10, §18)
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",
         "SQLITE_DBNAME": str(location.path),

@@ -9,7 +9,7 @@ import click
 
 from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
-from floe_ledger.cli.options import floe_command, require_reason
+from floe_ledger.cli.options import floe_command, plain_text, require_reason
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.lock import lock_payload, render_lock
 from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
@@ -59,7 +59,8 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
     try:
         service = app.promotion_service()
         request = PromoteRequest(version, source, target, force=force, dry_run=dry_run,
-                                 use_cache=not no_cache, break_glass=break_glass)
+                                 use_cache=not no_cache,
+                                 break_glass=plain_text(break_glass, "--break-glass"))
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
@@ -156,7 +157,7 @@ def rollback(app: App, out: Output, version: str, environment: str, reason: str 
     try:
         text = reason if dry_run else require_reason(reason, "rollback")
         req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
-                              break_glass=break_glass)
+                              break_glass=plain_text(break_glass, "--break-glass"))
         result = app.rollback_service().rollback(req, app.actor())
         if out.structured:
             out.result(rollback_payload(result, text, app.operator.name))
@@ -233,7 +234,7 @@ def sync(app: App, out: Output, check: bool) -> None:
     if out.structured:
         out.result({"expected_tags": result.expected_tags, "replicas": rows}, success=code == 0)
     else:
-        from rich.markup import escape
+        from floe_ledger.cli.render.text import escape
 
         for row in rows:
             state = row.get("status") or ("level" if row.get("level") else "behind")

@@ -17,7 +17,7 @@ def whoami(app: App, out: Output) -> None:
     if out.structured:
         out.result({"operator": op.as_dict()})
         return
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     state = "authenticated" if op.authenticated else "NOT authenticated"
     out.console.print(f"{escape(op.name)} ({state}, from {op.source})")

@@ -11,7 +11,7 @@ from floe_ledger.cli.render.cells import short_digest, utc_time
 
 def render_verify(out: Output, outcome: VerifyOutcome) -> None:
     """Heads, then breaks and drift (the error line itself is printed by handle_errors)."""
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     c = out.console
     report = outcome.report
@@ -45,8 +45,9 @@ def render_verify(out: Output, outcome: VerifyOutcome) -> None:
 
 
 def render_replay(out: Output, payload: dict[str, Any]) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from floe_ledger.cli.render.text import escape
 
     c = out.console
     c.print(f"state as of {payload['as_of']} ({payload['events']} events)")
@@ -69,7 +70,7 @@ def render_history(out: Output, entries: list[dict[str, Any]]) -> None:
     """One line per event, newest first: time, kind, environment, version, operator, how the
     operator was identified (oidc, registry, local; ``-`` before it was recorded), summary
     (``-o json`` adds digests, ids and trace ids)."""
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     c = out.console
     c.print(f"history: {len(entries)} event(s), newest first")

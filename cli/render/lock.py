@@ -18,7 +18,7 @@ def lock_payload(environment: str, changed: bool, lock: Mapping[str, Any] | None
 def render_lock(out: Output, environment: str, changed: bool, lock: Mapping[str, Any] | None,
                 reason: str, operator: str, *, locking: bool) -> None:
     """What changed, and for a new lock how to lift it."""
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     c = out.console
     if locking and not changed and lock:

@@ -41,7 +41,7 @@ def promote_payload(result: PromoteResult, operator: str) -> dict[str, Any]:
 
 def render_promotion(out: Output, result: PromoteResult) -> None:
     """The outcome, the digest, each tag, each gate and the signature, one line each."""
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     c = out.console
     src = result.source or f"release tag {result.artifact_tag}"
@@ -79,7 +79,7 @@ def render_promotion(out: Output, result: PromoteResult) -> None:
 
 
 def _render_gates(out: Output, gates: list[GateResult]) -> None:
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     if not gates:
         out.console.print("  gates       none configured")
@@ -100,7 +100,7 @@ def _render_gates(out: Output, gates: list[GateResult]) -> None:
 def gate_progress(out: Output) -> Callable[[GateResult], None]:
     """One stderr line per gate as it finishes, so long gates show they are moving."""
     def show(result: GateResult) -> None:
-        from rich.markup import escape
+        from floe_ledger.cli.render.text import escape
 
         status = str(result.status.value)
         colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")

@@ -25,7 +25,7 @@ def rollback_payload(result: RollbackResult, reason: str | None,
 
 
 def render_rollback(out: Output, result: RollbackResult, reason: str) -> None:
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     c = out.console
     env, version = escape(result.environment), escape(result.version)
@@ -49,7 +49,7 @@ def render_rollback(out: Output, result: RollbackResult, reason: str) -> None:
 
 
 def render_impact(out: Output, impact: dict[str, Any]) -> None:
-    from rich.markup import escape
+    from floe_ledger.cli.render.text import escape
 
     c = out.console
     colour = {"SAFE": "green", "RISKY": "yellow", "BLOCKED": "red"}.get(impact["risk"], "white")

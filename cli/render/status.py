@@ -9,8 +9,9 @@ from floe_ledger.cli.render.cells import short_digest, utc_time
 
 
 def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None:
-    from rich.markup import escape
     from rich.table import Table
+
+    from floe_ledger.cli.render.text import escape
 
     table = Table(title="Environments", title_justify="left")
     for col in ("Environment", "Version", "Digest", "Promoted By", "At", "Lock"):

@@ -12,8 +12,9 @@ def render_deliveries(out: Output, rows: list[dict[str, Any]], title: str) -> No
     if not rows:
         out.console.print(f"{title}: none")
         return
-    from rich.markup import escape
     from rich.table import Table
+
+    from floe_ledger.cli.render.text import escape
 
     table = Table(title=title, title_justify="left")
     for col in ("delivery", "endpoint", "event", "state", "attempts", "next attempt",

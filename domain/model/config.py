@@ -66,14 +66,29 @@ def _default_environments() -> list[EnvironmentConfig]:
     return [EnvironmentConfig(name=n) for n in ("dev", "staging", "prod")]
 
 
+TEMPLATE_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+"""``${VAR}`` in a webhook URL or header value."""
+WEBHOOK_ENV_PREFIX = "FLOE_WEBHOOK_"
+
+
 class WebhookConfig(_Strict):
     url: str
     events: list[Literal["promote", "rollback", "lock", "unlock", "reject"]] = [
         "promote", "rollback"]
     headers: dict[str, str] = {}
+    header_env: list[str] = []
+    """Variables ``${VAR}`` may name besides ``FLOE_WEBHOOK_*`` (WH-01, §15)."""
     timeout_seconds: float = Field(30, gt=0, le=300)
     retry_count: int = Field(3, ge=0, le=10)
     secret_env: str | None = None
+
+    def variables(self) -> list[str]:
+        """Every ``${VAR}`` the URL and the header values name."""
+        return [v for t in (self.url, *self.headers.values()) for v in TEMPLATE_VAR.findall(t)]
+
+    def may_expand(self, name: str) -> bool:
+        """Whether ``${name}`` may be filled in: ``FLOE_WEBHOOK_*`` or listed in header_env."""
+        return name.startswith(WEBHOOK_ENV_PREFIX) or name in self.header_env
 
 
 class PromotionConfig(_Strict):

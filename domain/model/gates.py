@@ -44,6 +44,7 @@ PLACEHOLDERS = ("ARTIFACT_REF", "ARTIFACT_DIGEST", "ARTIFACT_TAG", "SOURCE_ENV",
 DEFAULT_GATE_TIMEOUT = 300
 DEFAULT_SCAN_TIMEOUT = 600
 GATE_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
+ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
 
 GateTimeout = Annotated[int, Field(ge=30, le=3600)]
@@ -72,6 +73,9 @@ def _check_command(command: list[str] | str) -> list[str] | str:
 
 
 CommandLine = Annotated[list[str] | str, AfterValidator(_check_command)]
+EnvName = Annotated[str, Field(pattern=ENV_NAME_RE.pattern)]
+PassEnv = Annotated[list[EnvName], Field(max_length=64)]
+"""``env:`` of a gate: names of variables passed to its command as they are (§10)."""
 
 
 def _upper(value: Any) -> Any:
@@ -90,6 +94,7 @@ class GateCommand(BaseModel):
 
     command: CommandLine
     timeout_seconds: GateTimeout = DEFAULT_GATE_TIMEOUT
+    env: PassEnv = Field(default_factory=list)
 
 
 class GateOverride(BaseModel):
@@ -99,6 +104,7 @@ class GateOverride(BaseModel):
 
     command: CommandLine | None = None
     timeout_seconds: GateTimeout | None = None
+    env: PassEnv | None = None
 
 
 class SecurityGateConfig(BaseModel):
@@ -113,6 +119,7 @@ class SecurityGateConfig(BaseModel):
         default_factory=_default_block)
     ignore_unfixed: StrictBool = False
     timeout_seconds: GateTimeout = DEFAULT_SCAN_TIMEOUT
+    env: PassEnv | None = None
 
     @model_validator(mode="after")
     def _one_source(self) -> SecurityGateConfig:
@@ -190,6 +197,8 @@ class GateSpec:
     argv: tuple[str, ...] = ()
     security: SecurityGateConfig | None = None
     error: str | None = None
+    env: tuple[str, ...] = ()
+    """Variables passed to the command as they are, besides the allowlist (``env:``)."""
 
 
 def _timeout(name: str, inline: int | None, commands: Mapping[str, GateCommand],
@@ -203,6 +212,15 @@ def _timeout(name: str, inline: int | None, commands: Mapping[str, GateCommand],
     return fallback
 
 
+def _pass_env(inline: list[str] | None, name: str, commands: Mapping[str, GateCommand]
+              ) -> tuple[str, ...]:
+    """The inline ``env:`` list, else the one in gate_commands, else none."""
+    if inline is not None:
+        return tuple(inline)
+    entry = commands.get(name)
+    return tuple(entry.env) if entry is not None else ()
+
+
 def _missing(name: str, env: str) -> str:
     return (f"gate '{name}' is enabled for {env} but artifacts.promotion.gate_commands "
             f"has no command for it")
@@ -212,7 +230,8 @@ def _security_spec(env: str, cfg: SecurityGateConfig,
                    commands: Mapping[str, GateCommand]) -> GateSpec:
     explicit = cfg.timeout_seconds if "timeout_seconds" in cfg.model_fields_set else None
     timeout = _timeout(SECURITY_GATE, explicit, commands, cfg.timeout_seconds)
-    spec = GateSpec(SECURITY_GATE, "security_scan", timeout, security=cfg)
+    spec = GateSpec(SECURITY_GATE, "security_scan", timeout, security=cfg,
+                    env=_pass_env(cfg.env, SECURITY_GATE, commands))
     if cfg.report is not None:
         return spec
     command = cfg.command if cfg.command is not None else getattr(
@@ -220,7 +239,8 @@ def _security_spec(env: str, cfg: SecurityGateConfig,
     if command is None:
         return GateSpec(SECURITY_GATE, "security_scan", timeout, security=cfg,
                         error=_missing(SECURITY_GATE, env) + " (nor a command or report here)")
-    return GateSpec(SECURITY_GATE, "security_scan", timeout, split_command(command), cfg)
+    return GateSpec(SECURITY_GATE, "security_scan", timeout, split_command(command), cfg,
+                    env=spec.env)
 
 
 def plan_gates(
@@ -249,7 +269,8 @@ def plan_gates(
             if command is None:
                 specs.append(GateSpec(name, "command", timeout, error=_missing(name, env)))
             else:
-                specs.append(GateSpec(name, "command", timeout, split_command(command)))
+                specs.append(GateSpec(name, "command", timeout, split_command(command),
+                                      env=_pass_env(cfg.env, name, gate_commands)))
     return specs
 
 

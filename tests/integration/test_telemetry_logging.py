@@ -91,9 +91,9 @@ def test_secrets_are_redacted_by_key_by_value_and_inline() -> None:
     text = json.dumps(line)
     for secret in ("p4ss", "abcdef123456", "hunter2-registered", "zzz999", "qwertyuiop"):
         assert secret not in text
-    assert line["password"] == "***"
-    assert line["headers"] == {"Authorization": "***", "Accept": "json"}
-    assert line["url"] == "https://h/x?token=***&a=1"
+    assert line["password"] == "[REDACTED]"
+    assert line["headers"] == {"Authorization": "[REDACTED]", "Accept": "json"}
+    assert line["url"] == "https://h/x?token=[REDACTED]&a=1"
 
 
 def test_logs_never_reach_stdout() -> None:

@@ -112,7 +112,9 @@ def test_promote_payload_headers_and_hmac_signature(
     assert notify_after_command(ledger.store, REPO, hooks, {"FLOE_HOOK_SECRET": secret}) == []
 
     (req,) = server.requests_for("/signed")
-    expected = "sha256=" + hmac.new(secret.encode(), req.body, hashlib.sha256).hexdigest()
+    signed = f"{req.headers['x-floe-timestamp']}.{req.headers['x-floe-delivery']}.".encode()
+    expected = "sha256=" + hmac.new(secret.encode(), signed + req.body,
+                                    hashlib.sha256).hexdigest()
     assert hmac.compare_digest(req.headers["x-floe-signature"], expected)
     assert req.headers["x-floe-event"] == "promote"
     assert req.headers["content-type"] == "application/json"

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
 import json
 import logging
@@ -65,7 +67,8 @@ def test_header_templates_are_expanded_from_the_environment_at_send_time(
     ledger: LedgerWriter, server: WebhookServer, logs: io.StringIO,
 ) -> None:
     ledger.lock("prod", "x")
-    hooks = [WebhookConfig(url=server.url("/pd"), events=["lock"], retry_count=0, headers={
+    hooks = [WebhookConfig(url=server.url("/pd"), events=["lock"], retry_count=0,
+                           header_env=["PD_TOKEN", "NOT_SET_ANYWHERE"], headers={
         "Authorization": "Token token=${PD_TOKEN}", "X-Team": "platform",
         "X-Missing": "${NOT_SET_ANYWHERE}"})]
 
@@ -87,9 +90,11 @@ def test_secret_values_never_appear_in_warnings_logs_rows_or_errors(
     ledger.lock("prod", "x")
     hooks = [
         WebhookConfig(url=server.url("/fails"), retry_count=1, events=["lock"],
-                      secret_env="HOOK_SECRET", headers={"Authorization": "Bearer ${PD_TOKEN}"}),
+                      secret_env="HOOK_SECRET", headers={"Authorization": "Bearer ${PD_TOKEN}"},
+                      header_env=["PD_TOKEN"]),
         # the secret is part of the URL itself (Slack-style), and the endpoint is down
-        WebhookConfig(url="http://127.0.0.1:9/hooks/${PD_TOKEN}", retry_count=0, events=["lock"]),
+        WebhookConfig(url="http://127.0.0.1:9/hooks/${PD_TOKEN}", retry_count=0, events=["lock"],
+                      header_env=["PD_TOKEN"]),
     ]
 
     warnings = notify_after_command(ledger.store, REPO, hooks, ENV)
@@ -153,3 +158,43 @@ def test_https_endpoints_are_verified_against_the_trusted_certificates(
                                      due_only=False)
         assert report.warnings == [] and len(report.delivered) == 1
         assert secure.requests_for("/tls")[0].json()["event_type"] == "lock"
+
+
+@pytest.mark.requirement("FR-040", "WH-01", "CFG-20")
+def test_a_header_cannot_export_floes_own_secrets_and_a_replayed_delivery_does_not_verify(
+    ledger: LedgerWriter, server: WebhookServer, logs: io.StringIO,
+) -> None:
+    """Security review §15 end to end against the real receiver."""
+    ledger.lock("prod", "x")
+    env = {**ENV, "FLOE_REGISTRY_PASSWORD": "hunter2-registry", "FLOE_WEBHOOK_TEAM": "platform"}
+    hooks = [
+        WebhookConfig(url=server.url("/exfil"), events=["lock"], retry_count=0,
+                      secret_env="HOOK_SECRET", headers={
+                          "X-Build-Info": "${FLOE_REGISTRY_PASSWORD}",   # not allowlisted
+                          "X-Team": "${FLOE_WEBHOOK_TEAM}"}),            # FLOE_WEBHOOK_*
+        WebhookConfig(url=server.url("/exfil-url?pw=${FLOE_REGISTRY_PASSWORD}"), events=["lock"],
+                      retry_count=0),
+    ]
+
+    warnings = notify_after_command(ledger.store, REPO, hooks, env)
+
+    (req,) = server.requests_for("/exfil")
+    assert "x-build-info" not in req.headers and req.headers["x-team"] == "platform"
+    assert not server.requests_for("/exfil-url")           # the URL was never called
+    assert any("X-Build-Info" in w and "header_env" in w for w in warnings)
+    assert "hunter2-registry" not in json.dumps([dict(r.headers) for r in server.requests]
+                                                + warnings) + logs.getvalue()
+    stamp, delivery = req.headers["x-floe-timestamp"], req.headers["x-floe-delivery"]
+    assert abs(int(stamp) - time.time()) < 60
+
+    def sig(ts: str, did: str, body: bytes) -> str:
+        mac = hmac.new(HMAC_SECRET.encode(), f"{ts}.{did}.".encode() + body, hashlib.sha256)
+        return "sha256=" + mac.hexdigest()
+
+    assert hmac.compare_digest(req.headers["x-floe-signature"], sig(stamp, delivery, req.body))
+    # a receiver that checks the signature rejects a replay under a new timestamp or id, and
+    # the body alone (the old scheme) no longer reproduces it
+    assert req.headers["x-floe-signature"] != sig(str(int(stamp) + 600), delivery, req.body)
+    assert req.headers["x-floe-signature"] != sig(stamp, "another-id", req.body)
+    body_only = "sha256=" + hmac.new(HMAC_SECRET.encode(), req.body, hashlib.sha256).hexdigest()
+    assert req.headers["x-floe-signature"] != body_only

@@ -57,10 +57,11 @@ def test_urls_are_shown_without_paths_queries_or_credentials() -> None:
 
 
 @pytest.mark.requirement("FR-040")
-def test_signature_is_hmac_sha256_of_the_exact_body() -> None:
+def test_signature_is_hmac_sha256_of_timestamp_delivery_id_and_the_exact_body() -> None:
     body = b'{"event_type":"promote"}'
-    expected = hmac.new(b"k3y", body, hashlib.sha256).hexdigest()
-    assert hmac_signature(body, "k3y") == f"sha256={expected}"
+    expected = hmac.new(b"k3y", b"1733338800.d-1." + body, hashlib.sha256).hexdigest()
+    assert hmac_signature(body, "k3y", "1733338800", "d-1") == f"sha256={expected}"
+    assert hmac_signature(body, "k3y", "1733338801", "d-1") != f"sha256={expected}"
 
 
 def test_retry_delay_doubles_from_a_minute_to_an_hour() -> None:
