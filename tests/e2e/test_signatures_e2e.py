@@ -22,9 +22,7 @@ def signed_workspace(workspace, enforcement: str = "enforce"):
 
 
 def tags(workspace) -> set[str]:
-    """The repository's tags, less the ledger's head anchor (``floe-head-<ledger id>``, moved
-    by every command that writes to the ledger, refusals included: not an artifact tag)."""
-    return {t for t in list_tags(workspace.registry_uri) if not t.startswith("floe-head-")}
+    return list_tags(workspace.registry_uri)
 
 
 @pytest.mark.requirement("FR-004", "FR-018", "FR-020", "US1", "US5")

@@ -141,10 +141,13 @@ def raw_manifest(registry_uri: str, reference: str,
 
 
 def list_tags(registry_uri: str) -> set[str]:
+    """The repository's tags, less the ledger's head anchors (``floe-head-<ledger id>``, moved
+    by every command that writes to the ledger, refusals included: not artifact tags)."""
     host, repo = _split(registry_uri)
     try:
         with urllib.request.urlopen(f"http://{host}/v2/{repo}/tags/list", timeout=5) as resp:
-            return set(json.loads(resp.read()).get("tags") or [])
+            tags = json.loads(resp.read()).get("tags") or []
+            return {t for t in tags if not t.startswith("floe-head-")}
     except urllib.error.HTTPError as err:
         if err.code == 404:
             return set()
