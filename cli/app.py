@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
     from floe_ledger.adapters.system.clock import SystemClock
     from floe_ledger.domain.model.config import ManifestConfig
-    from floe_ledger.domain.model.gates import GateResult
+    from floe_ledger.domain.model.gate_results import GateResult
     from floe_ledger.domain.model.identity import Actor, Operator
     from floe_ledger.domain.services.adopt import AdoptionService
     from floe_ledger.domain.services.locks import LockService

@@ -26,7 +26,8 @@ from typing import Any
 
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.domain.model.errors import ConfigError
-from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus
+from floe_ledger.domain.model.gates import GateSpec
 from floe_ledger.domain.model.policy import Facts, PolicyRule
 
 _LOCK = threading.Lock()

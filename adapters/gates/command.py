@@ -15,7 +15,8 @@ from floe_ledger.adapters.gates.runner import (
     substitute,
     timeout_message,
 )
-from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus
+from floe_ledger.domain.model.gates import GateSpec
 
 EXCERPT_CHARS = 2000
 _REPORTED = {"passed": GateStatus.PASSED, "warning": GateStatus.WARNING,

@@ -23,7 +23,8 @@ from floe_ledger.adapters.gates.command import run_command_gate
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.security import run_security_gate
 from floe_ledger.adapters.observability.redact import scrub, scrub_data
-from floe_ledger.domain.model.gates import GateKind, GateResult, GateSpec
+from floe_ledger.domain.model.gate_results import GateResult
+from floe_ledger.domain.model.gates import GateKind, GateSpec
 from floe_ledger.domain.services.tracing import NoopTracer, Tracer, gate_span_name
 
 GateHandler = Callable[[GateSpec, GateContext], GateResult]

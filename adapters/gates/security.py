@@ -17,7 +17,8 @@ from typing import Any
 from floe_ledger.adapters.gates.command import excerpt, outcome_details, run_spec
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.runner import CommandOutcome, substitute, timeout_message
-from floe_ledger.domain.model.gates import GateResult, GateSpec, GateStatus, SecurityGateConfig
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus
+from floe_ledger.domain.model.gates import GateSpec, SecurityGateConfig
 from floe_ledger.domain.model.scan import ScanReportError, SecuritySummary, load_report, summarize
 
 _DIGEST = re.compile(r"sha256:[0-9a-f]{64}")

@@ -25,10 +25,10 @@ from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.executor import run_gates
 from floe_ledger.domain.model.config import EnvironmentConfig, PromotionConfig
 from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.gates import (
     GateCommand,
     GateName,
-    GateResult,
     GatesConfig,
     GateSpec,
     config_error,

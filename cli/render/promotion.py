@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from floe_ledger.cli.output import Output
 
 if TYPE_CHECKING:
-    from floe_ledger.domain.model.gates import GateResult
+    from floe_ledger.domain.model.gate_results import GateResult
     from floe_ledger.domain.services.requests import PromoteResult
 
 

@@ -27,7 +27,7 @@ from floe_ledger.domain.model.errors import (
     NeverPromotedError,
     TagExistsError,
 )
-from floe_ledger.domain.model.gates import GateResult, GateStatus
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.records import ObservedRecord
 from floe_ledger.domain.model.state import ArtifactState, Live, Lock, Promotion

@@ -16,9 +16,8 @@ from __future__ import annotations
 
 import re
 import shlex
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from enum import StrEnum
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -27,15 +26,14 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
-    NonNegativeInt,
     StrictBool,
     ValidationError,
     field_validator,
     model_validator,
 )
 
-from floe_ledger.domain.model.errors import ConfigError, GateFailedError
-from floe_ledger.domain.model.scan import BlockSeverity, ScannerFormat, SecuritySummary
+from floe_ledger.domain.model.errors import ConfigError
+from floe_ledger.domain.model.scan import BlockSeverity, ScannerFormat
 
 POLICY_GATE = "policy_compliance"
 SECURITY_GATE = "security_scan"
@@ -272,68 +270,6 @@ def plan_gates(
                 specs.append(GateSpec(name, "command", timeout, split_command(command),
                                       env=_pass_env(cfg.env, name, gate_commands)))
     return specs
-
-
-class GateStatus(StrEnum):
-    """A gate's outcome (ENT-02)."""
-
-    PASSED = "passed"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    WARNING = "warning"
-
-
-class GateVerdict(StrEnum):
-    PASSED = "passed"
-    BLOCKED = "blocked"
-
-
-class GateResult(BaseModel):
-    """One gate's outcome, as recorded in the ledger (ENT-03, FR-011)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    gate: str
-    status: GateStatus
-    duration_ms: NonNegativeInt = 0
-    error: str | None = None
-    details: dict[str, Any] = Field(default_factory=dict)
-    security_summary: SecuritySummary | None = None
-
-    @model_validator(mode="after")
-    def _failed_says_why(self) -> GateResult:
-        if self.status is GateStatus.FAILED and not self.error:
-            raise ValueError(f"gate {self.gate!r} failed without an error message")
-        return self
-
-    @classmethod
-    def failed(cls, gate: str, error: str, **details: Any) -> GateResult:
-        return cls(gate=gate, status=GateStatus.FAILED, error=error, details=details)
-
-    @classmethod
-    def skipped(cls, gate: str, reason: str = "not enabled for this environment") -> GateResult:
-        return cls(gate=gate, status=GateStatus.SKIPPED, details={"reason": reason})
-
-
-def verdict(results: Iterable[GateResult]) -> GateVerdict:
-    """BLOCKED if any gate failed; warnings and skips never block."""
-    failed = any(r.status is GateStatus.FAILED for r in results)
-    return GateVerdict.BLOCKED if failed else GateVerdict.PASSED
-
-
-def gate_failure(results: Sequence[GateResult]) -> GateFailedError | None:
-    """The error to raise (exit 8) naming every failed gate, or None if none failed."""
-    failed = [r for r in results if r.status is GateStatus.FAILED]
-    if not failed:
-        return None
-    names = ", ".join(f"'{r.gate}'" for r in failed)
-    lines = "; ".join(f"{r.gate}: {r.error}" for r in failed)
-    return GateFailedError(
-        f"gate {names} failed: {lines}" if len(failed) == 1 else f"gates {names} failed: {lines}",
-        hint="fix what the gate reports and promote again; nothing was tagged",
-        details={"failed_gates": [r.gate for r in failed],
-                 "gate_results": [r.model_dump(mode="json") for r in results]},
-    )
 
 
 def config_error(exc: ValidationError, path: str) -> ConfigError:

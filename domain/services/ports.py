@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
-from floe_ledger.domain.model.gates import GateResult
+from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.oci import Descriptor, Manifest
 from floe_ledger.domain.model.records import RecordScan
 

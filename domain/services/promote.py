@@ -24,7 +24,7 @@ from floe_ledger.domain.model.errors import (
     FloeError,
     TagExistsError,
 )
-from floe_ledger.domain.model.gates import GateResult
+from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.values import (
     Version,

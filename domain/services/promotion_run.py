@@ -15,7 +15,7 @@ from typing import Any
 
 from floe_ledger.domain.model.artifact import Artifact, Promotion
 from floe_ledger.domain.model.errors import FloeError, GateFailedError, SignatureError
-from floe_ledger.domain.model.gates import GateResult, GateStatus
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus
 from floe_ledger.domain.model.oci import Manifest
 from floe_ledger.domain.model.values import env_tag, latest_tag
 from floe_ledger.domain.services.ports import GateRequest, GateRunner, Registry, SignatureCheck

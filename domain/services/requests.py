@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from floe_ledger.domain.model.gates import GateResult
+from floe_ledger.domain.model.gate_results import GateResult
 
 
 @dataclass(frozen=True)

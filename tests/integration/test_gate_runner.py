@@ -21,14 +21,8 @@ from floe_ledger.adapters.gates.security import run_security_gate
 from floe_ledger.adapters.gates.service import ConfiguredGates
 from floe_ledger.domain.model.config import PromotionConfig
 from floe_ledger.domain.model.errors import ConfigError
-from floe_ledger.domain.model.gates import (
-    GateResult,
-    GatesConfig,
-    GateSpec,
-    GateStatus,
-    SecurityGateConfig,
-    plan_gates,
-)
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus
+from floe_ledger.domain.model.gates import GatesConfig, GateSpec, SecurityGateConfig, plan_gates
 from floe_ledger.domain.model.oci import OCI_MANIFEST
 from floe_ledger.domain.model.policy import build_facts
 from floe_ledger.domain.services.ports import GateRequest

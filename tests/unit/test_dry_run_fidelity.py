@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from floe_ledger.domain.model.config import PromotionConfig
 from floe_ledger.domain.model.errors import FloeError
-from floe_ledger.domain.model.gates import GateResult
+from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.services.locks import LockService
 from floe_ledger.domain.services.ports import GateRequest, SignatureOutcome

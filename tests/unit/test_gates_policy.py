@@ -16,7 +16,8 @@ from floe_ledger.adapters.gates.cel_policy import (
 )
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.domain.model.errors import ConfigError
-from floe_ledger.domain.model.gates import GateSpec, GateStatus
+from floe_ledger.domain.model.gate_results import GateStatus
+from floe_ledger.domain.model.gates import GateSpec
 from floe_ledger.domain.model.oci import OCI_MANIFEST
 from floe_ledger.domain.model.policy import (
     DEFAULT_POLICIES,

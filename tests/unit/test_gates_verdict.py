@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 
 from floe_ledger.domain.model.errors import ExitCode, GateFailedError
-from floe_ledger.domain.model.gates import (
+from floe_ledger.domain.model.gate_results import (
     GateResult,
     GateStatus,
     GateVerdict,

@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 from floe_ledger.adapters.gates.security import evaluate_report
-from floe_ledger.domain.model.gates import GateStatus, SecurityGateConfig
+from floe_ledger.domain.model.gate_results import GateStatus
+from floe_ledger.domain.model.gates import SecurityGateConfig
 
 _CANDIDATES = (
     Path(__file__).resolve().parents[1] / "data" / "scanners",

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from floe_ledger.cli.render.promotion import render_promotion
-from floe_ledger.domain.model.gates import GateResult, GateStatus
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus
 from floe_ledger.domain.services.requests import PromoteResult
 
 DIGEST = "sha256:" + "ab" * 32
