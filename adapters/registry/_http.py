@@ -29,13 +29,11 @@ from typing import Any
 
 import httpx
 
-from floe_ledger.adapters.registry.auth import Credentials
+from floe_ledger.adapters.registry.auth import Credentials, check_realm
 from floe_ledger.adapters.system.net import (
     MIB,
     ResponseTooLargeError,
     display_origin,
-    host_name,
-    is_loopback,
     origin,
     read_capped,
 )
@@ -253,7 +251,8 @@ class RegistryHttp:
         elif scheme == "bearer" and params.get("realm"):
             realm = httpx.URL(self.base_url).join(params["realm"])
             if creds is not None:
-                self._check_realm(realm)
+                check_realm(realm, registry_scheme=self._origin[0], registry_host=self.host,
+                            insecure_hosts=self._insecure_hosts)
             # Always fetch afresh: the cached token may have expired or lack a scope.
             wanted = self._scopes | set(scopes) | set(params.get("scope", "").split())
             self._scopes = {s for s in wanted if s}
@@ -261,27 +260,6 @@ class RegistryHttp:
             self._auth_uses_credentials = creds is not None
         else:
             raise self._refused(response)
-
-    def _check_realm(self, realm: httpx.URL) -> None:
-        """Credentials go to an https realm; to an http one only from a plain-http registry
-        and only on its host, on loopback or on an ``insecure_registries`` host."""
-        if realm.scheme == "https":
-            return
-        host = realm.host.lower()
-        hostport = f"{host}:{realm.port}" if realm.port else host
-        plain_ok = realm.scheme == "http" and self._origin[0] == "http" and (
-            host == host_name(self.host) or is_loopback(host)
-            or host in self._insecure_hosts or hostport in self._insecure_hosts
-        )
-        if not plain_ok:
-            raise UnauthorizedError(
-                f"registry {self.host} asked for credentials to be sent to the token service "
-                f"{display_origin(realm)} without https; floe refuses to send them",
-                hint="the registry's WWW-Authenticate realm must be an https URL "
-                "(only a plain-http registry on loopback or in insecure_registries may use "
-                "an http realm on its own host)",
-                details={"host": self.host, "realm": display_origin(realm)},
-            )
 
     def _fetch_token(
         self, url: httpx.URL, params: dict[str, str], creds: Credentials | None

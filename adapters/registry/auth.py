@@ -25,11 +25,14 @@ import binascii
 import json
 import shutil
 import subprocess
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+
+from floe_ledger.adapters.system.net import display_origin, host_name, is_loopback
 from floe_ledger.domain.model.errors import ConfigError, UnauthorizedError
 
 HELPER_TIMEOUT_S = 10
@@ -221,3 +224,30 @@ def _parse_helper_output(stdout: bytes, program: str) -> Credentials:
     if user == TOKEN_USERNAME:
         return Credentials(TOKEN_USERNAME, "", secret, source=source)
     return Credentials(user, secret, source=source)
+
+
+def check_realm(realm: httpx.URL, *, registry_scheme: str, registry_host: str,
+                insecure_hosts: Collection[str]) -> None:
+    """Credentials go to an https token realm; to an http one only from a plain-http
+    registry, and only on its own host, on loopback or on an ``insecure_registries`` host.
+
+    Raises:
+        UnauthorizedError: the realm would receive credentials in cleartext (exit 12).
+    """
+    if realm.scheme == "https":
+        return
+    host = realm.host.lower()
+    hostport = f"{host}:{realm.port}" if realm.port else host
+    plain_ok = realm.scheme == "http" and registry_scheme == "http" and (
+        host == host_name(registry_host) or is_loopback(host)
+        or host in insecure_hosts or hostport in insecure_hosts
+    )
+    if not plain_ok:
+        raise UnauthorizedError(
+            f"registry {registry_host} asked for credentials to be sent to the token service "
+            f"{display_origin(realm)} without https; floe refuses to send them",
+            hint="the registry's WWW-Authenticate realm must be an https URL "
+            "(only a plain-http registry on loopback or in insecure_registries may use "
+            "an http realm on its own host)",
+            details={"host": registry_host, "realm": display_origin(realm)},
+        )
