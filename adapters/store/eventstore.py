@@ -120,10 +120,7 @@ class EventStoreLedger:
             log.warning("store.snapshot_untrusted", reason=str(err))
             return self._replay(repository)
         except TamperError as err:
-            raise IntegrityError(
-                f"the ledger for {repository} does not verify: {err}",
-                hint="run 'floe audit verify' to find the first broken event",
-            ) from err
+            raise _unverified(repository, err) from err
         return artifact
 
     def _replay(self, repository: str) -> Artifact | None:
@@ -133,10 +130,7 @@ class EventStoreLedger:
             for event in self.app.repository.event_store.get(Artifact.create_id(repository)):
                 artifact = cast(ArtifactEvent, event).mutate(artifact)
         except TamperError as err:
-            raise IntegrityError(
-                f"the ledger for {repository} does not verify: {err}",
-                hint="run 'floe audit verify' to find the first broken event",
-            ) from err
+            raise _unverified(repository, err) from err
         return artifact
 
     def save(self, artifact: Artifact) -> int:
@@ -233,3 +227,8 @@ class _AutoCommit:
 
     def close(self) -> None:
         self._conn.close()
+
+
+def _unverified(repository: str, err: TamperError) -> IntegrityError:
+    return IntegrityError(f"the ledger for {repository} does not verify: {err}",
+                          hint="run 'floe audit verify' to find the first broken event")

@@ -13,14 +13,8 @@ from pathlib import Path
 import pytest
 
 from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
+from support.sigstore_data import DSSE_BUNDLE, DSSE_FILE, GITHUB, WHEEL, WHEEL_BUNDLE
 from support.workspace import list_tags, make_workspace
-
-DATA = Path(__file__).resolve().parents[1] / "data" / "sigstore"
-WHEEL = DATA / "rfc8785-0.1.2-py3-none-any.whl"
-WHEEL_BUNDLE = DATA / "rfc8785-0.1.2-py3-none-any.whl.sigstore.json"
-DSSE_FILE = DATA / "a.dsse.staging-rekor-v2.txt"
-DSSE_BUNDLE = DATA / "a.dsse.staging-rekor-v2.txt.sigstore.json"
-GITHUB = "https://token.actions.githubusercontent.com"
 
 
 def key_workspace(ws, **verification):

@@ -18,13 +18,8 @@ from floe_ledger.adapters.signing.verifier import SignatureVerifier, trust_root_
 from floe_ledger.domain.model.errors import ConfigError, NotFoundError, UsageError
 from floe_ledger.domain.model.signature import TrustedIssuer, VerificationPolicy
 from support.memory_registry import MemoryRegistry, sha256_digest
+from support.sigstore_data import DSSE_BUNDLE, DSSE_FILE, GITHUB, WHEEL, WHEEL_BUNDLE
 
-DATA = Path(__file__).resolve().parents[1] / "data" / "sigstore"
-WHEEL = DATA / "rfc8785-0.1.2-py3-none-any.whl"
-WHEEL_BUNDLE = DATA / "rfc8785-0.1.2-py3-none-any.whl.sigstore.json"
-DSSE_FILE = DATA / "a.dsse.staging-rekor-v2.txt"
-DSSE_BUNDLE = DATA / "a.dsse.staging-rekor-v2.txt.sigstore.json"
-GITHUB = "https://token.actions.githubusercontent.com"
 RELEASE_SAN = "https://github.com/trailofbits/rfc8785.py/.github/workflows/release.yml@refs/tags/v0.1.2"
 RELEASE_REGEX = r"https://github\.com/trailofbits/rfc8785\.py/\.github/workflows/release\.yml@refs/tags/v.*"
 BEACON_REGEX = r"https://github\.com/sigstore-conformance/extremely-dangerous-public-oidc-beacon/.*"
