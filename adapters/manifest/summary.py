@@ -4,17 +4,23 @@ Validating manifest.yaml builds a dozen pydantic models (~0.2 s). ``status`` onl
 the repository and the environment names, so after a full validation they are kept in
 ``.floe/manifest-summary.json`` keyed by the sha256 of the manifest's bytes and its
 path. Any change to the file changes the key, so the next run validates it in full; a
-malformed manifest is never remembered, because it never validates.
+malformed manifest is never remembered, because it never validates. The key is an HMAC
+under a secret kept outside the checkout (:mod:`floe_ledger.adapters.system.secrets`) over
+the manifest *and* the summary, so an edited summary (an environment dropped, another
+repository) is a miss, not what ``status`` shows.
 """
 
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+
+from floe_ledger.adapters.system.secrets import local_secret
 
 FORMAT = 1
 
@@ -25,8 +31,11 @@ class ManifestSummary:
     environments: tuple[str, ...]
 
 
-def _key(path: Path, data: bytes) -> str:
-    return hashlib.sha256(f"{FORMAT}\0{path}\0".encode() + data).hexdigest()
+def _key(path: Path, data: bytes, repository: str, environments: Sequence[str]) -> str:
+    message = (f"{FORMAT}\0{path}\0".encode() + data + b"\0"
+               + json.dumps([repository, list(environments)]).encode())
+    return hmac.new(local_secret("manifest-summary", os.environ), message,
+                    hashlib.sha256).hexdigest()
 
 
 def _cache_file(path: Path) -> Path:
@@ -38,9 +47,12 @@ def cached_summary(path: Path) -> ManifestSummary | None:
     try:
         data = path.read_bytes()
         doc = json.loads(_cache_file(path).read_text())
-        if doc.get("key") != _key(path, data):
+        summary = ManifestSummary(str(doc["repository"]),
+                                  tuple(str(e) for e in doc["environments"]))
+        want = _key(path, data, summary.repository, summary.environments)
+        if not hmac.compare_digest(str(doc.get("key")), want):
             return None
-        return ManifestSummary(str(doc["repository"]), tuple(str(e) for e in doc["environments"]))
+        return summary
     except (OSError, ValueError, KeyError, TypeError):
         return None
 
@@ -52,7 +64,8 @@ def remember_summary(path: Path, summary: ManifestSummary) -> None:
         target = _cache_file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps({"key": _key(path, data), "repository": summary.repository,
+        key = _key(path, data, summary.repository, summary.environments)
+        tmp.write_text(json.dumps({"key": key, "repository": summary.repository,
                                    "environments": list(summary.environments)}))
         os.replace(tmp, target)
     except OSError:

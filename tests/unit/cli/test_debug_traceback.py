@@ -1,0 +1,22 @@
+"""Security review §18: the FLOE_DEBUG traceback is scrubbed like every other output."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from floe_ledger.cli.output import Output, handle_errors
+
+
+@pytest.mark.requirement("FR-032")
+def test_the_debug_traceback_never_shows_a_secret(monkeypatch, capsys) -> None:
+    monkeypatch.setenv("FLOE_DEBUG", "1")
+    monkeypatch.setenv("FLOE_REGISTRY_PASSWORD", "hunter2-very-secret")
+    out = Output("json", stdout=io.StringIO(), stderr=io.StringIO())
+    with pytest.raises(SystemExit) as ended, handle_errors(out):
+        raise RuntimeError("connect to postgres://ci:hunter2-very-secret@db/ledger failed")
+    assert ended.value.code == 1
+    printed = capsys.readouterr().err
+    assert "RuntimeError" in printed and "Traceback" in printed
+    assert "hunter2-very-secret" not in printed
