@@ -18,6 +18,7 @@ from uuid import UUID
 from eventsourcing.persistence import JSONTranscoder, StoredEvent
 
 from floe_ledger.adapters.store.mapper import PydanticMapper
+from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.audit import RawEvent
 
@@ -31,6 +32,10 @@ class AuditableStore(Protocol):
     def raw_notifications(self, start: int, limit: int) -> list[RawEvent]: ...
     def snapshot_states(self, artifact_id: str) -> list[tuple[int, dict[str, Any]]]: ...
     def stream_events(self, artifact_id: str) -> Iterator[ArtifactEvent]: ...
+    def view_notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]: ...
+
+    @property
+    def views(self) -> EnvironmentViews: ...
 
 
 def raw_events(store: AuditableStore, *, page: int = PAGE, start: int = 1) -> Iterator[RawEvent]:

@@ -25,6 +25,7 @@ from floe_ledger.adapters.audit.events import raw_events, with_events
 from floe_ledger.adapters.audit.export import read_jsonl
 from floe_ledger.adapters.audit.registry_check import check_registry
 from floe_ledger.adapters.audit.snapshot_check import check_snapshots
+from floe_ledger.adapters.audit.views_check import check_views
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.projections.audit import (
     Anchor,
@@ -175,9 +176,12 @@ def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool
     if registry:
         anchors += _registry_checks(app, outcome, tags)
     outcome.breaks += check_anchors(outcome.report, anchors)
-    if snapshots:  # the ledger itself, not an export: its snapshot rows are checked too
-        outcome.snapshots, found = check_snapshots(app.store, list(outcome.report.streams))
+    if snapshots:  # the ledger itself, not an export: its snapshots and views are checked too
+        streams = list(outcome.report.streams)
+        outcome.snapshots, found = check_snapshots(app.store, streams)
         outcome.breaks += found
+        if not outcome.breaks:  # views of a broken ledger differ from its fold anyway
+            outcome.breaks += check_views(app.store, streams)
     outcome.seconds = time.perf_counter() - start
     return outcome
 

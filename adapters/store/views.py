@@ -200,6 +200,13 @@ class EnvironmentViews:
 
     # ---- queries ------------------------------------------------------------------------
 
+    def environments(self, artifact_id: UUID) -> list[str]:
+        """Every environment the views hold a row or a history line for."""
+        rows = self._x("SELECT environment FROM floe_env_state WHERE artifact_id = ? UNION "
+                       "SELECT environment FROM floe_history WHERE artifact_id = ?",
+                       (str(artifact_id), str(artifact_id))).fetchall()
+        return sorted(str(r[0]) for r in rows)
+
     def statuses(self, artifact_id: UUID, environments: Iterable[str]) -> list[EnvironmentStatus]:
         return read_statuses(self.conn, self.ph, str(artifact_id), list(environments))
 

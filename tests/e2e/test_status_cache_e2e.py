@@ -4,6 +4,7 @@ whoever could write `.floe/` made it drop an environment (and its lock) from the
 from __future__ import annotations
 
 import json
+import sqlite3
 
 import pytest
 
@@ -23,3 +24,25 @@ def test_an_edited_manifest_summary_is_not_what_status_shows(workspace) -> None:
     assert rows[2]["locked"] is True
     # The summary was validated again and sealed anew.
     assert json.loads(cache.read_text())["environments"] == ["dev", "staging", "prod"]
+
+
+@pytest.mark.requirement("FR-031", "FR-026", "SC-003")
+def test_an_edited_status_row_is_named_by_the_audit_and_rebuilt(sqlite_workspace) -> None:
+    """Security review §16: `update floe_env_state set version=...` made status lie while
+    `audit verify` passed."""
+    ws = sqlite_workspace
+    ws.push("v1.0.0")
+    assert ws.run("platform", "promote", "v1.0.0", "--to", "dev").returncode == 0
+    with sqlite3.connect(ws.ledger) as db:
+        db.execute("UPDATE floe_env_state SET version = 'v0.9.0-approved', "
+                   "promoted_by = 'release-manager' WHERE environment = 'dev'")
+    code, audit = ws.json("audit", "verify")
+    assert code == 14, audit
+    broken = [b for b in audit["breaks"] if b["kind"] == "views"]
+    assert broken and "dev" in broken[0]["message"]
+    assert "floe ledger rebuild" in broken[0]["message"]
+    assert ws.run("ledger", "rebuild").returncode == 0
+    code, audit = ws.json("audit", "verify")
+    assert code == 0, audit
+    code, rows = ws.json("platform", "status", "--env", "dev")
+    assert rows[0]["version"] == "v1.0.0" and rows[0]["promoted_by"] == "ci-runner"
