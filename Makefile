@@ -6,13 +6,24 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint typecheck layers unit demo bench system-deps clean
+.PHONY: dev test lint typecheck layers unit demo bench system-deps clean lock
 
-$(STAMP): pyproject.toml
+# Dependencies come from requirements/dev.lock, every file checked against its sha256
+# (`make lock` regenerates it after pyproject.toml changes); floe itself is then installed
+# without resolving anything again.
+$(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
-	$(PIP) install -q -e '.[dev]' --config-settings editable_mode=strict
+	$(PIP) install -q --require-hashes -r requirements/dev.lock
+	$(PIP) install -q --no-deps -e . --config-settings editable_mode=strict
 	touch $(STAMP)
+
+# Regenerate the hash-pinned locks (the test install, and a release install:
+# `pip install --require-hashes -r requirements/release.lock` then floe with --no-deps).
+lock: $(STAMP)
+	$(PIP) install -q uv
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --generate-hashes --python-version 3.11 -q -o requirements/dev.lock
+	$(VENV)/bin/uv pip compile pyproject.toml --generate-hashes --python-version 3.11 -q -o requirements/release.lock
 
 # Install (again: strict editable installs only see modules present at install time).
 dev:
