@@ -128,8 +128,23 @@ def _status_rows(app: App, out: Output, environment: str | None,
         envs = [environment]
     for warning in _reconcile(app, envs):
         out.warn(warning)
-    return status_rows(app.ledger_location, app.settings.env, str(artifact_id(summary.repository)),
-                       envs, history, catch_up=lambda: app.store.refresh_views())  # opens it
+    aid = str(artifact_id(summary.repository))
+    rows = status_rows(app.ledger_location, app.settings.env, aid, envs, history,
+                       catch_up=lambda: app.store.refresh_views())  # opens it
+    if _agree(rows, app.reconcile_service().current(envs, app.actor())):
+        return rows
+    # The views are derived: rows that differ from the verified events were edited.
+    out.warn("the status views differ from what the ledger's events say; they were folded "
+             "again from the events ('floe audit verify' names such edits)")
+    app.store.rebuild_views()
+    return status_rows(app.ledger_location, app.settings.env, aid, envs, history,
+                       catch_up=lambda: app.store.refresh_views())
+
+
+def _agree(rows: list[dict[str, Any]], facts: dict[str, Any]) -> bool:
+    return all((r["version"], r["digest"], bool(r["locked"])) == (
+        facts[r["environment"]].version, facts[r["environment"]].digest,
+        facts[r["environment"]].locked) for r in rows)
 
 
 @click.command()

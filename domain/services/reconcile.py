@@ -62,3 +62,22 @@ class ReconcileService:
         """Fold other ledgers' records about ``environments``; warnings as :func:`reconcile`."""
         session = ArtifactSession(self.store, self.repository, actor, self.clock)
         return reconcile(session, self.registry, self.reader, environment_tags(environments))
+
+    def current(self, environments: Iterable[str], actor: Actor) -> dict[str, EnvironmentFacts]:
+        """What runs in each environment and whether it is locked, as the ledger's verified
+        events say (the aggregate, loaded through its hash chain): what ``status``'s derived
+        views must agree with."""
+        artifact = ArtifactSession(self.store, self.repository, actor, self.clock).current()
+        facts = {}
+        for env in environments:
+            live = artifact.live.get(env)
+            facts[env] = EnvironmentFacts(live.version if live else None,
+                                          live.digest if live else None, env in artifact.locks)
+        return facts
+
+
+@dataclass(frozen=True)
+class EnvironmentFacts:
+    version: str | None
+    digest: str | None
+    locked: bool

@@ -46,3 +46,22 @@ def test_an_edited_status_row_is_named_by_the_audit_and_rebuilt(sqlite_workspace
     assert code == 0, audit
     code, rows = ws.json("platform", "status", "--env", "dev")
     assert rows[0]["version"] == "v1.0.0" and rows[0]["promoted_by"] == "ci-runner"
+
+
+@pytest.mark.requirement("FR-031", "FR-035")
+def test_status_checks_its_views_against_the_verified_events(sqlite_workspace) -> None:
+    """Security review §16: status itself no longer shows an edited row, and says so."""
+    ws = sqlite_workspace
+    ws.push("v1.0.0")
+    assert ws.run("platform", "promote", "v1.0.0", "--to", "dev").returncode == 0
+    assert ws.run("platform", "lock", "--env", "prod", "--reason", "freeze").returncode == 0
+    with sqlite3.connect(ws.ledger) as db:
+        db.execute("UPDATE floe_env_state SET version = 'v0.9.0-approved' "
+                   "WHERE environment = 'dev'")
+        db.execute("UPDATE floe_env_state SET locked = 0 WHERE environment = 'prod'")
+    proc = ws.run("platform", "status", "-o", "json")
+    assert proc.returncode == 0, proc.stderr
+    rows = {r["environment"]: r for r in json.loads(proc.stdout)}
+    assert rows["dev"]["version"] == "v1.0.0" and rows["prod"]["locked"] is True
+    assert "status views differ" in proc.stderr
+    assert ws.json("audit", "verify")[0] == 0  # folded again from the events
