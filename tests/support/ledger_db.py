@@ -8,6 +8,7 @@ the PostgreSQL cases fail: they are never skipped.
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -41,9 +42,22 @@ def fresh_postgres_url() -> Iterator[str]:
     try:
         yield urlunsplit(urlsplit(server)._replace(path=f"/{name}"))
     finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)")
-                         .format(sql.Identifier(name)))
+        _drop(server, name)
+
+
+def _drop(server: str, name: str) -> None:
+    """Drop the database. FORCE ends the tests' own sessions; a server process of another
+    role (an autovacuum worker that just started on it) cannot be ended by the ledger role,
+    so that case is waited out and retried. The whole server is thrown away after the run,
+    so a database still there after the retries costs nothing."""
+    statement = sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+    for attempt in range(20):
+        try:
+            with psycopg.connect(server, autocommit=True) as conn:
+                conn.execute(statement)
+            return
+        except (psycopg.errors.InsufficientPrivilege, psycopg.errors.ObjectInUse):
+            time.sleep(0.1 * (attempt + 1))
 
 
 @contextmanager
