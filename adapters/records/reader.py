@@ -55,6 +55,7 @@ class OciRecordReader:
         for tag in dict.fromkeys(tags):
             found = registry.resolve(tag)
             scan.round_trips += 1
+            scan.resolved[tag] = found
             if found is None:
                 continue
             candidates: list[tuple[str, str | None]]

@@ -15,7 +15,7 @@ from floe_ledger.cli.render.lock import lock_payload, render_lock
 from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
 from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
 from floe_ledger.cli.render.status import render_status
-from floe_ledger.domain.model.errors import ExitCode, FloeError
+from floe_ledger.domain.model.errors import FloeError
 
 
 @click.group()
@@ -94,19 +94,6 @@ def status(app: App, out: Output, environment: str | None, history: int) -> None
         render_status(out, rows, history)
 
 
-def _reconcile(app: App, envs: list[str]) -> list[str]:
-    """Fold other ledgers' records before showing the state. Status only reads, so a
-    registry it cannot read leaves this ledger's view, said on stderr; commands that decide
-    stop instead (exit 5 or 12)."""
-    try:
-        return app.reconcile_service().environments(envs, app.actor())
-    except FloeError as err:
-        if err.exit_code not in (ExitCode.REGISTRY_UNAVAILABLE, ExitCode.UNAUTHORIZED):
-            raise
-        return [f"showing this ledger only: other ledgers' records could not be read "
-                f"({err.message})"]
-
-
 def _status_rows(app: App, out: Output, environment: str | None,
                  history: int) -> list[dict[str, Any]]:
     """One row per environment in path order (or just ``environment``), read from the views
@@ -126,12 +113,13 @@ def _status_rows(app: App, out: Output, environment: str | None,
         if environment not in envs:
             app.manifest.artifacts.promotion.path.index(environment)  # raises, naming the path
         envs = [environment]
-    for warning in _reconcile(app, envs):
+    read = app.reconcile_service().environments(envs, app.actor())
+    for warning in read.warnings:
         out.warn(warning)
     aid = str(artifact_id(summary.repository))
     rows = status_rows(app.ledger_location, app.settings.env, aid, envs, history,
-                       catch_up=lambda: app.store.refresh_views())  # opens it
-    if _agree(rows, app.reconcile_service().current(envs, app.actor())):
+                       catch_up=lambda: app.store.refresh_views())
+    if _agree(rows, read.facts):
         return rows
     # The views are derived: rows that differ from the verified events were edited.
     out.warn("the status views differ from what the ledger's events say; they were folded "

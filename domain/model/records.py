@@ -7,6 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from floe_ledger.domain.model.oci import Descriptor
+
 RECORD_KINDS = ("promotion", "rollback", "lock", "adoption")
 
 
@@ -46,3 +48,6 @@ class RecordScan:
     rejected: list[RejectedRecord] = field(default_factory=list)
     seen: set[str] = field(default_factory=set)
     round_trips: int = 0
+    #: Each tag the scan resolved and the digest it named (None: absent), so the command
+    #: that reconciled need not ask the registry again.
+    resolved: dict[str, Descriptor | None] = field(default_factory=dict)

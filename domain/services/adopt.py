@@ -31,6 +31,7 @@ from floe_ledger.domain.services.ports import (
 from floe_ledger.domain.services.reconcile import reconcile
 from floe_ledger.domain.services.registry_writes import RegistryWriter, head_anchor
 from floe_ledger.domain.services.requests import AdoptRequest, AdoptResult
+from floe_ledger.domain.services.resolve import resolve_tag
 from floe_ledger.domain.services.tracing import NoopTracer, Tracer
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
 
@@ -65,10 +66,11 @@ class AdoptionService:
     def _adopt(self, session: ArtifactSession, req: AdoptRequest, env: str, version: str,
                tag: str, aid: str) -> AdoptResult:
         actor = session.actor
-        warnings = reconcile(session, self.registry, self.reader, [tag, lock_record_tag(env)])
+        reconciled = reconcile(session, self.registry, self.reader, [tag, lock_record_tag(env)])
+        warnings = reconciled.warnings
         try:
             authorize(self.config.environment(env).authorization, actor.who, "adopt into", env)
-            found = self.registry.resolve(tag)
+            found = resolve_tag(self.registry, tag, reconciled.resolved)
             if found is None:
                 raise NotFoundError(f"{tag} is not in {self.registry.uri}: nothing to adopt",
                                     hint="adopt a tag that is there ('floe platform status')")

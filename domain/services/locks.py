@@ -90,7 +90,8 @@ class LockService:
             authorize(self.config.environment(env).authorization, actor.who, action, env)
         except FloeError as err:
             session.refuse(err, action=action, target=env)
-        self.warnings += reconcile(session, self.registry, self.reader, environment_tags([env]))
+        self.warnings += reconcile(session, self.registry, self.reader,
+                                   environment_tags([env])).warnings
 
         def change(a: Artifact) -> bool:
             return a.lock(env, reason, actor) if locking else a.unlock(env, reason, actor)

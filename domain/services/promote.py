@@ -121,8 +121,9 @@ class PromotionService:
                 req.target, break_glass=req.break_glass).as_dict()  # break-glass: authenticated
         except FloeError as err:
             raise refuse(err) from None
-        warnings = reconcile(session, self.registry, self.reader, [
+        reconciled = reconcile(session, self.registry, self.reader, [
             source_tag(version, req.source), lock_record_tag(req.target), latest_tag(req.target)])
+        warnings = reconciled.warnings
         artifact = session.current()
         try:  # a resumed promotion passes the same checks, for whoever resumes it
             self._check_entry(artifact, version, req, actor)
@@ -136,6 +137,7 @@ class PromotionService:
         try:
             artifact.check_env_tag_free(version, req.target, force=req.force)
             source = resolve_source(self.registry, artifact, version, req.source, path.names,
+                                    resolved=reconciled.resolved,
                                     trusted=req.source is None
                                     or self.config.trusts_unrecorded_tags(req.source))
             target_state = check_target_tag(self.registry, version, req.target, source.digest,

@@ -19,14 +19,25 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from floe_ledger.domain.model.artifact import Artifact
+from floe_ledger.domain.model.errors import ExitCode, FloeError
 from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.values import latest_tag, lock_record_tag
 from floe_ledger.domain.services.ports import Clock, LedgerStore, RecordReader, Registry
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
 
 
+@dataclass(frozen=True)
+class Reconciled:
+    """Warnings for records that failed verification (reported, never folded), and what
+    each tag read named, so the command need not resolve it again."""
+
+    warnings: list[str]
+    resolved: dict[str, Descriptor | None]
+
+
 def reconcile(session: ArtifactSession, registry: Registry, reader: RecordReader,
-              tags: Sequence[str]) -> list[str]:
+              tags: Sequence[str]) -> Reconciled:
     """Fold the new, verified records found through ``tags``; returns one warning per record
     that failed verification (reported, never folded)."""
     artifact = session.current()
@@ -37,7 +48,8 @@ def reconcile(session: ArtifactSession, registry: Registry, reader: RecordReader
             for record in new:
                 art.observe_record(record, session.actor)
         session.apply(fold)
-    return [f"registry record {r.digest} ignored: {r.reason}" for r in scan.rejected]
+    return Reconciled([f"registry record {r.digest} ignored: {r.reason}" for r in scan.rejected],
+                      scan.resolved)
 
 
 def environment_tags(environments: Iterable[str]) -> list[str]:
@@ -58,26 +70,43 @@ class ReconcileService:
     clock: Clock
     reader: RecordReader
 
-    def environments(self, environments: Iterable[str], actor: Actor) -> list[str]:
-        """Fold other ledgers' records about ``environments``; warnings as :func:`reconcile`."""
-        session = ArtifactSession(self.store, self.repository, actor, self.clock)
-        return reconcile(session, self.registry, self.reader, environment_tags(environments))
+    def environments(self, environments: Iterable[str], actor: Actor) -> EnvironmentsRead:
+        """Fold other ledgers' records about ``environments`` (one load of the aggregate),
+        then say what runs in each and whether it is locked, as the verified events say.
 
-    def current(self, environments: Iterable[str], actor: Actor) -> dict[str, EnvironmentFacts]:
-        """What runs in each environment and whether it is locked, as the ledger's verified
-        events say (the aggregate, loaded through its hash chain): what ``status``'s derived
-        views must agree with."""
-        artifact = ArtifactSession(self.store, self.repository, actor, self.clock).current()
+        Only reading, it does not stop when the registry cannot be read (exit 5) or refuses
+        the credential (exit 12): it says so in a warning and answers from this ledger.
+        """
+        envs = list(environments)
+        session = ArtifactSession(self.store, self.repository, actor, self.clock)
+        try:
+            warnings = reconcile(session, self.registry, self.reader,
+                                 environment_tags(envs)).warnings
+        except FloeError as err:
+            if err.exit_code not in (ExitCode.REGISTRY_UNAVAILABLE, ExitCode.UNAUTHORIZED):
+                raise
+            warnings = [f"showing this ledger only: other ledgers' records could not be read "
+                        f"({err.message})"]
+        artifact = session.current()
         facts = {}
-        for env in environments:
+        for env in envs:
             live = artifact.live.get(env)
             facts[env] = EnvironmentFacts(live.version if live else None,
                                           live.digest if live else None, env in artifact.locks)
-        return facts
+        return EnvironmentsRead(warnings, facts)
 
 
 @dataclass(frozen=True)
 class EnvironmentFacts:
+    """What runs in an environment and whether it is locked, from the aggregate loaded
+    through its hash chain: what ``status``'s derived views must agree with."""
+
     version: str | None
     digest: str | None
     locked: bool
+
+
+@dataclass(frozen=True)
+class EnvironmentsRead:
+    warnings: list[str]
+    facts: dict[str, EnvironmentFacts]

@@ -3,6 +3,7 @@ whether an environment tag is evidence that a version passed that environment.""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from floe_ledger.domain.model.artifact import Artifact
@@ -12,6 +13,7 @@ from floe_ledger.domain.model.errors import (
     TagExistsError,
     UnexplainedTagError,
 )
+from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.values import VERSION_RE, env_tag
 from floe_ledger.domain.services.ports import Registry
 
@@ -28,8 +30,17 @@ def source_tag(version: str, source: str | None) -> str:
     return version if source is None else env_tag(version, source)
 
 
+def resolve_tag(registry: Registry, tag: str,
+                resolved: Mapping[str, Descriptor | None] | None = None) -> Descriptor | None:
+    """What ``tag`` names: as this command's reconciliation already read it, else asked."""
+    if resolved is not None and tag in resolved:
+        return resolved[tag]
+    return registry.resolve(tag)
+
+
 def resolve_source(registry: Registry, artifact: Artifact, version: str, source: str | None,
-                   environments: tuple[str, ...], *, trusted: bool = True) -> SourceResolution:
+                   environments: tuple[str, ...], *, trusted: bool = True,
+                   resolved: Mapping[str, Descriptor | None] | None = None) -> SourceResolution:
     """Resolve ``{version}-{source}`` (or the release tag ``version``) to its digest.
 
     ``trusted``: whether the tag alone is evidence that the version passed ``source``;
@@ -41,7 +52,7 @@ def resolve_source(registry: Registry, artifact: Artifact, version: str, source:
         UnexplainedTagError: the tag is there but nothing floe recorded explains it (exit 9).
     """
     tag = source_tag(version, source)
-    found = registry.resolve(tag)
+    found = resolve_tag(registry, tag, resolved)
     if found is None:
         if source is not None and artifact.completed(version, source):
             raise IntegrityError(

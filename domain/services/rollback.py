@@ -13,6 +13,7 @@ through the same :class:`RegistryWriter` as a promotion, saved through the same
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from floe_ledger.domain.model.artifact import Artifact
@@ -26,6 +27,7 @@ from floe_ledger.domain.model.impact import (
     analyze_rollback,
     outline_manifest,
 )
+from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.values import (
     env_tag,
     latest_tag,
@@ -47,7 +49,7 @@ from floe_ledger.domain.services.ports import (
 from floe_ledger.domain.services.reconcile import reconcile
 from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite, head_anchor
 from floe_ledger.domain.services.requests import RollbackRequest, RollbackResult
-from floe_ledger.domain.services.resolve import check_explained
+from floe_ledger.domain.services.resolve import check_explained, resolve_tag
 from floe_ledger.domain.services.tracing import SPAN_ROLLBACK, NoopTracer, Tracer
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
 
@@ -100,14 +102,16 @@ class RollbackService:
                             env, break_glass=req.break_glass)  # break-glass: authenticated
         except FloeError as err:
             raise refuse(err) from None
-        warnings = reconcile(session, self.registry, self.reader, [
+        reconciled = reconcile(session, self.registry, self.reader, [
             env_tag(version, env), lock_record_tag(env), latest_tag(env)])
+        warnings = reconciled.warnings
         art = session.current()
         try:
             if not req.break_glass:
                 art.check_not_locked(env)
             digest = art.check_rollback(version, env,
-                                        registry_digest=self._registry_digest(art, version, env))
+                                        registry_digest=self._registry_digest(
+                                            art, version, env, reconciled.resolved))
         except FloeError as err:
             if err.exit_code == ExitCode.REGISTRY_UNAVAILABLE:  # no decision was made
                 raise
@@ -138,13 +142,14 @@ class RollbackService:
         self._write(session, req, result, sequence, present)
         return result
 
-    def _registry_digest(self, art: Artifact, version: str, env: str) -> str | None:
+    def _registry_digest(self, art: Artifact, version: str, env: str,
+                         resolved: Mapping[str, Descriptor | None]) -> str | None:
         """The registry's ``{version}-{env}``, asked only when no promotion, record or adoption
         puts the version there; as for promote's source tag, a tag floe has no record of is
         not evidence (exit 9), unless the environment trusts such tags."""
         if art.completed(version, env) is not None:
             return None
-        found = self.registry.resolve(env_tag(version, env))
+        found = resolve_tag(self.registry, env_tag(version, env), resolved)
         if found is None:
             return None
         if not self.config.trusts_unrecorded_tags(env):

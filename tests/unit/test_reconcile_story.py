@@ -94,7 +94,7 @@ def test_an_older_record_is_history_and_a_newer_one_is_what_runs(world) -> None:
         record("promotion", "dev", version="v0.9.0", digest="sha256:" + "9" * 64,
                at=NOW - timedelta(days=1), n=4),
         rejected=[RejectedRecord("sha256:" + "e" * 64, "edited after it was written")]))
-    warnings = reconcile.environments(["dev"], ACTOR)
+    warnings = reconcile.environments(["dev"], ACTOR).warnings
     assert warnings == [f"registry record sha256:{'e' * 64} ignored: edited after it was "
                         "written"]
     artifact = store.load(registry.uri)
