@@ -78,7 +78,12 @@ ViewOp = RegisterArtifact | SetLive | SetLock | SetPromotion | AppendHistory
 def project(event: ev.ArtifactEvent) -> list[ViewOp]:
     """The view operations one event implies (possibly none)."""
     handler = _HANDLERS.get(type(event))
-    return _identified(handler(event), event.identified_by) if handler else []
+    if handler is None:
+        return []
+    # Another ledger's record: its history rows say how *that* operator was identified.
+    who = (event.recorded_identified_by if isinstance(event, ev.RecordObserved)
+           else event.identified_by)
+    return _identified(handler(event), who)
 
 
 def _identified(ops: list[ViewOp], identified_by: str | None) -> list[ViewOp]:

@@ -146,7 +146,8 @@ def observed(checked: CheckedRecord) -> ObservedRecord:
         source_environment=str(c["source_environment"]) if c.get("source_environment")
         else None,
         status=str(c.get("status") or "locked") if kind == "lock" else None,
-        reason=str(c.get("reason") or ""), sequence=sequence if isinstance(sequence, int) else None)
+        reason=str(c.get("reason") or ""), sequence=sequence if isinstance(sequence, int) else None,
+        identified_by=str(c["identified_by"]) if c.get("identified_by") else None)
 
 
 def _time(value: Any) -> datetime:

@@ -132,7 +132,8 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
                    version=record.version, source_environment=record.source_environment,
                    recorded_operator=record.operator, recorded_at=record.at,
                    status=record.status, reason=record.reason, sequence=record.sequence,
-                   goes_live=goes_live, lock_effect=lock_effect)
+                   goes_live=goes_live, lock_effect=lock_effect,
+                   recorded_identified_by=record.identified_by)
 
     def adopt(self, *, adoption_id: str, version: str, digest: str, env: str, tag: str,
               reason: str, actor: Actor) -> None:

@@ -266,6 +266,7 @@ class RecordObserved(ArtifactEvent):
     sequence: int | None = None  # rollback records
     goes_live: bool = False
     lock_effect: str | None = None  # locked | unlocked, when the lock state changed here
+    recorded_identified_by: str | None = None  # how the other ledger identified its operator
 
 
 class VersionAdopted(ArtifactEvent):

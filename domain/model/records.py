@@ -30,6 +30,7 @@ class ObservedRecord:
     status: str | None = None  # lock records: locked | unlocked
     reason: str = ""
     sequence: int | None = None  # rollback records
+    identified_by: str | None = None  # how the other ledger identified ``operator``
 
 
 @dataclass(frozen=True)

@@ -83,9 +83,7 @@ class AdoptionService:
             session.refuse(err, action="adopt", target=env, version=version, ref_id=aid)
         record = {"kind": "adoption", "adoption_id": aid, "version": version,
                   "environment": env, "tag": tag, "reason": req.reason,
-                  "operator": actor.operator, "trace_id": actor.trace_id,
-                  "adopted_at": self.clock.now().isoformat(),
-                  "ledger_head": session.head().as_record()}
+                  "adopted_at": self.clock.now().isoformat(), **session.record_origin()}
         writer = RegistryWriter(self.registry, NoReplicas(), self.records, self.tracer)
         published = writer.publish_record(digest, record)
         return AdoptResult(aid, version, env, tag, digest, req.reason, published.digest,

@@ -104,11 +104,9 @@ class LockService:
                  locking: bool) -> None:
         """A lock record beside what ``env`` runs (nothing is written if nothing runs there)."""
         live = session.current().live.get(env)
-        actor = session.actor
         record = {"kind": "lock", "lock_id": self.clock.new_id(), "environment": env,
                   "reason": reason,
-                  "status": "locked" if locking else "unlocked", "operator": actor.operator,
-                  "locked_at": self.clock.now().isoformat(), "trace_id": actor.trace_id,
-                  "ledger_head": session.head().as_record()}
+                  "status": "locked" if locking else "unlocked",
+                  "locked_at": self.clock.now().isoformat(), **session.record_origin()}
         writer = RegistryWriter(self.registry, NoReplicas(), self.records, NoopTracer())
         writer.publish_record(live.digest if live else "", record)

@@ -185,10 +185,9 @@ class PromotionRun:
         record = {"promotion_id": promo.promotion_id, "version": promo.version,
                   "digest": promo.digest, "source_environment": promo.source,
                   "target_environment": promo.target, "tags": result.tags,
-                  "operator": actor.operator, "trace_id": actor.trace_id,
                   "gate_results": [g.model_dump(mode="json") for g in result.gate_results],
                   "signature": result.signature, "authorization": promo.authorization,
-                  "ledger_head": self.session.head().as_record()}
+                  **self.session.record_origin()}
         published = self.writer.publish_record(promo.digest, record, result.registries)
         result.record_digest = published.digest
         result.registries = published.registries

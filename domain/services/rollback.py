@@ -171,9 +171,8 @@ class RollbackService:
                   "environment": env, "digest": result.digest, "reason": req.reason,
                   "rollback_tag": result.rollback_tag, "sequence": sequence, "previous_version":
                   result.previous_version, "previous_digest": result.previous_digest,
-                  "operator": actor.operator, "trace_id": actor.trace_id,
                   "rolled_back_at": self.clock.now().isoformat(),
-                  "risk": result.impact.get("risk"), "ledger_head": session.head().as_record()}
+                  "risk": result.impact.get("risk"), **session.record_origin()}
         published = writer.publish_record(result.digest, record, written.registries)
         result.record_digest = published.digest
         result.registries = published.registries

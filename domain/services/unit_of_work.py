@@ -120,6 +120,12 @@ class ArtifactSession:
                     "checkpoint' anchors it by hand)"]
         return []
 
+    def record_origin(self) -> dict[str, object]:
+        """The fields every registry record carries: who acted, how they were identified,
+        the trace, and where this ledger stood (its head names the ledger too)."""
+        return {"operator": self.actor.operator, "identified_by": self.actor.identified_by,
+                "trace_id": self.actor.trace_id, "ledger_head": self.head().as_record()}
+
     def head(self) -> LedgerHead:
         artifact = self.current()
         return LedgerHead(str(artifact.id), artifact.version, artifact.chain_head,
