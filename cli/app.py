@@ -27,12 +27,13 @@ if TYPE_CHECKING:
     from floe_ledger.adapters.signing.verifier import SignatureVerifier
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
     from floe_ledger.adapters.system.clock import SystemClock
+    from floe_ledger.adapters.system.crash_points import CrashPoints
     from floe_ledger.domain.model.config import ManifestConfig
     from floe_ledger.domain.model.gate_results import GateResult
     from floe_ledger.domain.model.identity import Actor, Operator
     from floe_ledger.domain.services.adopt import AdoptionService
     from floe_ledger.domain.services.locks import LockService
-    from floe_ledger.domain.services.ports import Registry
+    from floe_ledger.domain.services.ports import LedgerStore, Registry
     from floe_ledger.domain.services.promote import PromotionService
     from floe_ledger.domain.services.reconcile import ReconcileService
     from floe_ledger.domain.services.rollback import RollbackService
@@ -101,44 +102,42 @@ class App:
             self._store.auto_refresh = False  # folded once, when the command closes
         return self._store
 
+    @property
+    def ledger(self) -> LedgerStore:
+        """The store the use cases save through (with crash points when a test asks)."""
+        return self.crash.ledger(self.store) if self.crash else self.store
+
+    @cached_property
+    def crash(self) -> CrashPoints | None:
+        """Test-only crash points (docs/crash-points.md): None unless FLOE_TEST_CRASH_* set."""
+        from floe_ledger.adapters.system.crash_points import crash_points
+
+        return crash_points(self.settings.env)
+
     @cached_property
     def registry(self) -> Registry:
-        from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
+        from floe_ledger.adapters.registry.factory import open_configured
 
         cfg = self.manifest.artifacts.registry
-        registry = open_registry(
-            RegistrySettings(uri=cfg.uri, plain_http=cfg.plain_http,
-                             ca_file=Path(cfg.ca_file) if cfg.ca_file else None,
-                             insecure_registries=tuple(cfg.insecure_registries)),
-            base_dir=self.settings.base_dir, env=self.settings.env,
-        )
+        registry = open_configured(cfg, insecure=cfg.insecure_registries,
+                                   base_dir=self.settings.base_dir, env=self.settings.env)
         self._registries.append(registry)
-        return registry
+        return self.crash.registry(registry) if self.crash else registry
 
     @cached_property
     def replicas(self) -> ReplicaSet:
         """The ``artifacts.replicas`` registries (per-host credentials from config.json)."""
-        from floe_ledger.adapters.registry.factory import (
-            PASSWORD_VAR,
-            USERNAME_VAR,
-            RegistrySettings,
-            open_registry,
-        )
+        from floe_ledger.adapters.registry.factory import open_configured, replica_env
         from floe_ledger.adapters.replication import ReplicaSet
 
-        # FLOE_REGISTRY_USERNAME/PASSWORD are the primary's; a replica's credentials
-        # come from docker config.json for its own host.
-        env = {k: v for k, v in self.settings.env.items() if k not in (USERNAME_VAR, PASSWORD_VAR)}
-        registries = []
-        insecure = tuple(self.manifest.artifacts.registry.insecure_registries)
+        env, registries = replica_env(self.settings.env), []
         for i, replica in enumerate(self.manifest.artifacts.replicas):
-            registry = open_registry(
-                RegistrySettings(uri=replica.uri, plain_http=replica.plain_http,
-                                 ca_file=Path(replica.ca_file) if replica.ca_file else None,
-                                 insecure_registries=insecure, key=f"artifacts.replicas.{i}"),
-                base_dir=self.settings.base_dir, env=env)
+            registry = open_configured(
+                replica, insecure=self.manifest.artifacts.registry.insecure_registries,
+                base_dir=self.settings.base_dir, env=env, key=f"artifacts.replicas.{i}")
             self._registries.append(registry)
-            registries.append(registry)
+            registries.append(self.crash.registry(registry, f"replica{i}") if self.crash
+                              else registry)
         return ReplicaSet(registries)
 
     @cached_property
@@ -218,7 +217,7 @@ class App:
 
         verifier = self.signature_verifier()
         return PromotionService(
-            store=self.store, registry=self.registry, repository=self.repository,
+            store=self.ledger, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, probe=LocalProcessProbe(),
             signatures=verifier if verifier is not None else NoSignatureCheck(),
             gates=self.gates(), tracer=self.telemetry, replicas=self.replicas,
@@ -263,7 +262,7 @@ class App:
         from floe_ledger.domain.services.rollback import RollbackService
 
         return RollbackService(
-            store=self.store, registry=self.registry, repository=self.repository,
+            store=self.ledger, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, clock=self.clock,
             dependents=list(self.manifest.artifacts.dependents), tracer=self.telemetry,
             replicas=self.replicas, records=self.records, reader=self.record_reader,
@@ -273,7 +272,7 @@ class App:
         from floe_ledger.domain.services.locks import LockService
 
         return LockService(
-            store=self.store, registry=self.registry, repository=self.repository,
+            store=self.ledger, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
             records=self.records, reader=self.record_reader,
         )
@@ -282,7 +281,7 @@ class App:
         from floe_ledger.domain.services.adopt import AdoptionService
 
         return AdoptionService(
-            store=self.store, registry=self.registry, repository=self.repository,
+            store=self.ledger, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
             records=self.records, reader=self.record_reader,
         )
@@ -290,7 +289,7 @@ class App:
     def reconcile_service(self) -> ReconcileService:
         from floe_ledger.domain.services.reconcile import ReconcileService
 
-        return ReconcileService(store=self.store, registry=self.registry,
+        return ReconcileService(store=self.ledger, registry=self.registry,
                                 repository=self.repository, clock=self.clock,
                                 reader=self.record_reader)
 

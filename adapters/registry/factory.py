@@ -9,7 +9,7 @@ Example::
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +20,7 @@ from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.registry.layout import LayoutRegistry
 from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.system.net import host_name, is_loopback
+from floe_ledger.domain.model.config import RegistryConfig, ReplicaConfig
 from floe_ledger.domain.model.errors import ConfigError
 from floe_ledger.domain.services.ports import Registry
 
@@ -98,6 +99,23 @@ def open_registry(
         plain_http=settings.plain_http, ca_file=settings.ca_file, transport=transport, sleep=sleep,
         insecure_hosts=insecure,
     )
+
+
+def open_configured(cfg: RegistryConfig | ReplicaConfig, *, insecure: Sequence[str],
+                    base_dir: Path, env: Mapping[str, str],
+                    key: str = "artifacts.registry") -> Registry:
+    """The Registry of an ``artifacts.registry`` or ``artifacts.replicas`` entry."""
+    return open_registry(
+        RegistrySettings(uri=cfg.uri, plain_http=cfg.plain_http,
+                         ca_file=Path(cfg.ca_file) if cfg.ca_file else None,
+                         insecure_registries=tuple(insecure), key=key),
+        base_dir=base_dir, env=env)
+
+
+def replica_env(env: Mapping[str, str]) -> dict[str, str]:
+    """``env`` less FLOE_REGISTRY_USERNAME/PASSWORD: those are the primary's; a replica's
+    credentials come from docker config.json for its own host."""
+    return {k: v for k, v in env.items() if k not in (USERNAME_VAR, PASSWORD_VAR)}
 
 
 def insecure_hosts(entries: tuple[str, ...]) -> frozenset[str]:
