@@ -142,8 +142,10 @@ class OciRecordWriter:
             raise NotFoundError(f"cannot write a {kind} record: {subject_digest} is not in "
                                 f"{registry.uri}", hint="check the digest the record describes")
         manifest = self.build(registry, subject, kind, record)
-        registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
+        # The tag first: a run killed before the referrer is attached finds the record by
+        # its tag when it runs again (``_ensure_attached``) instead of writing a second one.
         registry.put_manifest(tag, manifest)
+        registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
         return manifest.digest
 
     def _write_lock(self, registry: Registry, subject_digest: str,
