@@ -150,11 +150,20 @@ class OciRecordWriter:
 
     def _write_lock(self, registry: Registry, subject_digest: str,
                     record: dict[str, Any]) -> str:
-        subject = registry.resolve(subject_digest) if subject_digest else None
-        manifest = self.build(registry, subject, "lock", record)
-        if subject is not None:
-            registry.attach_referrer(subject.digest, manifest, ARTIFACT_TYPES["lock"])
-        registry.put_manifest(record_tag("lock", record), manifest)
+        """The record (kept if an earlier run wrote it), then ``floe-lock-<env>`` to it."""
+        tag, kind = record_tag("lock", record), ARTIFACT_TYPES["lock"]
+        existing = registry.resolve(tag)
+        if existing is not None:
+            manifest = registry.get_manifest(existing.digest)
+            said = load_json(manifest.data, f"record {tag}").get("subject") or {}
+            if said.get("digest"):
+                self._ensure_attached(registry, str(said["digest"]), manifest.digest, kind)
+        else:
+            subject = registry.resolve(subject_digest) if subject_digest else None
+            manifest = self.build(registry, subject, "lock", record)
+            registry.put_manifest(tag, manifest)  # first: see write()
+            if subject is not None:
+                registry.attach_referrer(subject.digest, manifest, kind)
         registry.put_manifest(lock_record_tag(str(record["environment"])), manifest)
         return manifest.digest
 

@@ -73,19 +73,22 @@ class OciRecordReader:
                 if digest in known or digest in scan.seen:
                     continue
                 scan.seen.add(digest)
-                self._read(registry, digest, subject, ledger_id, scan)
+                record = self._read(registry, digest, subject, ledger_id, scan)
+                if record is not None and subject is None:
+                    scan.lock_records[tag] = record
         return scan
 
     def _read(self, registry: Registry, digest: str, subject: str | None, ledger_id: str,
-              scan: RecordScan) -> None:
+              scan: RecordScan) -> ObservedRecord | None:
         scan.round_trips += 2
         try:
             record = observed(check_record(registry, digest, subject))
         except (InvalidRecord, FloeError) as err:
             scan.rejected.append(RejectedRecord(digest, str(err)))
-            return
+            return None
         if record.ledger_id != ledger_id:
             scan.records.append(record)
+        return record
 
 
 @dataclass(frozen=True)

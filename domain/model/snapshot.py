@@ -11,7 +11,13 @@ from typing import Any, ClassVar
 
 from floe_ledger.domain.model import events as ev
 from floe_ledger.domain.model.artifact import Artifact
-from floe_ledger.domain.model.state import Live, Lock, Promotion, ledger_id
+from floe_ledger.domain.model.state import (
+    Live,
+    Lock,
+    LockChange,
+    Promotion,
+    ledger_id,
+)
 
 
 class ArtifactSnapshot(ev.ArtifactEvent):
@@ -82,6 +88,8 @@ def snapshot(art: Any) -> dict[str, Any]:
         "ledger_id": art.ledger_id,
         "observed": sorted(art.observed),
         "lock_changed": {env: at.isoformat() for env, at in art.lock_changed.items()},
+        "own_lock_changes": {env: {**asdict(c), "at": c.at.isoformat()}
+                             for env, c in art.own_lock_changes.items()},
     }
 
 
@@ -102,3 +110,5 @@ def restore(art: Any, state: dict[str, Any]) -> None:
     art.observed = set(state.get("observed", []))
     art.lock_changed = {env: datetime.fromisoformat(at)
                         for env, at in state.get("lock_changed", {}).items()}
+    art.own_lock_changes = {env: LockChange(**{**d, "at": datetime.fromisoformat(d["at"])})
+                            for env, d in state.get("own_lock_changes", {}).items()}

@@ -51,6 +51,18 @@ class Lock:
     at: datetime
 
 
+@dataclass
+class LockChange:
+    """This ledger's newest lock or unlock of an environment: what its registry record says.
+    ``lock_id`` is derived from the event, so a run that was killed before the record was
+    written and the run that finishes it publish the same record."""
+
+    lock_id: str
+    locked: bool
+    reason: str
+    at: datetime
+
+
 class ArtifactState:
     """What the Artifact aggregate knows: the fold of its events (``when``) and the
     read-only questions asked of it while deciding. Commands live on
@@ -69,6 +81,7 @@ class ArtifactState:
         self.ledger_id = ""  # this ledger's stable id, named by every record it writes
         self.observed: set[str] = set()  # digests of other ledgers' records folded here
         self.lock_changed: dict[str, datetime] = {}  # env -> when its lock state last changed
+        self.own_lock_changes: dict[str, LockChange] = {}  # env -> this ledger's, if newest
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -206,6 +219,7 @@ class ArtifactState:
             self.locks.pop(env, None)
         if event.lock_effect:
             self.lock_changed[env] = at
+            self.own_lock_changes.pop(env, None)  # another ledger's record says it now
 
     @when.register
     def _(self, event: ev.VersionAdopted) -> None:
@@ -217,12 +231,19 @@ class ArtifactState:
     @when.register
     def _(self, event: ev.EnvironmentLocked) -> None:
         self.locks[event.environment] = Lock(event.reason, event.operator, event.timestamp)
-        self.lock_changed[event.environment] = event.timestamp
+        self._lock_changed(event, locked=True)
 
     @when.register
     def _(self, event: ev.EnvironmentUnlocked) -> None:
         self.locks.pop(event.environment, None)
+        self._lock_changed(event, locked=False)
+
+    def _lock_changed(self, event: ev.EnvironmentLocked | ev.EnvironmentUnlocked, *,
+                      locked: bool) -> None:
         self.lock_changed[event.environment] = event.timestamp
+        lock_id = hashlib.sha256(f"{event.originator_id}:{event.originator_version}".encode())
+        self.own_lock_changes[event.environment] = LockChange(
+            lock_id.hexdigest()[:32], locked, event.reason, event.timestamp)
 
 
 def ledger_id(artifact_id: UUID, registered_at: datetime) -> str:

@@ -17,6 +17,7 @@ from floe_ledger.domain.model.authorization import authorize
 from floe_ledger.domain.model.config import PromotionConfig
 from floe_ledger.domain.model.errors import FloeError
 from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.state import LockChange
 from floe_ledger.domain.services.ports import (
     Clock,
     LedgerStore,
@@ -96,17 +97,19 @@ class LockService:
         def change(a: Artifact) -> bool:
             return a.lock(env, reason, actor) if locking else a.unlock(env, reason, actor)
         changed = session.apply(change)
-        if changed:
-            self._publish(session, env, reason, locking=locking)
+        own = session.current().own_lock_changes.get(env)
+        if own is not None and own.locked == locking:
+            # Changed now, or by this ledger in a run that may have died before its record
+            # was written: publishing is idempotent (the record's id is the event's).
+            self._publish(session, env, own)
         return changed
 
-    def _publish(self, session: ArtifactSession, env: str, reason: str, *,
-                 locking: bool) -> None:
-        """A lock record beside what ``env`` runs (nothing is written if nothing runs there)."""
+    def _publish(self, session: ArtifactSession, env: str, change: LockChange) -> None:
+        """The lock record beside what ``env`` runs (with no subject if nothing runs there);
+        ``floe-lock-<env>`` names it."""
         live = session.current().live.get(env)
-        record = {"kind": "lock", "lock_id": self.clock.new_id(), "environment": env,
-                  "reason": reason,
-                  "status": "locked" if locking else "unlocked",
-                  "locked_at": self.clock.now().isoformat(), **session.record_origin()}
+        record = {"kind": "lock", "lock_id": change.lock_id, "environment": env,
+                  "reason": change.reason, "status": "locked" if change.locked else "unlocked",
+                  "locked_at": change.at.isoformat(), **session.record_origin()}
         writer = RegistryWriter(self.registry, NoReplicas(), self.records, NoopTracer())
         writer.publish_record(live.digest if live else "", record)

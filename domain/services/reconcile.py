@@ -15,13 +15,14 @@ A shared PostgreSQL ledger serialises decisions instead.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
 
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.errors import ExitCode, FloeError
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.oci import Descriptor
+from floe_ledger.domain.model.records import ObservedRecord
 from floe_ledger.domain.model.values import latest_tag, lock_record_tag
 from floe_ledger.domain.services.ports import Clock, LedgerStore, RecordReader, Registry
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
@@ -34,6 +35,7 @@ class Reconciled:
 
     warnings: list[str]
     resolved: dict[str, Descriptor | None]
+    lock_records: dict[str, ObservedRecord] = field(default_factory=dict)  # by floe-lock tag
 
 
 def reconcile(session: ArtifactSession, registry: Registry, reader: RecordReader,
@@ -49,7 +51,28 @@ def reconcile(session: ArtifactSession, registry: Registry, reader: RecordReader
                 art.observe_record(record, session.actor)
         session.apply(fold)
     return Reconciled([f"registry record {r.digest} ignored: {r.reason}" for r in scan.rejected],
-                      scan.resolved)
+                      scan.resolved, scan.lock_records)
+
+
+def unpublished_locks(artifact: Artifact, environments: Iterable[str],
+                      lock_records: Mapping[str, ObservedRecord]) -> list[str]:
+    """A lock or unlock this ledger saved whose record ``floe-lock-<env>`` does not name (the
+    command was killed before publishing it): other ledgers do not see it yet. Lock and
+    unlock alternate, so the record names it if it is this ledger's, in the same state."""
+    warnings = []
+    for env in environments:
+        own = artifact.own_lock_changes.get(env)
+        if own is None:
+            continue
+        action = "lock" if own.locked else "unlock"
+        named = lock_records.get(lock_record_tag(env))
+        if named is None or (named.ledger_id, named.status) != (artifact.ledger_id,
+                                                                  f"{action}ed"):
+            warnings.append(
+                f"the {action} of {env} at {own.at.isoformat()} is in this ledger but not in "
+                f"the registry (interrupted): other ledgers do not see it; run 'floe platform "
+                f"{action} --env {env} --reason TEXT' again to publish it")
+    return warnings
 
 
 def environment_tags(environments: Iterable[str]) -> list[str]:
@@ -80,13 +103,15 @@ class ReconcileService:
         envs = list(environments)
         session = ArtifactSession(self.store, self.repository, actor, self.clock)
         try:
-            warnings = reconcile(session, self.registry, self.reader,
-                                 environment_tags(envs)).warnings
+            read = reconcile(session, self.registry, self.reader, environment_tags(envs))
         except FloeError as err:
             if err.exit_code not in (ExitCode.REGISTRY_UNAVAILABLE, ExitCode.UNAUTHORIZED):
                 raise
             warnings = [f"showing this ledger only: other ledgers' records could not be read "
                         f"({err.message})"]
+        else:
+            warnings = read.warnings + unpublished_locks(session.current(), envs,
+                                                         read.lock_records)
         artifact = session.current()
         facts = {}
         for env in envs:
