@@ -24,6 +24,7 @@ from floe_ledger.projections.environment import (
     SetPromotion,
     project,
 )
+from floe_ledger.projections.rows import ROLLING_BACK
 
 
 @dataclass
@@ -48,6 +49,8 @@ class AsOfReplay:
         self.as_of = as_of
         self.events = 0
         self._artifacts: dict[str, ReplayedArtifact] = {}
+        # (artifact, env) -> the open rollback there: (id, version, requested at)
+        self._rollbacks: dict[tuple[str, str], tuple[str, str, str]] = {}
 
     def feed(self, event: ev.ArtifactEvent) -> None:
         if event.timestamp > self.as_of:
@@ -59,8 +62,14 @@ class AsOfReplay:
             if isinstance(op, RegisterArtifact):
                 art.repository = op.repository
             elif isinstance(op, SetLive):
+                env = self._env(art, op.environment)
+                rollback = self._rollbacks.get((art.artifact_id, op.environment))
+                if rollback is not None and (  # moot once something went live after it
+                        datetime.fromisoformat(op.at) >= datetime.fromisoformat(rollback[2])):
+                    del self._rollbacks[(art.artifact_id, op.environment)]
+                    env = replace(env, open_rollback=None)
                 art.environments[op.environment] = replace(
-                    self._env(art, op.environment), version=op.version, digest=op.digest,
+                    env, version=op.version, digest=op.digest,
                     promoted_by=op.by, promoted_at=op.at, via=op.via)
             elif isinstance(op, SetLock):
                 art.environments[op.environment] = replace(
@@ -68,9 +77,21 @@ class AsOfReplay:
                     lock_reason=op.reason or None, locked_by=op.by or None,
                     locked_at=op.at or None)
             elif isinstance(op, SetPromotion):
-                env = self._env(art, op.target)
-                opened = op.version if op.state == "open" else None
-                art.environments[op.target] = replace(env, open_promotion=opened)
+                self._lifecycle(art, op)
+
+    def _lifecycle(self, art: ReplayedArtifact, op: SetPromotion) -> None:
+        """A promotion's or a rollback's lifecycle row: what is open in its environment."""
+        env, key = self._env(art, op.target), (art.artifact_id, op.target)
+        rollback = self._rollbacks.get(key)
+        if op.state == ROLLING_BACK:
+            self._rollbacks[key] = (op.promotion_id, op.version, op.at)
+            art.environments[op.target] = replace(env, open_rollback=op.version)
+        elif rollback is not None and rollback[0] == op.promotion_id:
+            del self._rollbacks[key]
+            art.environments[op.target] = replace(env, open_rollback=None)
+        else:
+            opened = op.version if op.state == "open" else None
+            art.environments[op.target] = replace(env, open_promotion=opened)
 
     @staticmethod
     def _env(art: ReplayedArtifact, name: str) -> EnvironmentStatus:
@@ -86,7 +107,7 @@ KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "promote": ("PromotionCompleted",),
     "promotion": ("PromotionRequested", "PromotionCompleted", "PromotionRejected"),
     "reject": ("PromotionRejected", "RollbackRejected", "LockRejected"),
-    "rollback": ("RolledBack",),
+    "rollback": ("RollbackRequested", "RolledBack"),
     "lock": ("EnvironmentLocked", "LockBroken"),
     "unlock": ("EnvironmentUnlocked",),
     "gate": ("GatePassed", "GateFailed"),

@@ -11,7 +11,7 @@ from typing import Any
 from uuid import UUID
 
 from floe_ledger.domain.model import events as ev
-from floe_ledger.projections.rows import EnvironmentStatus, HistoryEntry
+from floe_ledger.projections.rows import ROLLING_BACK, EnvironmentStatus, HistoryEntry
 
 __all__ = ["EnvironmentStatus", "HistoryEntry", "ViewOp", "project"]
 
@@ -46,7 +46,8 @@ class SetLock:
 
 @dataclass(frozen=True)
 class SetPromotion:
-    """The lifecycle row of one promotion: open, completed or rejected."""
+    """The lifecycle row of one promotion (open, completed or rejected) or rollback
+    (``rolling_back``, then completed)."""
 
     artifact_id: UUID
     promotion_id: str
@@ -136,9 +137,16 @@ def _rejected(e: Any) -> list[ViewOp]:
     ]
 
 
+def _rollback_requested(e: Any) -> list[ViewOp]:
+    """An open rollback shares the promotions' lifecycle rows, in state ``rolling_back``."""
+    return [SetPromotion(e.originator_id, e.rollback_id, e.version, e.environment,
+                         ROLLING_BACK, e.operator, _at(e))]
+
+
 def _rolled_back(e: Any) -> list[ViewOp]:
     aid, at = e.originator_id, _at(e)
     return [
+        SetPromotion(aid, e.rollback_id, e.version, e.environment, "completed", e.operator, at),
         SetLive(aid, e.environment, e.version, e.digest, e.operator, at, "rollback",
                 e.rollback_id),
         _history(aid, e.environment, "ROLLBACK", e.version, e.digest, e.operator, at,
@@ -207,6 +215,7 @@ _HANDLERS: dict[type[ev.ArtifactEvent], Any] = {
     ev.PromotionRejected: _rejected,
     ev.RollbackRejected: _rejected,
     ev.LockRejected: _rejected,
+    ev.RollbackRequested: _rollback_requested,
     ev.RolledBack: _rolled_back,
     ev.EnvironmentLocked: _locked,
     ev.EnvironmentUnlocked: _unlocked,

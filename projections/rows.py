@@ -5,6 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The state of a rollback's lifecycle row in the views while it is open.
+ROLLING_BACK = "rolling_back"
+
 
 @dataclass(frozen=True)
 class EnvironmentStatus:
@@ -21,6 +24,7 @@ class EnvironmentStatus:
     locked_by: str | None = None
     locked_at: str | None = None
     open_promotion: str | None = None
+    open_rollback: str | None = None  # a rollback requested, not completed (NFR-004)
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)

@@ -20,7 +20,7 @@ def rollback_payload(result: RollbackResult, reason: str | None,
         "previous_digest": result.previous_digest, "rollback_tag": result.rollback_tag,
         "tags": result.tags, "reason": reason, "impact_analysis": result.impact,
         "dry_run": result.dry_run, "nothing_to_do": result.nothing_to_do,
-        "operator": operator,
+        "resumed": result.resumed, "operator": operator,
     }
 
 

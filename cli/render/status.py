@@ -22,6 +22,8 @@ def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None
         version = r.get("version") or "-"
         if r.get("open_promotion"):
             version += f" (interrupted: {r['open_promotion']})"
+        if r.get("open_rollback"):
+            version += f" (interrupted rollback to {r['open_rollback']})"
         if r.get("via") == "rollback":
             version += " (rollback)"
         table.add_row(escape(r["environment"]), escape(version), short_digest(r.get("digest")),

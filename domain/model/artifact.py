@@ -100,13 +100,28 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
         self._emit(ev.EnvironmentUnlocked, actor, environment=env, reason=reason)
         return True
 
+    def request_rollback(self, *, rollback_id: str, version: str, digest: str, env: str,
+                         rollback_tag: str, sequence: int, reason: str, impact: dict[str, Any],
+                         actor: Actor) -> None:
+        """Record the decision to roll ``env`` back before its tags are written (open until
+        :meth:`roll_back`)."""
+        previous = self.live.get(env)
+        self._emit(ev.RollbackRequested, actor, rollback_id=rollback_id, version=version,
+                   digest=digest, environment=env, rollback_tag=rollback_tag,
+                   previous_version=previous.version if previous else None,
+                   previous_digest=previous.digest if previous else None,
+                   sequence=sequence, reason=reason, impact=impact)
+
     def roll_back(
         self, *, rollback_id: str, version: str, digest: str, env: str, rollback_tag: str,
         sequence: int, reason: str, impact: dict[str, Any], registries: list[dict[str, Any]],
         actor: Actor,
     ) -> None:
-        """Re-point ``env`` to ``version`` at ``digest`` (from :meth:`check_rollback`, FR-013)."""
+        """Re-point ``env`` to ``version`` at ``digest`` (from :meth:`check_rollback`, FR-013);
+        nothing if this rollback is already recorded (two runs resumed it at once)."""
         previous = self.live.get(env)
+        if previous is not None and previous.via == "rollback" and previous.ref_id == rollback_id:
+            return
         self._emit(
             ev.RolledBack, actor, rollback_id=rollback_id, version=version, digest=digest,
             environment=env, previous_version=previous.version if previous else None,

@@ -203,6 +203,23 @@ class PromotionCompleted(ArtifactEvent):
     record_digest: str | None = None
 
 
+class RollbackRequested(ArtifactEvent):
+    """A rollback passed its checks and is about to write its tags; RolledBack completes it.
+    Until then the rollback is open: ``status`` shows it and the same command resumes it."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "RollbackRequested.v1"
+    rollback_id: str
+    version: str
+    digest: str
+    environment: str
+    previous_version: str | None
+    previous_digest: str | None
+    rollback_tag: str
+    sequence: int
+    reason: str
+    impact: dict[str, Any] = {}
+
+
 class RolledBack(ArtifactEvent):
     """An environment re-pointed to a version it ran before."""
 
@@ -286,6 +303,6 @@ EVENT_TYPES: tuple[type[ArtifactEvent], ...] = (
     ArtifactRegistered, VersionObserved, PromotionRequested, PromotionRejected, RollbackRejected,
     LockRejected,
     SignatureVerified, SignatureRejected, GatePassed, GateFailed, TagWritten,
-    PromotionCompleted, RolledBack, EnvironmentLocked, EnvironmentUnlocked, LockBroken,
-    RecordObserved, VersionAdopted,
+    PromotionCompleted, RollbackRequested, RolledBack, EnvironmentLocked, EnvironmentUnlocked,
+    LockBroken, RecordObserved, VersionAdopted,
 )

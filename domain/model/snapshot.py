@@ -15,6 +15,7 @@ from floe_ledger.domain.model.state import (
     Live,
     Lock,
     LockChange,
+    OpenRollback,
     Promotion,
     ledger_id,
 )
@@ -90,6 +91,8 @@ def snapshot(art: Any) -> dict[str, Any]:
         "lock_changed": {env: at.isoformat() for env, at in art.lock_changed.items()},
         "own_lock_changes": {env: {**asdict(c), "at": c.at.isoformat()}
                              for env, c in art.own_lock_changes.items()},
+        "rollbacks_requested": {env: {**asdict(r), "requested_at": r.requested_at.isoformat()}
+                                for env, r in art.rollbacks_requested.items()},
     }
 
 
@@ -112,3 +115,6 @@ def restore(art: Any, state: dict[str, Any]) -> None:
                         for env, at in state.get("lock_changed", {}).items()}
     art.own_lock_changes = {env: LockChange(**{**d, "at": datetime.fromisoformat(d["at"])})
                             for env, d in state.get("own_lock_changes", {}).items()}
+    art.rollbacks_requested = {
+        env: OpenRollback(**{**d, "requested_at": datetime.fromisoformat(d["requested_at"])})
+        for env, d in state.get("rollbacks_requested", {}).items()}

@@ -45,6 +45,22 @@ class Promotion:
 
 
 @dataclass
+class OpenRollback:
+    """A rollback requested and not yet completed (the process may have died writing it)."""
+
+    rollback_id: str
+    version: str
+    digest: str
+    rollback_tag: str
+    sequence: int
+    reason: str
+    requested_at: datetime
+    impact: dict[str, Any] = field(default_factory=dict)
+    previous_version: str | None = None
+    previous_digest: str | None = None
+
+
+@dataclass
 class Lock:
     reason: str
     by: str
@@ -76,6 +92,7 @@ class ArtifactState:
         self.promotions: dict[str, Promotion] = {}
         self.by_target: dict[tuple[str, str], str] = {}  # (version, env) -> latest promotion id
         self.rollbacks: dict[tuple[str, str], int] = {}
+        self.rollbacks_requested: dict[str, OpenRollback] = {}  # env -> newest, until done
         self.locks: dict[str, Lock] = {}
         self.timeline: dict[str, list[Live]] = {}  # env -> what went live there, in order
         self.ledger_id = ""  # this ledger's stable id, named by every record it writes
@@ -94,6 +111,15 @@ class ArtifactState:
         pid = self.by_target.get((version, env))
         promo = self.promotions.get(pid) if pid else None
         return promo if promo and promo.state == "open" else None
+
+    def open_rollback(self, env: str) -> OpenRollback | None:
+        """The rollback of ``env`` requested and not completed, unless something went live
+        there after it was requested (then it is moot)."""
+        requested = self.rollbacks_requested.get(env)
+        live = self.live.get(env)
+        if requested is None or (live is not None and live.at >= requested.requested_at):
+            return None
+        return requested
 
     def versions_in(self, env: str) -> list[str]:
         """Versions promoted into ``env`` (completed), oldest first."""
@@ -169,7 +195,19 @@ class ArtifactState:
                                          event.timestamp, "promotion", promo.promotion_id))
 
     @when.register
+    def _(self, event: ev.RollbackRequested) -> None:
+        self.versions.setdefault(event.version, event.digest)
+        self.rollbacks_requested[event.environment] = OpenRollback(
+            rollback_id=event.rollback_id, version=event.version, digest=event.digest,
+            rollback_tag=event.rollback_tag, sequence=event.sequence, reason=event.reason,
+            requested_at=event.timestamp, impact=dict(event.impact),
+            previous_version=event.previous_version, previous_digest=event.previous_digest)
+
+    @when.register
     def _(self, event: ev.RolledBack) -> None:
+        requested = self.rollbacks_requested.get(event.environment)
+        if requested is not None and requested.rollback_id == event.rollback_id:
+            del self.rollbacks_requested[event.environment]
         self.rollbacks[(event.version, event.environment)] = event.sequence
         self._go_live(event.environment, Live(event.version, event.digest, event.operator,
                                               event.timestamp, "rollback", event.rollback_id))

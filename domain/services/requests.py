@@ -66,6 +66,7 @@ class RollbackResult:
     record_digest: str | None = None
     registries: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
+    resumed: bool = False  # finished a rollback a killed run had requested
 
 
 def estimate_gates(history: dict[str, list[int]], gates: list[str]) -> dict[str, Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.authorization import authorize_entry
@@ -28,6 +28,7 @@ from floe_ledger.domain.model.impact import (
     outline_manifest,
 )
 from floe_ledger.domain.model.oci import Descriptor
+from floe_ledger.domain.model.state import OpenRollback
 from floe_ledger.domain.model.values import (
     env_tag,
     latest_tag,
@@ -106,16 +107,20 @@ class RollbackService:
             env_tag(version, env), lock_record_tag(env), latest_tag(env)])
         warnings = reconciled.warnings
         art = session.current()
-        try:
+        opened = art.open_rollback(env)
+        resumable = opened if opened is not None and opened.version == version else None
+        try:  # a resumed rollback passes the same checks, for whoever resumes it
             if not req.break_glass:
                 art.check_not_locked(env)
-            digest = art.check_rollback(version, env,
-                                        registry_digest=self._registry_digest(
-                                            art, version, env, reconciled.resolved))
+            digest = resumable.digest if resumable else art.check_rollback(
+                version, env, registry_digest=self._registry_digest(
+                    art, version, env, reconciled.resolved))
         except FloeError as err:
             if err.exit_code == ExitCode.REGISTRY_UNAVAILABLE:  # no decision was made
                 raise
             raise refuse(err) from None
+        if resumable is not None and not req.dry_run:
+            return self._resume(session, req, resumable, warnings)
         live = art.live.get(env)
         result = RollbackResult(rid, version, env, digest=digest, dry_run=req.dry_run,
                                 previous_version=live.version if live else None,
@@ -139,7 +144,30 @@ class RollbackService:
         if req.dry_run:
             result.tags = [result.rollback_tag, latest_tag(env)]
             return result
+        impact = result.impact
+
+        def request(a: Artifact) -> None:
+            if req.break_glass:
+                a.enter(env, req.break_glass, actor)
+            a.request_rollback(rollback_id=rid, version=version, digest=digest, env=env,
+                               rollback_tag=result.rollback_tag or "", sequence=sequence,
+                               reason=req.reason, impact=impact, actor=actor)
+        session.apply(request)  # open from here: status shows it, a re-run resumes it
         self._write(session, req, result, sequence, present)
+        return result
+
+    def _resume(self, session: ArtifactSession, req: RollbackRequest, opened: OpenRollback,
+                warnings: list[str]) -> RollbackResult:
+        """Finish a rollback a killed run requested: its tags, its record, RolledBack."""
+        env = req.environment
+        result = RollbackResult(opened.rollback_id, opened.version, env, digest=opened.digest,
+                                previous_version=opened.previous_version,
+                                previous_digest=opened.previous_digest,
+                                rollback_tag=opened.rollback_tag, impact=opened.impact,
+                                warnings=warnings, resumed=True)
+        if req.break_glass:  # entering a locked env is recorded
+            session.apply(lambda a: a.enter(env, req.break_glass, session.actor))
+        self._write(session, replace(req, reason=opened.reason), result, opened.sequence, None)
         return result
 
     def _registry_digest(self, art: Artifact, version: str, env: str,
@@ -157,8 +185,9 @@ class RollbackService:
         return found.digest
 
     def _write(self, session: ArtifactSession, req: RollbackRequest, result: RollbackResult,
-               sequence: int, present: bool) -> None:
-        """Tags (primary and replicas), the record, then the RolledBack event."""
+               sequence: int, present: bool | None) -> None:
+        """Tags (primary and replicas), the record, then the RolledBack event. ``present``:
+        whether the rollback tag names the digest already (None: ask the registry)."""
         actor, env, version = session.actor, result.environment, result.version
         assert result.rollback_tag is not None
         writer = RegistryWriter(self.registry, self.replicas, self.records, self.tracer)
@@ -182,8 +211,6 @@ class RollbackService:
         def record_rollback(a: Artifact) -> None:
             digest = a.check_rollback(version, env, registry_digest=result.digest)
             a.observe_version(version, digest, env, env_tag(version, env), actor)
-            if req.break_glass:
-                a.enter(env, req.break_glass, actor)
             a.roll_back(rollback_id=result.rollback_id, version=version, digest=digest, env=env,
                         rollback_tag=result.rollback_tag or "", sequence=sequence,
                         reason=req.reason, impact=result.impact,
