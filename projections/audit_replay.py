@@ -107,7 +107,7 @@ KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "promote": ("PromotionCompleted",),
     "promotion": ("PromotionRequested", "PromotionCompleted", "PromotionRejected"),
     "reject": ("PromotionRejected", "RollbackRejected", "LockRejected"),
-    "rollback": ("RollbackRequested", "RolledBack"),
+    "rollback": ("RolledBack",),
     "lock": ("EnvironmentLocked", "LockBroken"),
     "unlock": ("EnvironmentUnlocked",),
     "gate": ("GatePassed", "GateFailed"),
@@ -249,6 +249,8 @@ def event_summary(event: ev.ArtifactEvent) -> str:
             return f"tag {e.tag}" + (" (already there)" if e.already_present else "")
         case ev.PromotionCompleted():
             return f"{e.version} promoted to {e.target_environment} ({', '.join(e.tags)})"
+        case ev.RollbackRequested():
+            return f"rollback of {e.environment} to {e.version} ({e.rollback_tag}): {e.reason}"
         case ev.RolledBack():
             return f"rolled back to {e.version} ({e.rollback_tag}): {e.reason}"
     return str(getattr(e, "reason", "") or event.kind)

@@ -281,9 +281,10 @@ def test_history_filters(promoted: Workspace, ledger: Path) -> None:
     assert code == 0, out
     assert [(e["version"], e["kind"]) for e in out["entries"]] == [
         ("v1.0.0", "PromotionCompleted")]
-    code, out = audit(promoted, ledger, "history", "--operator", "ci-runner", "--limit", "2")
-    assert [e["kind"] for e in out["entries"]] == ["RolledBack", "PromotionCompleted"]
-    digest = out["entries"][1]["digest"]
+    code, out = audit(promoted, ledger, "history", "--operator", "ci-runner", "--limit", "3")
+    assert [e["kind"] for e in out["entries"]] == ["RolledBack", "RollbackRequested",
+                                                   "PromotionCompleted"]
+    digest = out["entries"][2]["digest"]
     code, out = audit(promoted, ledger, "history", "--digest", digest[7:19], "--kind", "tag")
     assert {e["digest"] for e in out["entries"]} == {digest} and len(out["entries"]) == 2
     code, out = audit(promoted, ledger, "history", "--digest", digest, "--kind", "rollback")
