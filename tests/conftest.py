@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import itertools
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
 from support.registry_server import RegistryServer, start_registry
+from support.tables import ENV as TABLES_ENV
+from support.tables import render_tables
 
 USERS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw"}
 _repo_counter = itertools.count()
@@ -33,3 +39,23 @@ def auth_registry_server() -> Iterator[RegistryServer]:
 def repo_name(request: pytest.FixtureRequest) -> str:
     """A repository name no other test uses."""
     return f"floe-test/r{next(_repo_counter)}-{abs(hash(request.node.nodeid)) % 10**8}"
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller makes the folder result tables go to; xdist workers inherit it."""
+    if not hasattr(config, "workerinput"):
+        os.environ[TABLES_ENV] = tempfile.mkdtemp(prefix="floe-tables-")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
+    folder = os.environ.get(TABLES_ENV)
+    if not folder:
+        return
+    lines = render_tables(Path(folder))
+    if lines:
+        terminalreporter.section("result tables")
+        for line in lines:
+            terminalreporter.write_line(line)
+    shutil.rmtree(folder, ignore_errors=True)
