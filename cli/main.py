@@ -11,6 +11,7 @@ import click
 
 from floe_ledger.cli.commands.artifact import artifact
 from floe_ledger.cli.commands.audit import audit
+from floe_ledger.cli.commands.completion import completion
 from floe_ledger.cli.commands.init import init
 from floe_ledger.cli.commands.ledger import ledger
 from floe_ledger.cli.commands.platform import platform
@@ -46,6 +47,7 @@ cli.add_command(whoami)
 cli.add_command(schema)
 cli.add_command(webhooks)
 cli.add_command(init)
+cli.add_command(completion)
 
 
 def main() -> None:
