@@ -288,6 +288,11 @@ class DistributionRegistry:
         self._referrers_api = True
         return filter_referrers(index_entries(response.content, "referrers answer"), artifact_type)
 
+    @property
+    def referrers_api(self) -> bool | None:
+        """Whether the registry serves the OCI 1.1 referrers API (None: not asked yet)."""
+        return self._referrers_api
+
     def attach_referrer(self, subject: str, manifest: Manifest, artifact_type: str) -> None:
         """PUT a referrer by digest and make it discoverable (API or fallback index)."""
         entry = referrer_descriptor(manifest, artifact_type, check_sha256(subject))
