@@ -15,7 +15,10 @@ loopback or on an ``insecure_registries`` host; otherwise UnauthorizedError (exi
 Sizes (security review §18): every body is streamed and refused past a cap
 (RegistryUnavailableError, exit 5): manifests :data:`MANIFEST_MAX_BYTES`, JSON answers
 (token, tag-list and referrers pages, errors) :data:`JSON_MAX_BYTES`, a blob read into
-memory :data:`BLOB_MAX_BYTES`.
+memory :data:`BLOB_MAX_BYTES`. A blob streamed into a file (``sink``) is refused past the
+size it must have (IntegrityError, exit 14). Time: each read waits at most 30 s, and a
+whole body at most :data:`BODY_DEADLINE_S` (a server that drips its answer is cut off);
+redirect loops end after 20 hops; an answer that cannot be decoded is refused (exit 5).
 """
 
 from __future__ import annotations
@@ -25,14 +28,23 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
+from floe_ledger.adapters.registry._http_errors import (
+    is_tls_failure,
+    larger_than_said,
+    tls_error,
+    too_large,
+    too_slow,
+    undeliverable,
+)
 from floe_ledger.adapters.registry.auth import Credentials, check_realm
 from floe_ledger.adapters.system.net import (
     MIB,
     ResponseTooLargeError,
+    ResponseTooSlowError,
     display_origin,
     origin,
     read_capped,
@@ -48,7 +60,8 @@ _PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|
 
 MANIFEST_MAX_BYTES = 4 * MIB  # the distribution spec's limit for a manifest
 JSON_MAX_BYTES = 4 * MIB  # a token answer, a tag-list or referrers page, an error body
-BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (files, records, signatures)
+BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (records, signatures, replicas)
+BODY_DEADLINE_S = 120.0  # the longest a whole answer body may take to arrive
 
 CredentialSource = Callable[[], Credentials | None]
 
@@ -74,7 +87,9 @@ class RegistryHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         insecure_hosts: frozenset[str] = frozenset(),
+        body_deadline_s: float = BODY_DEADLINE_S,
     ) -> None:
+        self._body_deadline_s = body_deadline_s
         self.base_url = f"{'http' if plain_http else 'https'}://{host}"
         self._origin = origin(httpx.URL(self.base_url))
         self._insecure_hosts = frozenset(h.lower() for h in insecure_hosts)
@@ -135,6 +150,7 @@ class RegistryHttp:
         scopes: tuple[str, ...] = (),
         follow_redirects: bool = False,
         max_bytes: int = JSON_MAX_BYTES,
+        sink: BinaryIO | None = None,
     ) -> httpx.Response:
         """Send a request, answering auth challenges once; 401/403 → UnauthorizedError.
 
@@ -146,16 +162,29 @@ class RegistryHttp:
             params: query parameters.
             scopes: extra token scopes (e.g. pull on a mount source repository).
             follow_redirects: follow redirects (blob downloads).
-            max_bytes: the largest body accepted (RegistryUnavailableError past it).
+            max_bytes: the largest body accepted (RegistryUnavailableError past it); with
+                ``sink``, the size a 200 answer's body must not exceed.
+            sink: a binary file a 200 answer's body is streamed into (not kept in memory;
+                rewritten from the start on a retry). Other answers are read as usual.
 
         Returns:
             The response, whatever its status other than 401/403.
 
         Raises:
             RegistryUnavailableError: ``url`` is on another origin than the registry (a
-                ``Location`` or ``Link`` the registry sent), or the body is too large.
+                ``Location`` or ``Link`` the registry sent) or is not a URL, or the body
+                is too large, too slow or undecodable.
+            IntegrityError: a body streamed into ``sink`` is larger than ``max_bytes``.
         """
-        target = httpx.URL(self.base_url).join(url)
+        try:
+            target = httpx.URL(self.base_url).join(url)
+        except httpx.InvalidURL:
+            raise RegistryUnavailableError(
+                f"registry {self.host} sent floe to a URL that is not one",
+                hint="the registry's Location or Link URLs are malformed; check the registry "
+                "and any proxy in front of it",
+                details={"host": self.host},
+            ) from None
         if origin(target) != self._origin:
             raise RegistryUnavailableError(
                 f"registry {self.host} sent floe to {display_origin(target)}, another origin; "
@@ -166,7 +195,7 @@ class RegistryHttp:
             )
         send: dict[str, Any] = {
             "headers": dict(headers or {}), "content": content, "params": params,
-            "follow_redirects": follow_redirects, "max_bytes": max_bytes,
+            "follow_redirects": follow_redirects, "max_bytes": max_bytes, "sink": sink,
         }
         response = self._send(method, target, **send)
         if response.status_code == 401:
@@ -185,12 +214,13 @@ class RegistryHttp:
 
     def send_with_retries(
         self, method: str, url: httpx.URL, *, follow_redirects: bool = False,
-        max_bytes: int = JSON_MAX_BYTES, **kwargs: Any,
+        max_bytes: int = JSON_MAX_BYTES, sink: BinaryIO | None = None, **kwargs: Any,
     ) -> httpx.Response:
         """Send, retrying 5xx and connection errors; RegistryUnavailableError at the end.
 
-        The body is streamed and read up to ``max_bytes`` (a HEAD's Content-Length is the
-        resource's, not a body, so it is not checked).
+        The body is streamed and read up to ``max_bytes`` within :data:`BODY_DEADLINE_S`
+        (a HEAD's Content-Length is the resource's, not a body, so it is not checked); a
+        200 answer's body goes into ``sink`` when one is given.
         """
         problem = ""
         client = self.client()
@@ -200,15 +230,18 @@ class RegistryHttp:
             try:
                 request = client.build_request(method, url, **kwargs)
                 response = client.send(request, stream=True, follow_redirects=follow_redirects)
-                if method == "HEAD":
-                    response.read()  # no body; its Content-Length is the resource's
-                else:
-                    read_capped(response, max_bytes)
+                self._read_body(method, response, max_bytes, sink)
             except ResponseTooLargeError as exc:
-                raise self._too_large(method, url, exc) from None
+                if sink is not None and response.status_code == 200:
+                    raise larger_than_said(self.host, url, exc) from None
+                raise too_large(self.host, method, url, exc) from None
+            except ResponseTooSlowError as exc:
+                raise too_slow(self.host, method, url, exc) from None
+            except (httpx.TooManyRedirects, httpx.DecodingError) as exc:
+                raise undeliverable(self.host, method, url, exc) from None
             except httpx.TransportError as exc:
-                if _is_tls_failure(exc):
-                    raise self._tls_error(exc) from None
+                if is_tls_failure(exc):
+                    raise tls_error(self.host, exc) from None
                 problem = f"{type(exc).__name__}: {exc}"
                 continue
             if response.status_code < 500:
@@ -221,25 +254,17 @@ class RegistryHttp:
             details={"host": self.host, "problem": problem},
         )
 
-    def _too_large(
-        self, method: str, url: httpx.URL, exc: ResponseTooLargeError
-    ) -> RegistryUnavailableError:
-        said = f"announced {exc.announced} bytes" if exc.announced else "sent more"
-        return RegistryUnavailableError(
-            f"{method} {url.path} on {self.host}: the answer is larger than floe accepts "
-            f"({said}; the limit is {exc.limit} bytes)",
-            hint="a registry answer this large is refused so it cannot exhaust memory; "
-            "check the registry (the limits are in docs/conventions.md)",
-            details={"host": self.host, "limit": exc.limit, "path": url.path},
-        )
-
-    def _tls_error(self, exc: httpx.TransportError) -> RegistryUnavailableError:
-        return RegistryUnavailableError(
-            f"TLS handshake with {self.host} failed: {exc}",
-            hint="if the registry uses a private CA, set ca_file; if it speaks plain http, "
-            "set plain_http",
-            details={"host": self.host},
-        )
+    def _read_body(self, method: str, response: httpx.Response, max_bytes: int,
+                   sink: BinaryIO | None) -> None:
+        if method == "HEAD":
+            response.read()  # no body; its Content-Length is the resource's
+        elif sink is not None and response.status_code == 200:
+            sink.seek(0)
+            sink.truncate()
+            read_capped(response, max_bytes, deadline_s=self._body_deadline_s, sink=sink)
+        else:
+            limit = min(max_bytes, JSON_MAX_BYTES) if sink is not None else max_bytes
+            read_capped(response, limit, deadline_s=self._body_deadline_s)
 
     def _answer_challenge(self, response: httpx.Response, scopes: tuple[str, ...]) -> None:
         scheme, params = parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -297,12 +322,3 @@ class RegistryHttp:
             hint=AUTH_HINT,
             details={"host": self.host, "status": response.status_code},
         )
-
-
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc) or "WRONG_VERSION_NUMBER" in str(exc)
