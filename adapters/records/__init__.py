@@ -36,7 +36,7 @@ from floe_ledger.adapters.records.annotations import (
     annotations_for,
     fit,
 )
-from floe_ledger.adapters.registry._common import TITLE, descriptor_from_json, load_json
+from floe_ledger.adapters.registry._common import TITLE, load_json
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.domain.model.oci import (
@@ -260,7 +260,7 @@ def tagged_records(registry: Registry) -> list[RecordInfo]:
         if artifact_type not in KIND_OF_TYPE:
             continue
         what = f"record {tag}"
-        subject = descriptor_from_json(_object(doc, "subject", what)).digest
+        subject = str(_object(doc, "subject", what).get("digest") or "")  # none: a lock
         notes = {str(k): str(v) for k, v in _object(doc, "annotations", what).items()}
         found.append(RecordInfo(manifest.digest, KIND_OF_TYPE[artifact_type], artifact_type,
                                 notes, subject, tag))

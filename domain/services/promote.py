@@ -6,7 +6,9 @@
 This module decides (transition, lock, authorization, separation of duties, the source tag
 and the target tag) and records the decision; :class:`PromotionRun` then verifies, gates,
 tags and completes it. Every refusal is recorded as PromotionRejected before it is raised
-(not in dry-run). Registry outages before the decision raise without writing anything.
+(not in dry-run). Registry outages before the decision raise without writing anything; the
+source manifest is read before the decision, so a registry that fails or lies there leaves
+no open promotion behind.
 """
 
 from __future__ import annotations

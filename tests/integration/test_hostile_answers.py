@@ -32,7 +32,7 @@ from support.hostile_cases import INDEX, OCI, PROMOTION, layer, made_up, sha
 from support.hostile_server import HostileServer, drip
 
 REPO = "acme/app"
-EXAMPLES = 150
+EXAMPLES = 100
 KEYS = ["layers", "annotations", "digest", "size", "mediaType", "artifactType", "subject",
         "manifests", "tags", "schemaVersion", "org.opencontainers.image.title", "config",
         "schema", "kind", "artifact_digest", "ledger_head", "ledger_id", "operator"]

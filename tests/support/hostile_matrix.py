@@ -118,6 +118,10 @@ READ_CASES = [
     Case("audit: tag list endless, chunked", AUDIT,
          lambda h: h.proxy.route("GET", h.path("tags", "list"), 200, {}, chunks=endless(),
                                  framing="chunked"), 5, "larger than"),
+    Case("audit: tag list pages in a loop (Link to itself)", AUDIT,
+         lambda h: h.proxy.route("GET", h.path("tags", "list"), 200, {
+             "Link": f'<{h.path("tags", "list")}>; rel="next"'},
+             b'{"name": "hostile/app", "tags": ["v1.0.0"]}'), 5, "loop"),
     Case("audit: record by tag with a lying Docker-Content-Digest", AUDIT,
          lambda h: manifest(record_tag, h.raw(h.facts.record_tags[0])[0],
                             digest=sha(OTHER))(h), 14, "does not match"),
@@ -185,8 +189,8 @@ PULL_CASES = [
          tag_pointing_at("v1.0.0", NOT_JSON), 14, "not valid JSON", plain=True),
     Case("pull: manifest of 100 MB, chunked", PULL,
          manifest(v1_digest, b"", chunks=endless(), framing="chunked"), 5, "larger than"),
-    Case("pull: a layer of 512 MiB that never ends (streamed to disk)", PULL, both(
-         tag_pointing_at("v1.0.0", made_up([layer("big.bin", b"never", size=512 * MIB)])),
+    Case("pull: a layer of 320 MiB that never ends (streamed, not buffered)", PULL, both(
+         tag_pointing_at("v1.0.0", made_up([layer("big.bin", b"never", size=320 * MIB)])),
          blob(lambda h: sha(b"never"), chunks=endless(1024 * 1024), framing="close")),
          14, "larger than", plain=True),
 ]
