@@ -35,10 +35,3 @@ def sqlite_workspace(tmp_path: Path, registry_server: RegistryServer,
                      repo_name: str) -> Workspace:
     """For tests that edit the SQLite file itself (tampering)."""
     return make_workspace(tmp_path, registry_server, repo_name)
-
-
-# The hostile-registry and pull-escape tables, printed at the end of the run.
-from support.matrix_report import (  # noqa: E402, F401
-    pytest_runtest_logreport,
-    pytest_terminal_summary,
-)

@@ -11,7 +11,6 @@ and without leaving a file in a pull's target directory.
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,10 +21,11 @@ from support.hostile_cases import Case
 from support.hostile_matrix import CASES
 from support.hostile_setup import Hostile, hostile_workspace
 from support.registry_server import RegistryServer
+from support.tables import add_row
 
 RSS_LIMIT_MIB = 300
 TIME_LIMIT_S = 30
-TABLE = "hostile_registry_row"
+TABLE = "Hostile registry answers (issue 13 item 4)"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +42,7 @@ def _slug(name: str) -> str:
 @pytest.mark.requirement("FR-032", "FR-045", "SC-002")
 @pytest.mark.parametrize("case", CASES, ids=[_slug(c.name) for c in CASES])
 def test_a_hostile_registry_answer_ends_in_its_documented_exit_code(
-        hostile: Hostile, case: Case, request: pytest.FixtureRequest) -> None:
+        hostile: Hostile, case: Case) -> None:
     h = hostile
     h.reset()
     case.poison(h)
@@ -56,10 +56,10 @@ def test_a_hostile_registry_answer_ends_in_its_documented_exit_code(
     storage_seen = len(h.storage.seen)
     h.reset()
 
-    request.node.user_properties.append((TABLE, json.dumps({
-        "case": case.name, "command": " ".join(case.command[:2]), "exit": run.returncode,
-        "peak RSS MiB": round(run.peak_rss_mib), "seconds": round(run.seconds, 1),
-        "tracebacks": run.tracebacks})))
+    add_row(TABLE, case.name, {
+        "command": " ".join(case.command[:2]), "exit": run.returncode,
+        "expected": case.expect, "peak RSS MiB": round(run.peak_rss_mib),
+        "seconds": round(run.seconds, 1), "tracebacks": run.tracebacks})
     assert not run.timed_out, run.output
     assert run.returncode == case.expect, run.output
     assert run.tracebacks == 0, run.output

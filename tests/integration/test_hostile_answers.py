@@ -30,8 +30,10 @@ from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.values import DIGEST_RE, TAG_RE
 from support.hostile_cases import INDEX, OCI, PROMOTION, layer, made_up, sha
 from support.hostile_server import HostileServer, drip
+from support.tables import add_row
 
 REPO = "acme/app"
+TABLE = "Hostile input fuzzing, registry side (issue 13 item 4)"
 EXAMPLES = 100
 KEYS = ["layers", "annotations", "digest", "size", "mediaType", "artifactType", "subject",
         "manifests", "tags", "schemaVersion", "org.opencontainers.image.title", "config",
@@ -128,7 +130,7 @@ def test_any_manifest_a_registry_serves_is_pulled_inside_or_refused(
             assert sorted(p.name for p in Path(tmp).iterdir()) in ([], ["out"])
 
     ran = _generated(bodies(VALID_MANIFEST), check)
-    print(f"\nhostile manifests pulled: {ran}, 0 tracebacks")
+    add_row(TABLE, "manifests served to pull", {"generated cases": ran, "tracebacks": 0})
 
 
 @pytest.mark.requirement("FR-032")
@@ -146,7 +148,8 @@ def test_any_referrers_answer_gives_descriptors_or_a_floe_error(server: HostileS
             _descriptors_ok(_registry(server).referrers(subject))
 
     ran = _generated(st.tuples(bodies(VALID_INDEX), st.booleans()), check)
-    print(f"\nhostile referrers answers: {ran}, 0 tracebacks")
+    add_row(TABLE, "referrers answers (API and fallback index)",
+            {"generated cases": ran, "tracebacks": 0})
 
 
 @pytest.mark.requirement("FR-032")
@@ -177,7 +180,8 @@ def test_any_record_a_registry_serves_is_read_or_rejected(server: HostileServer)
                 read()
 
     ran = _generated(st.tuples(bodies(VALID_RECORD), bodies(VALID_CONTENT)), check)
-    print(f"\nhostile records read: {ran}, 0 tracebacks")
+    add_row(TABLE, "records (reader, tag listing, read_record)",
+            {"generated cases": ran, "tracebacks": 0})
 
 
 @pytest.mark.requirement("FR-032")
@@ -195,7 +199,7 @@ def test_any_tag_list_gives_valid_tags_or_a_floe_error(server: HostileServer) ->
         assert all(isinstance(t, str) and TAG_RE.match(t) for t in tags)
 
     ran = _generated(bodies({"name": REPO, "tags": ["v1.0.0", "latest-dev"]}), check)
-    print(f"\nhostile tag lists: {ran}, 0 tracebacks")
+    add_row(TABLE, "tag lists", {"generated cases": ran, "tracebacks": 0})
 
 
 @pytest.mark.requirement("FR-032")
