@@ -31,6 +31,7 @@ TRICKS = ["..", ".", "/", "\\", "../", "..\\", "\x00", "\n", "\x7f", "~", "-", "
           "\u00e9", "e\u0301", "A", "a", "\u212a", "k", "x" * 120, "\u00e9" * 64, "/etc/x",
           "C:\\x", ".floe-pull-", ".part", "*", "$HOME", "%2e%2e"]
 titles = st.one_of(
+    st.from_regex(r"[A-Za-z0-9._ -]{1,40}", fullmatch=True),
     st.lists(st.sampled_from(TRICKS) | st.text(max_size=6), min_size=1, max_size=5).map(
         "".join),
     st.text(max_size=300),
