@@ -1,9 +1,11 @@
-"""Translate registry error answers into ledger errors, quoting the registry's code."""
+"""Translate registry error answers into ledger errors, quoting the registry's code; the
+errors the transport raises (too large, TLS, rate-limited) are worded here too."""
 
 from __future__ import annotations
 
 import httpx
 
+from floe_ledger.adapters.system.net import ResponseTooLargeError
 from floe_ledger.domain.model.errors import (
     FloeError,
     IntegrityError,
@@ -68,4 +70,43 @@ def registry_error(response: httpx.Response, what: str, repository: str) -> Floe
         )
     return RegistryUnavailableError(
         text, hint="check the registry's logs and artifacts.registry.uri", details=details
+    )
+
+
+RATE_LIMIT_HINT = (
+    "the registry is rate-limiting floe (HTTP 429); wait and re-run, or raise the "
+    "registry's rate limit for this client or credential"
+)
+
+
+def rate_limited(host: str, problem: str, asked: float, most: float,
+                 attempts: int) -> RegistryUnavailableError:
+    """A 429 that persisted, or asked for a longer pause than floe waits (exit 5)."""
+    waited = f"; it asks floe to wait {asked:g} s" if asked else ""
+    return RegistryUnavailableError(
+        f"registry {host} is rate-limiting floe ({problem}){waited}; floe waits at most "
+        f"{most:g} s between at most {attempts} attempts",
+        hint=RATE_LIMIT_HINT,
+        details={"host": host, "problem": problem, "retry_after": asked, "rate_limited": True},
+    )
+
+
+def too_large(host: str, method: str, path: str,
+              exc: ResponseTooLargeError) -> RegistryUnavailableError:
+    said = f"announced {exc.announced} bytes" if exc.announced else "sent more"
+    return RegistryUnavailableError(
+        f"{method} {path} on {host}: the answer is larger than floe accepts "
+        f"({said}; the limit is {exc.limit} bytes)",
+        hint="a registry answer this large is refused so it cannot exhaust memory; "
+        "check the registry (the limits are in docs/conventions.md)",
+        details={"host": host, "limit": exc.limit, "path": path},
+    )
+
+
+def tls_error(host: str, exc: Exception) -> RegistryUnavailableError:
+    return RegistryUnavailableError(
+        f"TLS handshake with {host} failed: {exc}",
+        hint="if the registry uses a private CA, set ca_file; if it speaks plain http, "
+        "set plain_http",
+        details={"host": host},
     )

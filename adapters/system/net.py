@@ -6,11 +6,14 @@
   on one origin (security review §8).
 * :func:`read_capped` - a streamed response's body, refused past a byte limit so a hostile
   server cannot exhaust memory (security review §18).
+* :func:`retry_after_seconds` - what a ``Retry-After`` header asks for, in seconds.
 """
 
 from __future__ import annotations
 
 import ipaddress
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # only annotations: `status` reads the ledger location without httpx
@@ -87,3 +90,20 @@ def read_capped(response: httpx.Response, limit: int) -> bytes:
         return body
     finally:
         response.close()
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP-date), or
+    None when it is absent or unreadable. A date in the past is 0."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
