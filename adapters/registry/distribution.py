@@ -34,6 +34,7 @@ from floe_ledger.adapters.registry._errors import registry_error
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
 from floe_ledger.adapters.registry._http import (
     BLOB_MAX_BYTES,
+    DEFAULT_TIMEOUT_S,
     MANIFEST_MAX_BYTES,
     CredentialSource,
     RegistryHttp,
@@ -72,6 +73,7 @@ class DistributionRegistry:
             credentials from a plain-http registry (``insecure_registries``).
         transport: an httpx transport to use instead of the network (tests).
         sleep: the pause between retries (tests).
+        timeout: seconds to wait for an answer to one request.
     """
 
     def __init__(
@@ -85,6 +87,7 @@ class DistributionRegistry:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         insecure_hosts: frozenset[str] = frozenset(),
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         source: CredentialSource = (
             credentials if callable(credentials) else (lambda: credentials)
@@ -92,6 +95,7 @@ class DistributionRegistry:
         self._http = RegistryHttp(
             host=host, repository=repository, credentials=source, plain_http=plain_http,
             ca_file=ca_file, transport=transport, sleep=sleep, insecure_hosts=insecure_hosts,
+            timeout=timeout,
         )
         self._repository = repository
         self._sleep = sleep
@@ -227,7 +231,12 @@ class DistributionRegistry:
         return response.content
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
-        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``."""
+        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``.
+
+        A PUT whose answer was lost (a timeout or a cut connection) is retried, and the
+        registry then no longer knows the upload (404 ``BLOB_UPLOAD_UNKNOWN``): if the blob
+        is there, the first PUT did land and the upload is done.
+        """
         digest = sha256_digest(data)
         if self.has_blob(digest):
             return digest
@@ -239,6 +248,8 @@ class DistributionRegistry:
         response = self._http.request(
             "PUT", target, content=data, headers={"Content-Type": "application/octet-stream"}
         )
+        if response.status_code == 404 and self.has_blob(digest):
+            return digest
         if response.status_code not in (201, 204):
             raise self._fail(response, f"upload blob {digest}")
         return digest
