@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from support.fault_matrix import render_table
 from support.registry_server import RegistryServer, start_registry
 
 USERS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw"}
@@ -33,3 +34,26 @@ def auth_registry_server() -> Iterator[RegistryServer]:
 def repo_name(request: pytest.FixtureRequest) -> str:
     """A repository name no other test uses."""
     return f"floe-test/r{next(_repo_counter)}-{abs(hash(request.node.nodeid)) % 10**8}"
+
+
+# ---- the fault matrix's table (tests/e2e/test_fault_matrix.py) ---------------------------
+# Here, not in tests/e2e/conftest.py: under pytest-xdist the controller process collects
+# nothing, so only this conftest's hooks run where the workers' reports arrive.
+
+_fault_cells: dict[tuple[str, str], str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    props = dict(report.user_properties)
+    if "fault_cell" in props:
+        fault, step = props["fault_cell"]
+        _fault_cells[(fault, step)] = (str(props.get("fault_result", "✗"))
+                                       if report.passed else "✗ FAILED")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if _fault_cells:
+        terminalreporter.write_sep("=", "fault matrix (docs/fault-matrix.md)")
+        terminalreporter.write_line(render_table(_fault_cells))
