@@ -35,6 +35,7 @@ from support.fault_matrix import (
     HOOK_PATH,
     LATEST_TAG,
     STEPS,
+    STOPPED_AT,
     TIMEOUT_S,
     VERSION,
     Step,
@@ -199,6 +200,9 @@ def _check_state(rig: Rig, step: str, fault: str) -> str:
         return "completed"
     if "PromotionRequested" in kinds:
         assert (status["version"], status["open_promotion"]) == (None, VERSION), status
+        tags, checked = STOPPED_AT[step]
+        assert kinds.count("TagWritten") in tags, kinds
+        assert ("GatePassed" in kinds) is ("SignatureVerified" in kinds) is checked, kinds
         return "open"
     assert (status["version"], status["open_promotion"]) == (None, None), status
     assert set(in_registry.values()) == {None}, in_registry  # nothing before the decision

@@ -84,6 +84,14 @@ FAULTS: dict[str, Fault] = {
                      "(forwarded, answer never sent)"),
 }
 SIDE_STEPS = ("replica write", "webhook")  # FR-030, FR-043: never fail the promotion
+STOPPED_AT = {  # a promotion left open at the step: (TagWritten events, checks recorded)
+    "signature fetch": ((0,), False), "gates": ((0,), False), "env tag PUT": ((0,), True),
+    "latest PUT": ((1,), True), "record PUT": ((1,), True), "replica write": ((0, 1), True),
+}
+"""Proves the fault struck where its column says: the signature verdict is saved with the
+gate results; the env tag's TagWritten at once; latest-<env>'s with the completion. The
+replica copies while the primary is tagged, so its fault may come before or after the env
+tag's TagWritten."""
 
 
 def expected_exit(fault: str, step: str) -> int | None:

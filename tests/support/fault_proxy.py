@@ -114,6 +114,9 @@ class FaultProxy:
             raise ValueError(f"unknown fault {fault!r}; one of {FAULTS}")
         rule = Rule(fault, method, path, nth, times)
         with self._lock:
+            if fault == "hold":  # a fresh hold, even after an earlier release
+                self._held.clear()
+                self._release.clear()
             self._rules.append(rule)
         return rule
 
