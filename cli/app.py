@@ -109,7 +109,8 @@ class App:
         registry = open_registry(
             RegistrySettings(uri=cfg.uri, plain_http=cfg.plain_http,
                              ca_file=Path(cfg.ca_file) if cfg.ca_file else None,
-                             insecure_registries=tuple(cfg.insecure_registries)),
+                             insecure_registries=tuple(cfg.insecure_registries),
+                             timeout_seconds=cfg.timeout_seconds),
             base_dir=self.settings.base_dir, env=self.settings.env,
         )
         self._registries.append(registry)
@@ -135,7 +136,8 @@ class App:
             registry = open_registry(
                 RegistrySettings(uri=replica.uri, plain_http=replica.plain_http,
                                  ca_file=Path(replica.ca_file) if replica.ca_file else None,
-                                 insecure_registries=insecure, key=f"artifacts.replicas.{i}"),
+                                 insecure_registries=insecure, key=f"artifacts.replicas.{i}",
+                                 timeout_seconds=self.manifest.artifacts.registry.timeout_seconds),
                 base_dir=self.settings.base_dir, env=env)
             self._registries.append(registry)
             registries.append(registry)

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from support.fault_matrix import render_table
 from support.registry_server import RegistryServer, start_registry
 from support.tables import ENV as TABLES_ENV
 from support.tables import render_tables
@@ -41,6 +42,23 @@ def repo_name(request: pytest.FixtureRequest) -> str:
     return f"floe-test/r{next(_repo_counter)}-{abs(hash(request.node.nodeid)) % 10**8}"
 
 
+# ---- the fault matrix's table (tests/e2e/test_fault_matrix.py) ---------------------------
+# Here, not in tests/e2e/conftest.py: under pytest-xdist the controller process collects
+# nothing, so only this conftest's hooks run where the workers' reports arrive.
+
+_fault_cells: dict[tuple[str, str], str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    props = dict(report.user_properties)
+    if "fault_cell" in props:
+        fault, step = props["fault_cell"]
+        _fault_cells[(fault, step)] = (str(props.get("fault_result", "✗"))
+                                       if report.passed else "✗ FAILED")
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """The controller makes the folder result tables go to; xdist workers inherit it."""
     if not hasattr(config, "workerinput"):
@@ -53,6 +71,9 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
     folder = os.environ.get(TABLES_ENV)
     if not folder:
         return
+    if _fault_cells:
+        terminalreporter.write_sep("=", "fault matrix (docs/fault-matrix.md)")
+        terminalreporter.write_line(render_table(_fault_cells))
     lines = render_tables(Path(folder))
     if lines:
         terminalreporter.section("result tables")

@@ -142,8 +142,11 @@ class OciRecordWriter:
             raise NotFoundError(f"cannot write a {kind} record: {subject_digest} is not in "
                                 f"{registry.uri}", hint="check the digest the record describes")
         manifest = self.build(registry, subject, kind, record)
-        registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
+        # The tag first: a run interrupted after it finds this record above and only makes
+        # it discoverable; one interrupted after the referrers index but before the tag
+        # would write a second record of the same promotion on its re-run (FR-026).
         registry.put_manifest(tag, manifest)
+        registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
         return manifest.digest
 
     def _write_lock(self, registry: Registry, subject_digest: str,

@@ -1,9 +1,14 @@
 """One kept-alive HTTP client per registry, with bounded retries and registry auth.
 
-Retries: 3 attempts (pauses 0.2 s, 0.6 s) on 5xx and connection/timeout errors
-only, then RegistryUnavailableError. Auth: on a 401 the ``WWW-Authenticate``
-challenge decides: Basic → resend with the credentials; Bearer → fetch a token
-from the realm (service, scope ``repository:<name>:pull,push``), cache it, resend.
+Retries: 3 attempts (pauses 0.2 s, 0.6 s) on 5xx, 429 and connection/timeout errors
+only, then RegistryUnavailableError (exit 5). A 429's ``Retry-After`` is honoured: the pause
+is what it asks, up to :data:`RETRY_AFTER_MAX_S`; one that asks for more ends the command at
+once (exit 5, the hint names the rate limit). A request with no answer for ``timeout``
+seconds (``artifacts.registry.timeout_seconds``, default 30) counts as a connection error.
+
+Auth: on a 401 the ``WWW-Authenticate`` challenge decides: Basic → resend with the
+credentials; Bearer → fetch a token from the realm (service, scope
+``repository:<name>:pull,push``), cache it, resend.
 
 Where credentials go (security review §8): the Authorization header is only ever sent to
 the registry's own origin (scheme, host, port). A ``Location`` or ``Link`` URL on another
@@ -32,6 +37,7 @@ from typing import Any, BinaryIO
 
 import httpx
 
+from floe_ledger.adapters.registry._errors import rate_limited
 from floe_ledger.adapters.registry._http_errors import (
     is_tls_failure,
     larger_than_said,
@@ -48,11 +54,14 @@ from floe_ledger.adapters.system.net import (
     display_origin,
     origin,
     read_capped,
+    retry_after_seconds,
 )
 from floe_ledger.domain.model.errors import RegistryUnavailableError, UnauthorizedError
 
 BACKOFF_S = (0.2, 0.6)
-TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+DEFAULT_TIMEOUT_S = 30.0  # seconds without an answer (artifacts.registry.timeout_seconds)
+CONNECT_TIMEOUT_S = 3.0
+RETRY_AFTER_MAX_S = 5.0  # the longest Retry-After floe waits for before a retry
 AUTH_HINT = (
     "check docker config.json (DOCKER_CONFIG) or FLOE_REGISTRY_USERNAME/FLOE_REGISTRY_PASSWORD"
 )
@@ -88,8 +97,10 @@ class RegistryHttp:
         sleep: Callable[[float], None] = time.sleep,
         insecure_hosts: frozenset[str] = frozenset(),
         body_deadline_s: float = BODY_DEADLINE_S,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         self._body_deadline_s = body_deadline_s
+        self._timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
         self.base_url = f"{'http' if plain_http else 'https'}://{host}"
         self._origin = origin(httpx.URL(self.base_url))
         self._insecure_hosts = frozenset(h.lower() for h in insecure_hosts)
@@ -120,7 +131,7 @@ class RegistryHttp:
         """The one httpx client of this registry, created on first use."""
         if self._client is None:
             self._client = httpx.Client(
-                timeout=TIMEOUT, verify=self._ssl_context(), transport=self._transport,
+                timeout=self._timeout, verify=self._ssl_context(), transport=self._transport,
                 trust_env=False, headers={"User-Agent": "floe-ledger"},
             )
         return self._client
@@ -216,17 +227,18 @@ class RegistryHttp:
         self, method: str, url: httpx.URL, *, follow_redirects: bool = False,
         max_bytes: int = JSON_MAX_BYTES, sink: BinaryIO | None = None, **kwargs: Any,
     ) -> httpx.Response:
-        """Send, retrying 5xx and connection errors; RegistryUnavailableError at the end.
+        """Send, retrying 5xx, 429 and connection errors; RegistryUnavailableError at the end.
 
         The body is streamed and read up to ``max_bytes`` within :data:`BODY_DEADLINE_S`
         (a HEAD's Content-Length is the resource's, not a body, so it is not checked); a
         200 answer's body goes into ``sink`` when one is given.
         """
-        problem = ""
+        problem, asked = "", None
         client = self.client()
         for attempt in range(len(BACKOFF_S) + 1):
             if attempt:
-                self._sleep(BACKOFF_S[attempt - 1])
+                self._sleep(max(BACKOFF_S[attempt - 1], asked or 0.0))
+            asked = None
             try:
                 request = client.build_request(method, url, **kwargs)
                 response = client.send(request, stream=True, follow_redirects=follow_redirects)
@@ -244,15 +256,27 @@ class RegistryHttp:
                     raise tls_error(self.host, exc) from None
                 problem = f"{type(exc).__name__}: {exc}"
                 continue
-            if response.status_code < 500:
-                return response
             problem = f"HTTP {response.status_code} on {method} {url.path}"
+            if response.status_code == 429:
+                asked = self._retry_after(response, method, url)
+            elif response.status_code < 500:
+                return response
+        if asked is not None:
+            raise rate_limited(self.host, problem, asked, RETRY_AFTER_MAX_S, len(BACKOFF_S) + 1)
         raise RegistryUnavailableError(
             f"registry {self.host} is unavailable after {len(BACKOFF_S) + 1} attempts ({problem})",
             hint="is the registry running and reachable? check artifacts.registry.uri "
             "and plain_http (http vs https)",
             details={"host": self.host, "problem": problem},
         )
+
+    def _retry_after(self, response: httpx.Response, method: str, url: httpx.URL) -> float:
+        """The pause a 429 asks for (0 without a Retry-After); more than floe waits → exit 5."""
+        asked = retry_after_seconds(response.headers.get("Retry-After"))
+        if asked is not None and asked > RETRY_AFTER_MAX_S:
+            raise rate_limited(self.host, f"HTTP 429 on {method} {url.path}", asked,
+                               RETRY_AFTER_MAX_S, len(BACKOFF_S) + 1)
+        return asked or 0.0
 
     def _read_body(self, method: str, response: httpx.Response, max_bytes: int,
                    sink: BinaryIO | None) -> None:

@@ -37,6 +37,7 @@ from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallba
 from floe_ledger.adapters.registry._http import (
     BLOB_MAX_BYTES,
     BODY_DEADLINE_S,
+    DEFAULT_TIMEOUT_S,
     MANIFEST_MAX_BYTES,
     CredentialSource,
     RegistryHttp,
@@ -75,6 +76,7 @@ class DistributionRegistry:
         transport: an httpx transport to use instead of the network (tests).
         sleep: the pause between retries (tests).
         body_deadline_s: the longest a whole answer body may take (tests shorten it).
+        timeout: seconds to wait for an answer to one request.
     """
 
     def __init__(
@@ -89,6 +91,7 @@ class DistributionRegistry:
         sleep: Callable[[float], None] = time.sleep,
         insecure_hosts: frozenset[str] = frozenset(),
         body_deadline_s: float = BODY_DEADLINE_S,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         source: CredentialSource = (
             credentials if callable(credentials) else (lambda: credentials)
@@ -97,6 +100,7 @@ class DistributionRegistry:
             host=host, repository=repository, credentials=source, plain_http=plain_http,
             ca_file=ca_file, transport=transport, sleep=sleep, insecure_hosts=insecure_hosts,
             body_deadline_s=body_deadline_s,
+            timeout=timeout,
         )
         self._repository = repository
         self._sleep = sleep
@@ -228,7 +232,12 @@ class DistributionRegistry:
         verify_file(out, digest, size, f"blob in {self.uri}")
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
-        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``."""
+        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``.
+
+        A PUT whose answer was lost (a timeout or a cut connection) is retried, and the
+        registry then no longer knows the upload (404 ``BLOB_UPLOAD_UNKNOWN``): if the blob
+        is there, the first PUT did land and the upload is done.
+        """
         digest = sha256_digest(data)
         if self.has_blob(digest):
             return digest
@@ -240,6 +249,8 @@ class DistributionRegistry:
         response = self._http.request(
             "PUT", target, content=data, headers={"Content-Type": "application/octet-stream"}
         )
+        if response.status_code == 404 and self.has_blob(digest):
+            return digest
         if response.status_code not in (201, 204):
             raise self._fail(response, f"upload blob {digest}")
         return digest

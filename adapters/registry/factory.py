@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from floe_ledger.adapters.registry._http import DEFAULT_TIMEOUT_S
 from floe_ledger.adapters.registry.auth import Credentials, resolve_credentials
 from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.registry.layout import LayoutRegistry
@@ -41,6 +42,8 @@ class RegistrySettings:
         insecure_registries: ``host[:port]`` entries off loopback that may be reached over
             plain http (``artifacts.registry.insecure_registries``).
         key: the manifest key these settings came from, for error messages.
+        timeout_seconds: seconds to wait for an answer to one request
+            (``artifacts.registry.timeout_seconds``).
     """
 
     uri: str
@@ -50,6 +53,7 @@ class RegistrySettings:
     password: str | None = field(default=None, repr=False)
     insecure_registries: tuple[str, ...] = ()
     key: str = "artifacts.registry"
+    timeout_seconds: float = DEFAULT_TIMEOUT_S
 
 
 def open_registry(
@@ -96,7 +100,7 @@ def open_registry(
     return DistributionRegistry(
         location.host, location.repository, credentials=credentials,
         plain_http=settings.plain_http, ca_file=settings.ca_file, transport=transport, sleep=sleep,
-        insecure_hosts=insecure,
+        insecure_hosts=insecure, timeout=settings.timeout_seconds,
     )
 
 

@@ -7,12 +7,15 @@
 * :func:`read_capped` - a streamed response's body, refused past a byte limit so a hostile
   server cannot exhaust memory (security review §18), or past a deadline so a server that
   drips its answer cannot hold floe forever; into memory, or into a file.
+* :func:`retry_after_seconds` - what a ``Retry-After`` header asks for, in seconds.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:  # only annotations: `status` reads the ledger location without httpx
@@ -113,3 +116,20 @@ def read_capped(response: httpx.Response, limit: int, *, deadline_s: float | Non
         return body
     finally:
         response.close()
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP-date), or
+    None when it is absent or unreadable. A date in the past is 0."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
