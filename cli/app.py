@@ -120,6 +120,7 @@ class App:
 
         cfg = self.manifest.artifacts.registry
         registry = open_configured(cfg, insecure=cfg.insecure_registries,
+                                   timeout_seconds=cfg.timeout_seconds,
                                    base_dir=self.settings.base_dir, env=self.settings.env)
         self._registries.append(registry)
         return self.crash.registry(registry) if self.crash else registry
@@ -131,10 +132,12 @@ class App:
         from floe_ledger.adapters.replication import ReplicaSet
 
         env, registries = replica_env(self.settings.env), []
+        primary = self.manifest.artifacts.registry
         for i, replica in enumerate(self.manifest.artifacts.replicas):
             registry = open_configured(
-                replica, insecure=self.manifest.artifacts.registry.insecure_registries,
-                base_dir=self.settings.base_dir, env=env, key=f"artifacts.replicas.{i}")
+                replica, insecure=primary.insecure_registries,
+                timeout_seconds=primary.timeout_seconds, base_dir=self.settings.base_dir,
+                env=env, key=f"artifacts.replicas.{i}")
             self._registries.append(registry)
             registries.append(self.crash.registry(registry, f"replica{i}") if self.crash
                               else registry)

@@ -11,6 +11,9 @@ import click
 
 from floe_ledger.cli.commands.artifact import artifact
 from floe_ledger.cli.commands.audit import audit
+from floe_ledger.cli.commands.completion import completion
+from floe_ledger.cli.commands.doctor import doctor
+from floe_ledger.cli.commands.init import init
 from floe_ledger.cli.commands.ledger import ledger
 from floe_ledger.cli.commands.platform import platform
 from floe_ledger.cli.commands.schema import schema
@@ -27,7 +30,8 @@ def cli() -> None:
     recording every decision in an append-only, hash-chained ledger.
 
     Configuration is the "artifacts:" section of manifest.yaml (--manifest, or
-    FLOE_MANIFEST). The ledger is .floe/ledger.sqlite beside it, or FLOE_LEDGER_URL.
+    FLOE_MANIFEST): 'floe init URI' writes one, 'floe doctor' checks the set-up. The ledger
+    is .floe/ledger.sqlite beside it, or FLOE_LEDGER_URL.
 
     Exit codes: 0 ok, 1 unexpected, 2 usage/config, 3 not found, 5 registry
     unavailable, 6 signature, 7 concurrent modification (retry), 8 gate failed,
@@ -43,6 +47,9 @@ cli.add_command(audit)
 cli.add_command(whoami)
 cli.add_command(schema)
 cli.add_command(webhooks)
+cli.add_command(init)
+cli.add_command(doctor)
+cli.add_command(completion)
 
 
 def main() -> None:

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import itertools
-import json
+import os
+import shutil
+import tempfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
-from support.crash_cells import Cell, table
+from support.fault_matrix import render_table
 from support.registry_server import RegistryServer, start_registry
+from support.tables import ENV as TABLES_ENV
+from support.tables import render_tables
 
 USERS = {"alice": "alice-secret-pw", "bob": "bob-secret-pw"}
 _repo_counter = itertools.count()
@@ -37,18 +42,41 @@ def repo_name(request: pytest.FixtureRequest) -> str:
     return f"floe-test/r{next(_repo_counter)}-{abs(hash(request.node.nodeid)) % 10**8}"
 
 
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    """The crash-point table (tests/e2e/test_crash_points.py), one row per cell run.
+# ---- the fault matrix's table (tests/e2e/test_fault_matrix.py) ---------------------------
+# Here, not in tests/e2e/conftest.py: under pytest-xdist the controller process collects
+# nothing, so only this conftest's hooks run where the workers' reports arrive.
 
-    Here, not in tests/e2e/conftest.py: under xdist only this conftest is loaded by the
-    controller, which prints the summary."""
-    cells = []
-    for outcome in ("passed", "failed"):
-        for report in terminalreporter.stats.get(outcome, []):
-            for name, value in getattr(report, "user_properties", []):
-                if name == "crash_cells":
-                    cells += [Cell(row[0], int(row[1]), *row[2:]) for row in json.loads(value)]
-    if cells:
-        cells.sort(key=lambda c: (c.command, c.backend, c.step))
-        terminalreporter.write_sep("=", f"crash points: {len(cells)} cells")
-        terminalreporter.write_line(table(cells))
+_fault_cells: dict[tuple[str, str], str] = {}
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if report.when != "call":
+        return
+    props = dict(report.user_properties)
+    if "fault_cell" in props:
+        fault, step = props["fault_cell"]
+        _fault_cells[(fault, step)] = (str(props.get("fault_result", "✗"))
+                                       if report.passed else "✗ FAILED")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The controller makes the folder result tables go to; xdist workers inherit it."""
+    if not hasattr(config, "workerinput"):
+        os.environ[TABLES_ENV] = tempfile.mkdtemp(prefix="floe-tables-")
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if hasattr(terminalreporter.config, "workerinput"):
+        return
+    folder = os.environ.get(TABLES_ENV)
+    if not folder:
+        return
+    if _fault_cells:
+        terminalreporter.write_sep("=", "fault matrix (docs/fault-matrix.md)")
+        terminalreporter.write_line(render_table(_fault_cells))
+    lines = render_tables(Path(folder))
+    if lines:
+        terminalreporter.section("result tables")
+        for line in lines:
+            terminalreporter.write_line(line)
+    shutil.rmtree(folder, ignore_errors=True)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from floe_ledger.adapters.records import RecordInfo, head_record, list_records, tagged_records
-from floe_ledger.adapters.records.annotations import LEDGER_ID
+from floe_ledger.adapters.records.annotations import LEDGER_ID, P
 from floe_ledger.adapters.records.reader import InvalidRecord, check_record
 from floe_ledger.domain.model.artifact_id import artifact_id
 from floe_ledger.domain.model.config import PromotionConfig
@@ -42,6 +42,7 @@ class RegistryFindings:
     breaks: list[ChainBreak] = field(default_factory=list)
     anchors: list[Anchor] = field(default_factory=list)
     heads: list[dict[str, Any]] = field(default_factory=list)  # floe-head-<ledger id> anchors
+    incomplete: list[dict[str, str]] = field(default_factory=list)  # recorded, not completed
     warnings: list[str] = field(default_factory=list)
 
 
@@ -144,7 +145,7 @@ def _newest_latest(newest: dict[str, tuple[str, str]], content: dict[str, Any],
 
 def _check_promotion(found: RegistryFindings, notes: dict[str, str], tags: TagFold, aid: str,
                      where: str) -> None:
-    pid = notes.get("dev.floe.promotion.id")
+    pid = notes.get(P + "id")
     if not pid:
         return
     if pid not in tags.requested:
@@ -153,7 +154,11 @@ def _check_promotion(found: RegistryFindings, notes: dict[str, str], tags: TagFo
             f"registry record {where} names promotion {pid}, which the ledger does not have: "
             "its events were removed"))
     elif pid not in tags.completed:
-        found.warnings.append(
-            f"promotion {pid} has a registry record but no PromotionCompleted: it was "
-            "interrupted after writing its record (resume it with --force), or its final "
-            "events were deleted")
+        # The registry witnessed the promotion (its record is written after its tags) but the
+        # ledger never completed it: interrupted, or its final events were deleted. Neither is
+        # a verified ledger, so this fails closed until the promotion is resumed.
+        found.incomplete.append({
+            "promotion_id": pid, "record": where,
+            "version": notes.get(P + "version", ""),
+            "source_environment": notes.get(P + "source-env", ""),
+            "target_environment": notes.get(P + "target-env", "")})

@@ -109,11 +109,12 @@ class VerifyOutcome:
     invalid_records: list[dict[str, str]] = field(default_factory=list)
     snapshots: int = 0  # snapshot rows compared with the state their events fold to
     heads: list[dict[str, Any]] = field(default_factory=list)  # registry head anchors read
+    incomplete: list[dict[str, str]] = field(default_factory=list)  # recorded, not completed
     seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
-        return not self.breaks and not self.drift and not self.invalid_records
+        return not (self.breaks or self.drift or self.invalid_records or self.incomplete)
 
     def payload(self) -> dict[str, Any]:
         first = self.breaks[0].as_dict() if self.breaks else None
@@ -125,7 +126,7 @@ class VerifyOutcome:
             "registry": self.registry, "drift": [d.as_dict() for d in self.drift],
             "records": self.records, "invalid_records": self.invalid_records,
             "checkpoint": self.checkpoint, "snapshots_checked": self.snapshots,
-            "head_anchors": self.heads,
+            "head_anchors": self.heads, "incomplete_promotions": self.incomplete,
             "warnings": self.warnings, "seconds": round(self.seconds, 3),
         }
 
@@ -146,15 +147,31 @@ class VerifyOutcome:
                     if any(d.status != "unexplained" for d in self.drift) else
                     "an unexplained tag was written without floe: adopt it deliberately with "
                     "'floe ledger adopt VERSION --env ENV --reason TEXT', or remove it")
-        else:
+        elif self.invalid_records:
             bad = self.invalid_records[0]
             message = (f"{len(self.invalid_records)} registry record(s) fail verification: "
                        f"{bad['digest']}: {bad['reason']}")
             hint = "a record was changed in the registry after it was written; find who"
+        else:
+            message, hint = _incomplete_message(self.incomplete)
         payload = self.payload()
         return IntegrityError(message, hint=hint, details={
             "first_break": payload["first_break"], "drift": [d.as_dict() for d in self.drift]},
             envelope=payload)
+
+
+def _incomplete_message(incomplete: list[dict[str, str]]) -> tuple[str, str]:
+    first = incomplete[0]
+    route = f"--from {first['source_environment']} " if first["source_environment"] else ""
+    message = (f"{len(incomplete)} promotion(s) incomplete: promotion "
+               f"{first['promotion_id']} ({first['version']} to "
+               f"{first['target_environment']}) has its registry record but no "
+               "PromotionCompleted in the ledger")
+    hint = (f"if it was interrupted, finish it by running the same command again ('floe "
+            f"platform promote {first['version']} {route}--to {first['target_environment']}') "
+            "and verify again; if nobody interrupted it, its final events were deleted: "
+            "restore the ledger from a backup or export")
+    return message, hint
 
 
 def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
@@ -206,6 +223,7 @@ def _registry_checks(app: AuditSources, outcome: VerifyOutcome, tags: TagFold) -
                            tags)
     outcome.drift, outcome.records = found.drift, found.records
     outcome.invalid_records, outcome.heads = found.invalid_records, found.heads
+    outcome.incomplete = found.incomplete
     outcome.breaks += found.breaks
     outcome.warnings += found.warnings
     return found.anchors

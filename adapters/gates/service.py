@@ -24,7 +24,7 @@ from floe_ledger.adapters.gates.cel_policy import validate_policies
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.executor import run_gates
 from floe_ledger.domain.model.config import EnvironmentConfig, PromotionConfig
-from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.model.errors import FloeError, RegistryUnavailableError
 from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.gates import (
     GateCommand,
@@ -156,12 +156,19 @@ class ConfiguredGates:
         return [spec.name for spec in self.plan(target)]
 
     def run(self, context: GateRequest) -> list[GateResult]:
-        """Run the gates for ``context.target``; one result per gate."""
+        """Run the gates for ``context.target``; one result per gate.
+
+        Raises:
+            RegistryUnavailableError: the registry could not be read for the policy facts
+                (exit 5; nothing is recorded, so a re-run resumes the promotion).
+        """
         specs = self.plan(context.target)
         facts: Facts | None = None
         facts_error = None
         try:
             facts = gather_facts(context)
+        except RegistryUnavailableError:
+            raise  # an outage is exit 5 and leaves the promotion to resume, not a failed gate
         except (FloeError, ValueError) as exc:
             facts_error = str(exc)
         ctx = GateContext(

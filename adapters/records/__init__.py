@@ -36,9 +36,9 @@ from floe_ledger.adapters.records.annotations import (
     annotations_for,
     fit,
 )
-from floe_ledger.adapters.registry._common import TITLE, descriptor_from_json, load_json
+from floe_ledger.adapters.registry._common import TITLE, load_json
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
-from floe_ledger.domain.model.errors import NotFoundError, UsageError
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.domain.model.oci import (
     OCI_EMPTY,
     OCI_MANIFEST,
@@ -142,8 +142,9 @@ class OciRecordWriter:
             raise NotFoundError(f"cannot write a {kind} record: {subject_digest} is not in "
                                 f"{registry.uri}", hint="check the digest the record describes")
         manifest = self.build(registry, subject, kind, record)
-        # The tag first: a run killed before the referrer is attached finds the record by
-        # its tag when it runs again (``_ensure_attached``) instead of writing a second one.
+        # The tag first: a run interrupted after it finds this record above and only makes
+        # it discoverable; one interrupted after the referrers index but before the tag
+        # would write a second record of the same promotion on its re-run (FR-026).
         registry.put_manifest(tag, manifest)
         registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
         return manifest.digest
@@ -199,8 +200,8 @@ class OciRecordWriter:
         if any(d.digest == digest for d in registry.referrers(subject, artifact_type)):
             return
         manifest = registry.get_manifest(digest)
-        if load_json(manifest.data, f"record {digest}").get("subject", {}).get(
-                "digest") == subject:
+        if _object(load_json(manifest.data, f"record {digest}"), "subject",
+                   f"record {digest}").get("digest") == subject:
             registry.attach_referrer(subject, manifest, artifact_type)
 
 
@@ -270,8 +271,9 @@ def tagged_records(registry: Registry) -> list[RecordInfo]:
         artifact_type = str(doc.get("artifactType", ""))
         if artifact_type not in KIND_OF_TYPE:
             continue
-        subject = descriptor_from_json(doc.get("subject") or {}).digest
-        notes = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+        what = f"record {tag}"
+        subject = str(_object(doc, "subject", what).get("digest") or "")  # none: a lock
+        notes = {str(k): str(v) for k, v in _object(doc, "annotations", what).items()}
         found.append(RecordInfo(manifest.digest, KIND_OF_TYPE[artifact_type], artifact_type,
                                 notes, subject, tag))
     return found
@@ -284,7 +286,7 @@ def head_record(registry: Registry, ledger_id: str) -> RecordInfo | None:
         return None
     manifest = registry.get_manifest(tag)
     doc = load_json(manifest.data, f"record {tag}")
-    notes = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+    notes = {str(k): str(v) for k, v in _object(doc, "annotations", f"record {tag}").items()}
     return RecordInfo(manifest.digest, "head", ARTIFACT_TYPES["head"], notes, "", tag)
 
 
@@ -292,6 +294,15 @@ def read_record(registry: Registry, record_digest: str) -> dict[str, Any]:
     """The full record (the JSON layer) of a record manifest."""
     doc = load_json(registry.get_manifest(record_digest).data, f"record {record_digest}")
     layers = doc.get("layers") or []
-    if not layers or not isinstance(layers[0], dict):
+    if not isinstance(layers, list) or not layers or not isinstance(layers[0], dict):
         raise NotFoundError(f"record {record_digest} has no layer", hint="it is not a floe record")
     return load_json(registry.get_blob(str(layers[0].get("digest"))), f"record {record_digest}")
+
+
+def _object(doc: dict[str, Any], key: str, what: str) -> dict[str, Any]:
+    """``doc[key]`` when it is a JSON object ({} when absent); IntegrityError otherwise."""
+    value = doc.get(key) or {}
+    if not isinstance(value, dict):
+        raise IntegrityError(f"{what}: its {key} is not a JSON object",
+                             hint="inspect it in the registry; floe never writes such a record")
+    return value

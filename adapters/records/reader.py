@@ -109,17 +109,22 @@ def check_record(registry: Registry, digest: str, subject: str | None) -> Checke
     doc = load_json(registry.get_manifest(digest).data, f"record {digest}")
     kind = KIND_OF_TYPE.get(str(doc.get("artifactType", "")))
     layers = doc.get("layers") or []
-    if kind is None or not layers or not isinstance(layers[0], dict):
+    if kind is None or not isinstance(layers, list) or not layers or not isinstance(
+            layers[0], dict):
         raise InvalidRecord("not a floe record (unknown artifactType or no layer)")
     content = load_json(registry.get_blob(str(layers[0].get("digest"))), f"record {digest}")
-    said = str((doc.get("subject") or {}).get("digest", ""))
+    named = doc.get("subject") or {}
+    said = str(named.get("digest", "")) if isinstance(named, dict) else ""
     if subject is not None and said != subject:
         raise InvalidRecord(f"its subject is {said or 'missing'}, not {subject}")
     if content.get("schema") != f"dev.floe.{kind}.v1" or content.get("kind") != kind:
         raise InvalidRecord(f"its content is not a dev.floe.{kind}.v1 record")
     if str(content.get("artifact_digest", "")) != said:
         raise InvalidRecord("its content names another artifact than its subject")
-    notes = {str(k): str(v) for k, v in (doc.get("annotations") or {}).items()}
+    raw = doc.get("annotations") or {}
+    if not isinstance(raw, dict):
+        raise InvalidRecord("its annotations are not a JSON object")
+    notes = {str(k): str(v) for k, v in raw.items()}
     for name, field in _AGREE[kind].items():
         note = notes.get(f"dev.floe.{kind}.{name}")
         if note is not None and note != str(content.get(field) or ""):

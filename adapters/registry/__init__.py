@@ -15,16 +15,17 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from floe_ledger.adapters.registry.artifacts import pull_files, push_files
+    from floe_ledger.adapters.registry.artifacts import push_files
     from floe_ledger.adapters.registry.auth import Credentials, resolve_credentials
     from floe_ledger.adapters.registry.distribution import DistributionRegistry
     from floe_ledger.adapters.registry.factory import RegistrySettings, open_registry
     from floe_ledger.adapters.registry.layout import LayoutRegistry
+    from floe_ledger.adapters.registry.pull import pull_files
     from floe_ledger.adapters.registry.reference import RegistryLocation
 
 # Loaded on first use: importing httpx costs ~0.2 s, which `status` must not pay.
 _HOMES = {
-    "pull_files": "artifacts", "push_files": "artifacts", "Credentials": "auth",
+    "pull_files": "pull", "push_files": "artifacts", "Credentials": "auth",
     "resolve_credentials": "auth", "DistributionRegistry": "distribution",
     "RegistrySettings": "factory", "open_registry": "factory", "LayoutRegistry": "layout",
     "RegistryLocation": "reference",

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from typing import Any
+from typing import Any, BinaryIO
 
-from floe_ledger.domain.model.errors import IntegrityError, UsageError
+from floe_ledger.domain.model.errors import IntegrityError, RegistryUnavailableError, UsageError
 from floe_ledger.domain.model.oci import (
+    MANIFEST_MEDIA_TYPES,
     OCI_INDEX,
     OCI_MANIFEST,
     Descriptor,
@@ -56,6 +58,27 @@ def verify_digest(data: bytes, expected: str, what: str) -> str:
     return actual
 
 
+def verify_file(out: BinaryIO, expected: str, size: int, what: str) -> None:
+    """Check that the file ``out`` holds ``size`` bytes hashing to ``expected`` (read back
+    in chunks); IntegrityError if not."""
+    out.flush()
+    out.seek(0)
+    hasher, received = hashlib.sha256(), 0
+    while chunk := out.read(1024 * 1024):
+        hasher.update(chunk)
+        received += len(chunk)
+    actual = "sha256:" + hasher.hexdigest()
+    if actual != expected or received != size:
+        raise IntegrityError(
+            f"{what}: content ({received} bytes, digest {actual}) does not match its "
+            f"descriptor ({size} bytes, digest {expected})",
+            hint="the registry returned different bytes than it named; check for a proxy "
+            "or a corrupted registry store",
+            details={"expected": expected, "actual": actual, "size": size,
+                     "received": received},
+        )
+
+
 def fallback_tag(digest: str) -> str:
     """The referrers fallback tag of a subject digest: ``sha256-<hex>``."""
     return check_sha256(digest).replace(":", "-", 1)
@@ -71,6 +94,45 @@ def load_json(data: bytes, what: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise IntegrityError(f"{what} is not a JSON object", hint=hint)
     return value
+
+
+def manifest_media_type(content_type: str, data: bytes, what: str) -> str:
+    """The media type of a fetched manifest: its Content-Type when that is a manifest type
+    (IntegrityError if the JSON declares another one), else what the JSON declares."""
+    if content_type not in MANIFEST_MEDIA_TYPES:
+        return sniff_media_type(data)
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        return content_type
+    declared = doc.get("mediaType") if isinstance(doc, dict) else None
+    if isinstance(declared, str) and declared and declared != content_type:
+        raise IntegrityError(
+            f"{what} was served as {content_type} but declares mediaType {declared[:100]!r}",
+            hint="the registry or a proxy changed the manifest's Content-Type; check them",
+            details={"content_type": content_type},
+        )
+    return content_type
+
+
+def tag_list(data: bytes, what: str) -> list[str]:
+    """The ``tags`` of a tag-list page; RegistryUnavailableError if the page is not the JSON
+    the distribution API defines or names a tag that is not one."""
+    try:
+        doc = json.loads(data)
+    except ValueError:
+        doc = None
+    tags = doc.get("tags") if isinstance(doc, dict) else ()
+    if tags is None:
+        return []
+    if not isinstance(tags, list) or not all(isinstance(t, str) and TAG_RE.match(t)
+                                             for t in tags):
+        raise RegistryUnavailableError(
+            f"{what} is not a tag list (JSON {{\"tags\": [tag, ...]}} of valid tags)",
+            hint="the registry answered the tag-list API with something else; check it "
+            "and any proxy in front of it",
+        )
+    return tags
 
 
 def sniff_media_type(data: bytes) -> str:
@@ -89,13 +151,27 @@ def sniff_media_type(data: bytes) -> str:
 
 
 def descriptor_from_json(entry: dict[str, Any]) -> Descriptor:
-    """A Descriptor from a JSON descriptor object (unknown fields ignored)."""
+    """A Descriptor from a JSON descriptor object (unknown fields ignored).
+
+    Raises:
+        IntegrityError: no string digest, a size that is not a non-negative integer, or
+            annotations that are not an object.
+    """
+    digest, size = entry.get("digest"), entry.get("size", 0)
     annotations = entry.get("annotations") or {}
+    artifact_type = entry.get("artifactType")
+    if (not isinstance(digest, str) or not isinstance(size, int) or isinstance(size, bool)
+            or size < 0 or not isinstance(annotations, dict)):
+        raise IntegrityError(
+            "an index entry is not a descriptor (it needs a digest string, a non-negative "
+            "integer size and annotations that are an object)",
+            hint="inspect the index (referrers answer or sha256-<hex> tag) in the registry",
+        )
     return Descriptor(
         media_type=str(entry.get("mediaType", "")),
-        digest=str(entry.get("digest", "")),
-        size=int(entry.get("size", 0)),
-        artifact_type=entry.get("artifactType"),
+        digest=digest,
+        size=size,
+        artifact_type=artifact_type if isinstance(artifact_type, str) else None,
         annotations={str(k): str(v) for k, v in annotations.items()},
     )
 

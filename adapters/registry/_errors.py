@@ -1,4 +1,5 @@
-"""Translate registry error answers into ledger errors, quoting the registry's code."""
+"""Translate registry error answers into ledger errors, quoting the registry's code (and
+the rate limit a persistent 429 hit); the transport's own errors are in ``_http_errors``."""
 
 from __future__ import annotations
 
@@ -69,3 +70,22 @@ def registry_error(response: httpx.Response, what: str, repository: str) -> Floe
     return RegistryUnavailableError(
         text, hint="check the registry's logs and artifacts.registry.uri", details=details
     )
+
+
+RATE_LIMIT_HINT = (
+    "the registry is rate-limiting floe (HTTP 429); wait and re-run, or raise the "
+    "registry's rate limit for this client or credential"
+)
+
+
+def rate_limited(host: str, problem: str, asked: float, most: float,
+                 attempts: int) -> RegistryUnavailableError:
+    """A 429 that persisted, or asked for a longer pause than floe waits (exit 5)."""
+    waited = f"; it asks floe to wait {asked:g} s" if asked else ""
+    return RegistryUnavailableError(
+        f"registry {host} is rate-limiting floe ({problem}){waited}; floe waits at most "
+        f"{most:g} s between at most {attempts} attempts",
+        hint=RATE_LIMIT_HINT,
+        details={"host": host, "problem": problem, "retry_after": asked, "rate_limited": True},
+    )
+

@@ -1,9 +1,14 @@
 """One kept-alive HTTP client per registry, with bounded retries and registry auth.
 
-Retries: 3 attempts (pauses 0.2 s, 0.6 s) on 5xx and connection/timeout errors
-only, then RegistryUnavailableError. Auth: on a 401 the ``WWW-Authenticate``
-challenge decides: Basic → resend with the credentials; Bearer → fetch a token
-from the realm (service, scope ``repository:<name>:pull,push``), cache it, resend.
+Retries: 3 attempts (pauses 0.2 s, 0.6 s) on 5xx, 429 and connection/timeout errors
+only, then RegistryUnavailableError (exit 5). A 429's ``Retry-After`` is honoured: the pause
+is what it asks, up to :data:`RETRY_AFTER_MAX_S`; one that asks for more ends the command at
+once (exit 5, the hint names the rate limit). A request with no answer for ``timeout``
+seconds (``artifacts.registry.timeout_seconds``, default 30) counts as a connection error.
+
+Auth: on a 401 the ``WWW-Authenticate`` challenge decides: Basic → resend with the
+credentials; Bearer → fetch a token from the realm (service, scope
+``repository:<name>:pull,push``), cache it, resend.
 
 Where credentials go (security review §8): the Authorization header is only ever sent to
 the registry's own origin (scheme, host, port). A ``Location`` or ``Link`` URL on another
@@ -15,7 +20,10 @@ loopback or on an ``insecure_registries`` host; otherwise UnauthorizedError (exi
 Sizes (security review §18): every body is streamed and refused past a cap
 (RegistryUnavailableError, exit 5): manifests :data:`MANIFEST_MAX_BYTES`, JSON answers
 (token, tag-list and referrers pages, errors) :data:`JSON_MAX_BYTES`, a blob read into
-memory :data:`BLOB_MAX_BYTES`.
+memory :data:`BLOB_MAX_BYTES`. A blob streamed into a file (``sink``) is refused past the
+size it must have (IntegrityError, exit 14). Time: each read waits at most 30 s, and a
+whole body at most :data:`BODY_DEADLINE_S` (a server that drips its answer is cut off);
+redirect loops end after 20 hops; an answer that cannot be decoded is refused (exit 5).
 """
 
 from __future__ import annotations
@@ -25,22 +33,35 @@ import ssl
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import httpx
 
+from floe_ledger.adapters.registry._errors import rate_limited
+from floe_ledger.adapters.registry._http_errors import (
+    is_tls_failure,
+    larger_than_said,
+    tls_error,
+    too_large,
+    too_slow,
+    undeliverable,
+)
 from floe_ledger.adapters.registry.auth import Credentials, check_realm
 from floe_ledger.adapters.system.net import (
     MIB,
     ResponseTooLargeError,
+    ResponseTooSlowError,
     display_origin,
     origin,
     read_capped,
+    retry_after_seconds,
 )
 from floe_ledger.domain.model.errors import RegistryUnavailableError, UnauthorizedError
 
 BACKOFF_S = (0.2, 0.6)
-TIMEOUT = httpx.Timeout(30.0, connect=3.0)
+DEFAULT_TIMEOUT_S = 30.0  # seconds without an answer (artifacts.registry.timeout_seconds)
+CONNECT_TIMEOUT_S = 3.0
+RETRY_AFTER_MAX_S = 5.0  # the longest Retry-After floe waits for before a retry
 AUTH_HINT = (
     "check docker config.json (DOCKER_CONFIG) or FLOE_REGISTRY_USERNAME/FLOE_REGISTRY_PASSWORD"
 )
@@ -48,7 +69,8 @@ _PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|
 
 MANIFEST_MAX_BYTES = 4 * MIB  # the distribution spec's limit for a manifest
 JSON_MAX_BYTES = 4 * MIB  # a token answer, a tag-list or referrers page, an error body
-BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (files, records, signatures)
+BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (records, signatures, replicas)
+BODY_DEADLINE_S = 120.0  # the longest a whole answer body may take to arrive
 
 CredentialSource = Callable[[], Credentials | None]
 
@@ -74,7 +96,11 @@ class RegistryHttp:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         insecure_hosts: frozenset[str] = frozenset(),
+        body_deadline_s: float = BODY_DEADLINE_S,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
+        self._body_deadline_s = body_deadline_s
+        self._timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
         self.base_url = f"{'http' if plain_http else 'https'}://{host}"
         self._origin = origin(httpx.URL(self.base_url))
         self._insecure_hosts = frozenset(h.lower() for h in insecure_hosts)
@@ -105,7 +131,7 @@ class RegistryHttp:
         """The one httpx client of this registry, created on first use."""
         if self._client is None:
             self._client = httpx.Client(
-                timeout=TIMEOUT, verify=self._ssl_context(), transport=self._transport,
+                timeout=self._timeout, verify=self._ssl_context(), transport=self._transport,
                 trust_env=False, headers={"User-Agent": "floe-ledger"},
             )
         return self._client
@@ -135,6 +161,7 @@ class RegistryHttp:
         scopes: tuple[str, ...] = (),
         follow_redirects: bool = False,
         max_bytes: int = JSON_MAX_BYTES,
+        sink: BinaryIO | None = None,
     ) -> httpx.Response:
         """Send a request, answering auth challenges once; 401/403 → UnauthorizedError.
 
@@ -146,16 +173,29 @@ class RegistryHttp:
             params: query parameters.
             scopes: extra token scopes (e.g. pull on a mount source repository).
             follow_redirects: follow redirects (blob downloads).
-            max_bytes: the largest body accepted (RegistryUnavailableError past it).
+            max_bytes: the largest body accepted (RegistryUnavailableError past it); with
+                ``sink``, the size a 200 answer's body must not exceed.
+            sink: a binary file a 200 answer's body is streamed into (not kept in memory;
+                rewritten from the start on a retry). Other answers are read as usual.
 
         Returns:
             The response, whatever its status other than 401/403.
 
         Raises:
             RegistryUnavailableError: ``url`` is on another origin than the registry (a
-                ``Location`` or ``Link`` the registry sent), or the body is too large.
+                ``Location`` or ``Link`` the registry sent) or is not a URL, or the body
+                is too large, too slow or undecodable.
+            IntegrityError: a body streamed into ``sink`` is larger than ``max_bytes``.
         """
-        target = httpx.URL(self.base_url).join(url)
+        try:
+            target = httpx.URL(self.base_url).join(url)
+        except httpx.InvalidURL:
+            raise RegistryUnavailableError(
+                f"registry {self.host} sent floe to a URL that is not one",
+                hint="the registry's Location or Link URLs are malformed; check the registry "
+                "and any proxy in front of it",
+                details={"host": self.host},
+            ) from None
         if origin(target) != self._origin:
             raise RegistryUnavailableError(
                 f"registry {self.host} sent floe to {display_origin(target)}, another origin; "
@@ -166,7 +206,7 @@ class RegistryHttp:
             )
         send: dict[str, Any] = {
             "headers": dict(headers or {}), "content": content, "params": params,
-            "follow_redirects": follow_redirects, "max_bytes": max_bytes,
+            "follow_redirects": follow_redirects, "max_bytes": max_bytes, "sink": sink,
         }
         response = self._send(method, target, **send)
         if response.status_code == 401:
@@ -185,35 +225,44 @@ class RegistryHttp:
 
     def send_with_retries(
         self, method: str, url: httpx.URL, *, follow_redirects: bool = False,
-        max_bytes: int = JSON_MAX_BYTES, **kwargs: Any,
+        max_bytes: int = JSON_MAX_BYTES, sink: BinaryIO | None = None, **kwargs: Any,
     ) -> httpx.Response:
-        """Send, retrying 5xx and connection errors; RegistryUnavailableError at the end.
+        """Send, retrying 5xx, 429 and connection errors; RegistryUnavailableError at the end.
 
-        The body is streamed and read up to ``max_bytes`` (a HEAD's Content-Length is the
-        resource's, not a body, so it is not checked).
+        The body is streamed and read up to ``max_bytes`` within :data:`BODY_DEADLINE_S`
+        (a HEAD's Content-Length is the resource's, not a body, so it is not checked); a
+        200 answer's body goes into ``sink`` when one is given.
         """
-        problem = ""
+        problem, asked = "", None
         client = self.client()
         for attempt in range(len(BACKOFF_S) + 1):
             if attempt:
-                self._sleep(BACKOFF_S[attempt - 1])
+                self._sleep(max(BACKOFF_S[attempt - 1], asked or 0.0))
+            asked = None
             try:
                 request = client.build_request(method, url, **kwargs)
                 response = client.send(request, stream=True, follow_redirects=follow_redirects)
-                if method == "HEAD":
-                    response.read()  # no body; its Content-Length is the resource's
-                else:
-                    read_capped(response, max_bytes)
+                self._read_body(method, response, max_bytes, sink)
             except ResponseTooLargeError as exc:
-                raise self._too_large(method, url, exc) from None
+                if sink is not None and response.status_code == 200:
+                    raise larger_than_said(self.host, url, exc) from None
+                raise too_large(self.host, method, url, exc) from None
+            except ResponseTooSlowError as exc:
+                raise too_slow(self.host, method, url, exc) from None
+            except (httpx.TooManyRedirects, httpx.DecodingError) as exc:
+                raise undeliverable(self.host, method, url, exc) from None
             except httpx.TransportError as exc:
-                if _is_tls_failure(exc):
-                    raise self._tls_error(exc) from None
+                if is_tls_failure(exc):
+                    raise tls_error(self.host, exc) from None
                 problem = f"{type(exc).__name__}: {exc}"
                 continue
-            if response.status_code < 500:
-                return response
             problem = f"HTTP {response.status_code} on {method} {url.path}"
+            if response.status_code == 429:
+                asked = self._retry_after(response, method, url)
+            elif response.status_code < 500:
+                return response
+        if asked is not None:
+            raise rate_limited(self.host, problem, asked, RETRY_AFTER_MAX_S, len(BACKOFF_S) + 1)
         raise RegistryUnavailableError(
             f"registry {self.host} is unavailable after {len(BACKOFF_S) + 1} attempts ({problem})",
             hint="is the registry running and reachable? check artifacts.registry.uri "
@@ -221,25 +270,25 @@ class RegistryHttp:
             details={"host": self.host, "problem": problem},
         )
 
-    def _too_large(
-        self, method: str, url: httpx.URL, exc: ResponseTooLargeError
-    ) -> RegistryUnavailableError:
-        said = f"announced {exc.announced} bytes" if exc.announced else "sent more"
-        return RegistryUnavailableError(
-            f"{method} {url.path} on {self.host}: the answer is larger than floe accepts "
-            f"({said}; the limit is {exc.limit} bytes)",
-            hint="a registry answer this large is refused so it cannot exhaust memory; "
-            "check the registry (the limits are in docs/conventions.md)",
-            details={"host": self.host, "limit": exc.limit, "path": url.path},
-        )
+    def _retry_after(self, response: httpx.Response, method: str, url: httpx.URL) -> float:
+        """The pause a 429 asks for (0 without a Retry-After); more than floe waits → exit 5."""
+        asked = retry_after_seconds(response.headers.get("Retry-After"))
+        if asked is not None and asked > RETRY_AFTER_MAX_S:
+            raise rate_limited(self.host, f"HTTP 429 on {method} {url.path}", asked,
+                               RETRY_AFTER_MAX_S, len(BACKOFF_S) + 1)
+        return asked or 0.0
 
-    def _tls_error(self, exc: httpx.TransportError) -> RegistryUnavailableError:
-        return RegistryUnavailableError(
-            f"TLS handshake with {self.host} failed: {exc}",
-            hint="if the registry uses a private CA, set ca_file; if it speaks plain http, "
-            "set plain_http",
-            details={"host": self.host},
-        )
+    def _read_body(self, method: str, response: httpx.Response, max_bytes: int,
+                   sink: BinaryIO | None) -> None:
+        if method == "HEAD":
+            response.read()  # no body; its Content-Length is the resource's
+        elif sink is not None and response.status_code == 200:
+            sink.seek(0)
+            sink.truncate()
+            read_capped(response, max_bytes, deadline_s=self._body_deadline_s, sink=sink)
+        else:
+            limit = min(max_bytes, JSON_MAX_BYTES) if sink is not None else max_bytes
+            read_capped(response, limit, deadline_s=self._body_deadline_s)
 
     def _answer_challenge(self, response: httpx.Response, scopes: tuple[str, ...]) -> None:
         scheme, params = parse_challenge(response.headers.get("WWW-Authenticate", ""))
@@ -297,12 +346,3 @@ class RegistryHttp:
             hint=AUTH_HINT,
             details={"host": self.host, "status": response.status_code},
         )
-
-
-def _is_tls_failure(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLError):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "CERTIFICATE_VERIFY_FAILED" in str(exc) or "WRONG_VERSION_NUMBER" in str(exc)

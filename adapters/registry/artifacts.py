@@ -8,20 +8,19 @@ Example::
 The manifest is an OCI 1.1 image manifest with an ``artifactType``, the empty
 config descriptor and one layer per file titled with the file's name; its JSON is
 compact with sorted keys, so the same files and annotations give the same digest.
+``pull_files`` (re-exported here) lives in :mod:`.pull`.
 """
 
 from __future__ import annotations
 
 import base64
-import errno
-import os
-import stat
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from floe_ledger.adapters.registry._common import TITLE, load_json
-from floe_ledger.domain.model.errors import IntegrityError, UsageError
+from floe_ledger.adapters.registry._common import TITLE
+from floe_ledger.adapters.registry.pull import pull_files
+from floe_ledger.domain.model.errors import UsageError
 from floe_ledger.domain.model.oci import (
     OCI_EMPTY,
     OCI_MANIFEST,
@@ -102,84 +101,4 @@ def _push_layer(registry: Registry, path: Path, media_type: str) -> dict[str, An
     }
 
 
-def pull_files(registry: Registry, reference: str, dest_dir: Path) -> list[Path]:
-    """Download an artifact's layers into ``dest_dir``, each under its title.
-
-    Args:
-        registry: where to pull from.
-        reference: tag or digest of the artifact.
-        dest_dir: the folder to write to (created if missing).
-
-    Returns:
-        The written files, in layer order.
-
-    Raises:
-        IntegrityError: a layer has no title or an unsafe one (path separators, '..').
-        NotFoundError: the manifest or a blob is missing.
-    """
-    manifest = registry.get_manifest(reference)
-    doc = load_json(manifest.data, f"manifest {reference}")
-    layers = doc.get("layers")
-    if not isinstance(layers, list):
-        raise IntegrityError(
-            f"{reference} is not an image manifest with layers",
-            hint="pull_files reads artifacts written by push_files (OCI image manifests)",
-        )
-    planned = [(_safe_title(layer, reference), str(layer.get("digest"))) for layer in layers]
-    titles = [title for title, _ in planned]
-    if len(set(titles)) != len(titles):
-        dupes = sorted({t for t in titles if titles.count(t) > 1})
-        raise IntegrityError(f"{reference} has several layers titled {', '.join(dupes)}",
-                             hint="one would overwrite the other; nothing was written")
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    for title in titles:
-        _refuse_link(dest_dir / title)
-    written = []
-    for title, digest in planned:
-        target = dest_dir / title
-        _write_new(target, registry.get_blob(digest))
-        written.append(target)
-    return written
-
-
-def _refuse_link(target: Path) -> None:
-    """A symlink (or anything but a regular file) already at ``target`` is never followed."""
-    try:
-        st = os.lstat(target)
-    except FileNotFoundError:
-        return
-    if stat.S_ISLNK(st.st_mode) or not stat.S_ISREG(st.st_mode):
-        kind = "a symbolic link" if stat.S_ISLNK(st.st_mode) else "not a regular file"
-        raise UsageError(f"{target} is {kind}; artifact pull never writes through it",
-                         hint="remove it, or pull into an empty directory")
-
-
-def _write_new(target: Path, data: bytes) -> None:
-    """Write ``data`` to ``target`` without following a symlink at the last component (§13)."""
-    try:
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_NOFOLLOW, 0o644)
-    except OSError as err:
-        if err.errno == errno.ELOOP:
-            raise UsageError(f"{target} is a symbolic link; artifact pull never writes "
-                             "through it", hint="remove it, or pull into an empty directory"
-                             ) from None
-        raise
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
-
-
-def _safe_title(layer: Any, reference: str) -> str:
-    title = (layer.get("annotations") or {}).get(TITLE) if isinstance(layer, dict) else None
-    if (
-        not isinstance(title, str)
-        or title in ("", ".")
-        or ".." in title
-        or "/" in title
-        or "\\" in title
-        or "\x00" in title
-    ):
-        raise IntegrityError(
-            f"layer title {title!r} in {reference} is missing or not a safe file name",
-            hint="only artifacts whose layers are titled with plain file names can be pulled",
-        )
-    return title
+__all__ = ["DEFAULT_ARTIFACT_TYPE", "EMPTY_CONFIG", "EMPTY_DESCRIPTOR", "pull_files", "push_files"]

@@ -16,6 +16,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
 import httpx
 
@@ -26,24 +27,27 @@ from floe_ledger.adapters.registry._common import (
     filter_referrers,
     index_entries,
     is_digest,
+    manifest_media_type,
     referrer_descriptor,
-    sniff_media_type,
     verify_digest,
+    verify_file,
 )
 from floe_ledger.adapters.registry._errors import registry_error
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
 from floe_ledger.adapters.registry._http import (
     BLOB_MAX_BYTES,
+    BODY_DEADLINE_S,
+    DEFAULT_TIMEOUT_S,
     MANIFEST_MAX_BYTES,
     CredentialSource,
     RegistryHttp,
 )
+from floe_ledger.adapters.registry._listing import read_tag_pages, referrers_index
 from floe_ledger.adapters.registry.auth import Credentials
 from floe_ledger.domain.model.errors import (
     FloeError,
     IntegrityError,
     NotFoundError,
-    RegistryUnavailableError,
 )
 from floe_ledger.domain.model.oci import (
     MANIFEST_MEDIA_TYPES,
@@ -52,10 +56,9 @@ from floe_ledger.domain.model.oci import (
     Manifest,
     sha256_digest,
 )
+from floe_ledger.domain.model.values import DIGEST_RE
 
 ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
-MAX_TAG_PAGES = 10_000
-TAG_LIST_MAX_BYTES = 64 * 1024 * 1024  # all tag-list pages together (each is capped too)
 
 
 class DistributionRegistry:
@@ -72,6 +75,8 @@ class DistributionRegistry:
             credentials from a plain-http registry (``insecure_registries``).
         transport: an httpx transport to use instead of the network (tests).
         sleep: the pause between retries (tests).
+        body_deadline_s: the longest a whole answer body may take (tests shorten it).
+        timeout: seconds to wait for an answer to one request.
     """
 
     def __init__(
@@ -85,6 +90,8 @@ class DistributionRegistry:
         transport: httpx.BaseTransport | None = None,
         sleep: Callable[[float], None] = time.sleep,
         insecure_hosts: frozenset[str] = frozenset(),
+        body_deadline_s: float = BODY_DEADLINE_S,
+        timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
         source: CredentialSource = (
             credentials if callable(credentials) else (lambda: credentials)
@@ -92,6 +99,8 @@ class DistributionRegistry:
         self._http = RegistryHttp(
             host=host, repository=repository, credentials=source, plain_http=plain_http,
             ca_file=ca_file, transport=transport, sleep=sleep, insecure_hosts=insecure_hosts,
+            body_deadline_s=body_deadline_s,
+            timeout=timeout,
         )
         self._repository = repository
         self._sleep = sleep
@@ -120,8 +129,13 @@ class DistributionRegistry:
         digest = response.headers.get("Docker-Content-Digest")
         media_type = _media_type(response)
         size = response.headers.get("Content-Length")
-        if not digest or not media_type or size is None:
+        if not digest or not media_type or size is None or not size.isdigit():
             return self.get_manifest(ref).descriptor
+        if not DIGEST_RE.match(digest):
+            raise IntegrityError(
+                f"{self.uri}: HEAD {ref} answered {digest[:80]!r}, not a sha256 digest",
+                hint="the registry or a proxy is inconsistent",
+            )
         if is_digest(ref) and digest != ref:
             raise IntegrityError(
                 f"{self.uri}: HEAD {ref} answered digest {digest}",
@@ -150,7 +164,7 @@ class DistributionRegistry:
             verify_digest(data, header, what)
         if is_digest(ref):
             verify_digest(data, ref, what)
-        return Manifest(digest, _media_type(response) or sniff_media_type(data), data)
+        return Manifest(digest, manifest_media_type(_media_type(response), data, what), data)
 
     def put_manifest(self, reference: str, manifest: Manifest) -> str:
         """PUT ``manifest.data`` byte for byte under a tag or its digest.
@@ -180,31 +194,11 @@ class DistributionRegistry:
     def list_tags(self) -> list[str]:
         """Every tag, following ``Link`` pagination; [] if the repository does not exist.
 
-        A ``Link`` to another origin is refused (RegistryUnavailableError), as are pages
-        adding up to more than :data:`TAG_LIST_MAX_BYTES`.
+        A ``Link`` to another origin, pages in a loop, a page that is not a tag list, and
+        pages adding up to more than :data:`TAG_LIST_MAX_BYTES` are refused
+        (RegistryUnavailableError).
         """
-        tags: list[str] = []
-        url: str | httpx.URL = self._path("tags", "list")
-        received = 0
-        for _ in range(MAX_TAG_PAGES):
-            response = self._http.request("GET", url)
-            if response.status_code == 404:
-                return tags
-            if response.status_code != 200:
-                raise self._fail(response, "list tags")
-            received += len(response.content)
-            if received > TAG_LIST_MAX_BYTES:
-                raise RegistryUnavailableError(
-                    f"the tag list of {self.uri} is larger than {TAG_LIST_MAX_BYTES} bytes",
-                    hint="a tag list this large is refused so it cannot exhaust memory",
-                    details={"limit": TAG_LIST_MAX_BYTES},
-                )
-            tags.extend(response.json().get("tags") or [])
-            link = response.links.get("next", {}).get("url")
-            if not link:
-                break
-            url = response.url.join(link)
-        return tags
+        return read_tag_pages(self._http, self._path("tags", "list"), self.uri, self._fail)
 
     def has_blob(self, digest: str) -> bool:
         """Whether the repository holds the blob."""
@@ -226,8 +220,24 @@ class DistributionRegistry:
         verify_digest(response.content, digest, f"blob in {self.uri}")
         return response.content
 
+    def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
+        """Stream the blob into ``out`` (never whole in memory), refusing more than ``size``
+        bytes, then check its size and digest (IntegrityError). NotFoundError if absent."""
+        path = self._path("blobs", check_sha256(digest))
+        response = self._http.request(
+            "GET", path, follow_redirects=True, max_bytes=size, sink=out
+        )
+        if response.status_code != 200:
+            raise self._fail(response, f"GET blob {digest}")
+        verify_file(out, digest, size, f"blob in {self.uri}")
+
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
-        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``."""
+        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``.
+
+        A PUT whose answer was lost (a timeout or a cut connection) is retried, and the
+        registry then no longer knows the upload (404 ``BLOB_UPLOAD_UNKNOWN``): if the blob
+        is there, the first PUT did land and the upload is done.
+        """
         digest = sha256_digest(data)
         if self.has_blob(digest):
             return digest
@@ -239,6 +249,8 @@ class DistributionRegistry:
         response = self._http.request(
             "PUT", target, content=data, headers={"Content-Type": "application/octet-stream"}
         )
+        if response.status_code == 404 and self.has_blob(digest):
+            return digest
         if response.status_code not in (201, 204):
             raise self._fail(response, f"upload blob {digest}")
         return digest
@@ -279,7 +291,7 @@ class DistributionRegistry:
         response = self._http.request(
             "GET", self._path("referrers", digest), params=params, headers={"Accept": OCI_INDEX}
         )
-        index = _index_or_none(response)
+        index = referrers_index(response, digest, self.uri)
         if index is None and response.status_code in (400, 404, 405):
             self._referrers_api = False
             return None
@@ -287,6 +299,11 @@ class DistributionRegistry:
             raise self._fail(response, f"list referrers of {digest}")
         self._referrers_api = True
         return filter_referrers(index_entries(response.content, "referrers answer"), artifact_type)
+
+    @property
+    def referrers_api(self) -> bool | None:
+        """Whether the registry serves the OCI 1.1 referrers API (None: not asked yet)."""
+        return self._referrers_api
 
     def attach_referrer(self, subject: str, manifest: Manifest, artifact_type: str) -> None:
         """PUT a referrer by digest and make it discoverable (API or fallback index)."""
@@ -318,12 +335,3 @@ class DistributionRegistry:
 def _media_type(response: httpx.Response) -> str:
     return str(response.headers.get("Content-Type", "")).split(";", 1)[0].strip()
 
-
-def _index_or_none(response: httpx.Response) -> bytes | None:
-    if response.status_code not in (200, 404) or not response.content:
-        return None
-    try:
-        index_entries(response.content, "referrers answer")
-    except FloeError:
-        return None
-    return response.content

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import httpx
 
+from floe_ledger.adapters.registry._http import DEFAULT_TIMEOUT_S
 from floe_ledger.adapters.registry.auth import Credentials, resolve_credentials
 from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.registry.layout import LayoutRegistry
@@ -42,6 +43,8 @@ class RegistrySettings:
         insecure_registries: ``host[:port]`` entries off loopback that may be reached over
             plain http (``artifacts.registry.insecure_registries``).
         key: the manifest key these settings came from, for error messages.
+        timeout_seconds: seconds to wait for an answer to one request
+            (``artifacts.registry.timeout_seconds``).
     """
 
     uri: str
@@ -51,6 +54,7 @@ class RegistrySettings:
     password: str | None = field(default=None, repr=False)
     insecure_registries: tuple[str, ...] = ()
     key: str = "artifacts.registry"
+    timeout_seconds: float = DEFAULT_TIMEOUT_S
 
 
 def open_registry(
@@ -97,18 +101,20 @@ def open_registry(
     return DistributionRegistry(
         location.host, location.repository, credentials=credentials,
         plain_http=settings.plain_http, ca_file=settings.ca_file, transport=transport, sleep=sleep,
-        insecure_hosts=insecure,
+        insecure_hosts=insecure, timeout=settings.timeout_seconds,
     )
 
 
 def open_configured(cfg: RegistryConfig | ReplicaConfig, *, insecure: Sequence[str],
-                    base_dir: Path, env: Mapping[str, str],
+                    timeout_seconds: float, base_dir: Path, env: Mapping[str, str],
                     key: str = "artifacts.registry") -> Registry:
-    """The Registry of an ``artifacts.registry`` or ``artifacts.replicas`` entry."""
+    """The Registry of an ``artifacts.registry`` or ``artifacts.replicas`` entry (replicas
+    take the primary's ``insecure_registries`` and ``timeout_seconds``)."""
     return open_registry(
         RegistrySettings(uri=cfg.uri, plain_http=cfg.plain_http,
                          ca_file=Path(cfg.ca_file) if cfg.ca_file else None,
-                         insecure_registries=tuple(insecure), key=key),
+                         insecure_registries=tuple(insecure), key=key,
+                         timeout_seconds=timeout_seconds),
         base_dir=base_dir, env=env)
 
 

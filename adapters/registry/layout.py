@@ -23,7 +23,7 @@ import tempfile
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from floe_ledger.adapters.registry._common import (
     REF_NAME,
@@ -36,6 +36,7 @@ from floe_ledger.adapters.registry._common import (
     referrer_descriptor,
     sniff_media_type,
     verify_digest,
+    verify_file,
 )
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
 from floe_ledger.domain.model.errors import NotFoundError
@@ -121,6 +122,24 @@ class LayoutRegistry:
             ) from None
         verify_digest(data, digest, f"blob in {self.uri}")
         return data
+
+    def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
+        """Copy the blob into ``out`` in chunks; IntegrityError unless it is ``size`` bytes
+        hashing to ``digest``. NotFoundError if absent."""
+        try:
+            blob = self._blob_path(digest).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"blob {digest} not found in {self.uri}", hint="push the artifact again"
+            ) from None
+        with blob:
+            out.seek(0)
+            out.truncate()
+            while chunk := blob.read(min(1024 * 1024, size - out.tell() + 1)):
+                out.write(chunk)
+                if out.tell() > size:
+                    break
+        verify_file(out, digest, size, f"blob in {self.uri}")
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         """Store a blob (idempotent) and return its digest."""

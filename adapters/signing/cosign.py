@@ -165,7 +165,7 @@ def verify_key_based(
         return SignatureVerdict(digest=digest, status="unsigned", mode="key",
                        reasons=[f"no cosign signature (tag {tag} not found)"])
     try:
-        layers = _signature_layers(manifest.media_type, verified_manifest_json(manifest))
+        layers = signature_layers(manifest.media_type, verified_manifest_json(manifest))
     except IntegrityError as err:
         return SignatureVerdict(digest=digest, status="failed", mode="key", reasons=[err.message])
     if not layers:
@@ -184,7 +184,8 @@ def verify_key_based(
     return SignatureVerdict(digest=digest, status="failed", mode="key", reasons=reasons)
 
 
-def _signature_layers(media_type: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+def signature_layers(media_type: str, manifest: dict[str, Any]) -> list[dict[str, Any]]:
+    """The layers of a ``.sig`` manifest (IntegrityError if it is not an image manifest)."""
     if media_type not in (OCI_MANIFEST, DOCKER_MANIFEST):
         raise IntegrityError(f"signature manifest has media type {media_type!r}")
     return layers_of(manifest)
@@ -197,10 +198,10 @@ def _check_layer(
     """The key that validly signed ``digest`` in this layer, or None and why not."""
     if layer.get("mediaType") != SIMPLE_SIGNING:
         return None, f"layer media type {layer.get('mediaType')!r} is not {SIMPLE_SIGNING}"
-    signature = _decode_signature(layer)
+    signature = decode_signature(layer)
     if signature is None:
         return None, f"missing or malformed {SIGNATURE_ANNOTATION} annotation"
-    payload, reason = _fetch_payload(registry, layer)
+    payload, reason = fetch_payload(registry, layer)
     if payload is None:
         return None, reason
     key = next((k for k in keys if k.verifies(signature, payload)), None)
@@ -210,7 +211,8 @@ def _check_layer(
     return (None, problem) if problem else (key, "")
 
 
-def _decode_signature(layer: dict[str, Any]) -> bytes | None:
+def decode_signature(layer: dict[str, Any]) -> bytes | None:
+    """The layer's ``dev.cosignproject.cosign/signature`` bytes, None if absent or not base64."""
     annotations = layer.get("annotations")
     value = annotations.get(SIGNATURE_ANNOTATION) if isinstance(annotations, dict) else None
     if not isinstance(value, str) or not value:
@@ -221,7 +223,8 @@ def _decode_signature(layer: dict[str, Any]) -> bytes | None:
         return None
 
 
-def _fetch_payload(registry: Registry, layer: dict[str, Any]) -> tuple[bytes | None, str]:
+def fetch_payload(registry: Registry, layer: dict[str, Any]) -> tuple[bytes | None, str]:
+    """The layer's payload blob, checked against its digest; or None and why not."""
     blob_digest, size = layer.get("digest"), layer.get("size")
     if not isinstance(blob_digest, str) or not isinstance(size, int) or size > MAX_PAYLOAD:
         return None, "layer descriptor has no digest, or the payload is too large"
@@ -287,7 +290,7 @@ def _existing_layers(registry: Registry, tag: str) -> tuple[str, list[dict[str, 
         manifest = registry.get_manifest(tag)
     except NotFoundError:
         return "", []
-    return manifest.digest, _signature_layers(manifest.media_type, verified_manifest_json(manifest))
+    return manifest.digest, signature_layers(manifest.media_type, verified_manifest_json(manifest))
 
 
 def _upload_signature(

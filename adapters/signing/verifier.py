@@ -17,6 +17,7 @@ from pathlib import Path
 from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.signing.cache import VerdictCache
 from floe_ledger.adapters.signing.cosign import verify_key_based
+from floe_ledger.adapters.signing.cosign_keyless import CosignKeylessVerifier
 from floe_ledger.adapters.signing.keyless import KeylessVerifier
 from floe_ledger.adapters.signing.keys import TrustedKey, load_public_key
 from floe_ledger.domain.model.errors import ConfigError
@@ -94,6 +95,11 @@ class SignatureVerifier:
         self._announced = False
         self._keyless = (
             KeylessVerifier(policy.trusted_issuers, self._trust_root, self._reference)
+            if self._trust_root is not None
+            else None
+        )
+        self._cosign_keyless = (
+            CosignKeylessVerifier(policy.trusted_issuers, self._trust_root, self._reference)
             if self._trust_root is not None
             else None
         )
@@ -194,10 +200,11 @@ class SignatureVerifier:
             verdicts.append(verify_key_based(registry, digest, self.keys, self._reference))
             if verdicts[-1].status == "verified":
                 return verdicts[-1]
-        if self._keyless is not None:
-            verdicts.append(self._keyless.verify(registry, digest))
-            if verdicts[-1].status == "verified":
-                return verdicts[-1]
+        for keyless in (self._keyless, self._cosign_keyless):
+            if keyless is not None:
+                verdicts.append(keyless.verify(registry, digest))
+                if verdicts[-1].status == "verified":
+                    return verdicts[-1]
         return _combine(digest, verdicts)
 
 
@@ -209,5 +216,6 @@ def _combine(digest: str, verdicts: list[SignatureVerdict]) -> SignatureVerdict:
         digest=digest,
         status="failed" if failed else "unsigned",
         mode=relevant[0].mode if len(relevant) == 1 else "none",
-        reasons=[reason for v in verdicts for reason in v.reasons],
+        # one fact once: the key and keyless `.sig` checks both report a missing tag
+        reasons=list(dict.fromkeys(reason for v in verdicts for reason in v.reasons)),
     )

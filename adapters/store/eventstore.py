@@ -10,10 +10,14 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
 from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.persistence import (
+    DatabaseError as StoreDatabaseError,
+)
 from eventsourcing.persistence import (
     IntegrityError as StoreIntegrityError,
 )
@@ -85,7 +89,8 @@ class EventStoreLedger:
         self.location = location
         settings = dict(env) if env is not None else sqlite_env(location)
         settings["CREATE_TABLE"] = "y" if create_tables else "n"
-        self.app = LedgerApplication(env=settings)
+        with damaged_ledger(location):
+            self.app = LedgerApplication(env=settings)
         mapper = cast(PydanticMapper, self.app.mapper)
         mapper.snapshot_key = snapshot_key if snapshot_key is not None else local_secret(
             "ledger-snapshots", os.environ)
@@ -171,7 +176,8 @@ class EventStoreLedger:
 
         The audit reads these: a row that no longer decodes must still reach the chain check.
         """
-        items = self.app.recorder.select_notifications(start=start, limit=limit)
+        with damaged_ledger(self.location):
+            items = self.app.recorder.select_notifications(start=start, limit=limit)
         return [RawEvent(position=int(n.id), artifact_id=str(n.originator_id),
                          version=int(n.originator_version), topic=str(n.topic), state=n.state)
                 for n in items]
@@ -227,6 +233,22 @@ class _AutoCommit:
 
     def close(self) -> None:
         self._conn.close()
+
+
+@contextmanager
+def damaged_ledger(location: LedgerLocation) -> Iterator[None]:
+    """A ledger file SQLite cannot read (truncated, overwritten, not a database) is an
+    integrity failure (exit 14), not a bug: say which file and how to recover."""
+    try:
+        yield
+    except (sqlite3.OperationalError, OperationalError):
+        raise  # busy or locked: the callers say "re-run"
+    except (sqlite3.DatabaseError, StoreDatabaseError) as err:
+        raise IntegrityError(
+            f"the ledger {location.display} is damaged and cannot be read: {err}",
+            hint="restore it from a backup or from an export ('floe audit export' of a good "
+                 "copy), then run 'floe audit verify --registry' on it",
+        ) from err
 
 
 def _unverified(repository: str, err: TamperError) -> IntegrityError:

@@ -25,7 +25,7 @@ import threading
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, BinaryIO
 
 from floe_ledger.domain.model.errors import ConfigError
 
@@ -120,6 +120,9 @@ class CrashingRegistry:
 
     def get_blob(self, digest: str) -> bytes:
         return self.inner.get_blob(digest)
+
+    def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
+        self.inner.copy_blob(digest, size, out)
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         return self.inner.put_blob(data, media_type)

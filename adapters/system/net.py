@@ -5,13 +5,18 @@
 * :func:`origin` - scheme, host and port (the default port filled in): credentials stay
   on one origin (security review §8).
 * :func:`read_capped` - a streamed response's body, refused past a byte limit so a hostile
-  server cannot exhaust memory (security review §18).
+  server cannot exhaust memory (security review §18), or past a deadline so a server that
+  drips its answer cannot hold floe forever; into memory, or into a file.
+* :func:`retry_after_seconds` - what a ``Retry-After`` header asks for, in seconds.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from typing import TYPE_CHECKING
+import time
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:  # only annotations: `status` reads the ledger location without httpx
     import httpx
@@ -27,6 +32,15 @@ class ResponseTooLargeError(Exception):
         super().__init__(f"more than {limit} bytes")
         self.limit = limit
         self.announced = announced
+
+
+class ResponseTooSlowError(Exception):
+    """A response body did not arrive whole before its deadline."""
+
+    def __init__(self, seconds: float, received: int) -> None:
+        super().__init__(f"not complete after {seconds:g} s")
+        self.seconds = seconds
+        self.received = received
 
 
 def host_name(hostport: str) -> str:
@@ -62,15 +76,25 @@ def display_origin(url: httpx.URL) -> str:
     return f"{scheme}://{shown}:{port}" if port else f"{scheme}://{shown}"
 
 
-def read_capped(response: httpx.Response, limit: int) -> bytes:
+def read_capped(response: httpx.Response, limit: int, *, deadline_s: float | None = None,
+                sink: BinaryIO | None = None) -> bytes:
     """Read a streamed ``response`` into memory, at most ``limit`` bytes (decoded).
 
     The body is kept on the response (``response.content`` works afterwards) and the
-    stream is closed either way.
+    stream is closed either way. With ``sink`` the bytes are written there instead and
+    ``b""`` is returned (memory stays at one chunk, whatever the size).
+
+    Args:
+        response: a response opened with ``stream=True``.
+        limit: the most bytes accepted.
+        deadline_s: the most seconds the whole body may take (None: no limit).
+        sink: a binary file to write the body into instead of memory.
 
     Raises:
         ResponseTooLargeError: Content-Length or the bytes received exceed ``limit``.
+        ResponseTooSlowError: the body was not complete within ``deadline_s``.
     """
+    started = time.monotonic()
     try:
         announced = response.headers.get("Content-Length")
         if announced is not None and announced.isdigit() and int(announced) > limit:
@@ -81,9 +105,31 @@ def read_capped(response: httpx.Response, limit: int) -> bytes:
             received += len(chunk)
             if received > limit:
                 raise ResponseTooLargeError(limit)
-            chunks.append(chunk)
+            if deadline_s is not None and time.monotonic() - started > deadline_s:
+                raise ResponseTooSlowError(deadline_s, received)
+            if sink is not None:
+                sink.write(chunk)
+            else:
+                chunks.append(chunk)
         body = b"".join(chunks)
         response._content = body  # what Response.read() itself stores
         return body
     finally:
         response.close()
+
+
+def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
+    """Seconds a ``Retry-After`` header asks to wait (delta-seconds or an HTTP-date), or
+    None when it is absent or unreadable. A date in the past is 0."""
+    text = (value or "").strip()
+    if not text:
+        return None
+    if text.isdigit():
+        return float(text)
+    try:
+        when = parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())

@@ -5,9 +5,9 @@
 
 Every endpoint is called in parallel (one thread per endpoint, each walking its queue in
 ledger order) under ONE overall deadline; each request has the endpoint's
-``timeout_seconds`` and is retried ``retry_count`` times with exponential backoff while
-the deadline allows. Nothing here raises: failures become warnings and the deliveries
-stay pending for ``floe webhooks deliver``.
+``timeout_seconds`` and is retried ``retry_count`` times with exponential backoff (or the
+pause a ``Retry-After`` asks, if longer) while the deadline allows. Nothing here raises:
+failures become warnings and the deliveries stay pending for ``floe webhooks deliver``.
 
 What is sent (URL policy, ``${VAR}`` headers, the HMAC signature) is prepared by
 :mod:`floe_ledger.adapters.webhooks.requests`; expanded values and the signing secret never
@@ -28,7 +28,9 @@ from typing import Any
 import certifi
 import httpx
 
+from floe_ledger.adapters.identity.process import LocalProcessProbe
 from floe_ledger.adapters.observability.logs import get_logger
+from floe_ledger.adapters.system.net import retry_after_seconds
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
 from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare_request
 from floe_ledger.domain.model.artifact_id import artifact_id
@@ -55,6 +57,7 @@ def _send(client: httpx.Client, d: Delivery, ep: Endpoint, prep: Prepared,
         if remaining <= 0.05:
             break
         attempts += 1
+        asked = None
         try:
             resp = client.post(prep.url, content=d.payload.encode(), headers=prep.headers,
                                timeout=min(ep.config.timeout_seconds, remaining))
@@ -63,9 +66,10 @@ def _send(client: httpx.Client, d: Delivery, ep: Endpoint, prep: Prepared,
                 return Outcome(d.delivery_id, True, attempts, status)
             if not _retryable(resp.status_code):
                 break
+            asked = retry_after_seconds(resp.headers.get("Retry-After"))
         except httpx.HTTPError as exc:
             status, error = None, prep.scrub(f"{type(exc).__name__}: {exc}")
-        pause = BACKOFF_SECONDS * 2 ** i
+        pause = max(BACKOFF_SECONDS * 2 ** i, asked or 0.0)  # Retry-After, within the deadline
         if i == ep.config.retry_count or pause >= deadline - time.monotonic():
             break
         time.sleep(pause)
@@ -218,7 +222,7 @@ def outbox_for(store: Any, env: Mapping[str, str]) -> Iterator[Outbox]:
         try:
             pg.execute("BEGIN")
             pg.execute("SELECT pg_advisory_xact_lock(%s)", (OUTBOX_LOCK_KEY,))
-            outbox = Outbox(pg, placeholder="%s", begin="BEGIN")
+            outbox = Outbox(pg, placeholder="%s", begin="BEGIN", probe=LocalProcessProbe())
             outbox.create_schema()  # commits, which releases the lock
             yield outbox
         finally:
@@ -228,7 +232,7 @@ def outbox_for(store: Any, env: Mapping[str, str]) -> Iterator[Outbox]:
                            check_same_thread=False)
     try:
         conn.execute("PRAGMA journal_mode=WAL")
-        outbox = Outbox(conn)
+        outbox = Outbox(conn, probe=LocalProcessProbe())
         outbox.create_schema()
         yield outbox
     finally:

@@ -38,12 +38,19 @@ SCHEMA = [
     "event_type TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0, "
     "rounds INTEGER NOT NULL DEFAULT 0, created_at DOUBLE PRECISION NOT NULL, "
     "next_attempt_at DOUBLE PRECISION NOT NULL, lease_until DOUBLE PRECISION, "
-    "delivered_at DOUBLE PRECISION, last_status INTEGER, last_error TEXT)",
+    "delivered_at DOUBLE PRECISION, last_status INTEGER, last_error TEXT, lease_owner TEXT)",
     "CREATE INDEX IF NOT EXISTS floe_webhook_outbox_pending ON floe_webhook_outbox "
     "(stream, delivered_at, position)",
     "CREATE TABLE IF NOT EXISTS floe_webhook_tracking (name TEXT PRIMARY KEY, "
     "position BIGINT NOT NULL)",
 ]
+
+
+class LeaseProbe(Protocol):
+    """Who holds a lease, and whether that process still runs (LocalProcessProbe)."""
+
+    def owner(self) -> str: ...
+    def alive(self, owner: str) -> bool | None: ...
 
 
 class NotificationSource(Protocol):
@@ -123,14 +130,19 @@ class Outbox:
         placeholder: ``?`` for sqlite3, ``%s`` for psycopg.
         begin: the statement that opens a write transaction.
         clock: seconds since the epoch (tests pass their own).
+        probe: who this process is (``owner()``, kept with each lease it takes) and whether
+            another lease holder still runs (``alive(owner)``): the lease of a process that
+            died (SIGKILL mid-delivery) is taken over at once instead of when it expires.
     """
 
     def __init__(self, conn: Connection, *, placeholder: str = "?",
-                 begin: str = "BEGIN IMMEDIATE", clock: Callable[[], float] = time.time) -> None:
+                 begin: str = "BEGIN IMMEDIATE", clock: Callable[[], float] = time.time,
+                 probe: LeaseProbe | None = None) -> None:
         self.conn = conn
         self.ph = placeholder
         self.begin = begin
         self.clock = clock
+        self.probe = probe
 
     def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
         return self.conn.execute(sql.replace("?", self.ph) if self.ph != "?" else sql, params)
@@ -148,7 +160,19 @@ class Outbox:
     def create_schema(self) -> None:
         for stmt in SCHEMA:
             self.conn.execute(stmt)
+        self._add_lease_owner()
         self.conn.commit()
+
+    def _add_lease_owner(self) -> None:
+        """``lease_owner`` on an outbox made before it existed."""
+        if self.ph == "%s":  # PostgreSQL
+            self.conn.execute("ALTER TABLE floe_webhook_outbox ADD COLUMN IF NOT EXISTS "
+                              "lease_owner TEXT")
+            return
+        columns = [row[1] for row in
+                   self.conn.execute("PRAGMA table_info(floe_webhook_outbox)").fetchall()]
+        if "lease_owner" not in columns:
+            self.conn.execute("ALTER TABLE floe_webhook_outbox ADD COLUMN lease_owner TEXT")
 
     # ---- following the ledger --------------------------------------------------------
 
@@ -241,7 +265,7 @@ class Outbox:
         """Lease the deliveries to attempt now, per endpoint in ledger order.
 
         An endpoint's queue is taken whole from its head, and only if some row is due
-        (``due_only``); a row leased by another process ends that endpoint's queue, so an
+        (``due_only``); a row leased by another live process ends that endpoint's queue, so an
         endpoint never receives a later event before an earlier one. Failed rows (after
         MAX_ROUNDS) do not hold the queue up, and are retried only when not ``due_only``.
         """
@@ -252,15 +276,29 @@ class Outbox:
                 queues.setdefault(d.endpoint_key, []).append(d)
         due = [q for q in queues.values()
                if not due_only or any(d.next_attempt_at <= now for d in q)]
-        return list(self._transaction(lambda: self._lease(due, now, now + lease_seconds)))
+        orphaned = self._orphaned(stream, now)
+        return list(self._transaction(
+            lambda: self._lease(due, now, now + lease_seconds, orphaned)))
 
-    def _lease(self, queues: list[list[Delivery]], now: float, until: float) -> list[Delivery]:
+    def _orphaned(self, stream: str, now: float) -> dict[str, str]:
+        """Deliveries still leased by a process that is gone: delivery id → its owner."""
+        if self.probe is None:
+            return {}
+        rows = self._x("SELECT delivery_id, lease_owner FROM floe_webhook_outbox WHERE stream"
+                       " = ? AND delivered_at IS NULL AND lease_until >= ? AND lease_owner IS "
+                       "NOT NULL", (stream, now)).fetchall()
+        return {str(did): str(owner) for did, owner in rows if self.probe.alive(owner) is False}
+
+    def _lease(self, queues: list[list[Delivery]], now: float, until: float,
+               orphaned: Mapping[str, str]) -> list[Delivery]:
+        owner = self.probe.owner() if self.probe is not None else None
         claimed: list[Delivery] = []
         for queue in queues:
             for d in queue:
-                cur = self._x("UPDATE floe_webhook_outbox SET lease_until = ? WHERE delivery_id"
-                              " = ? AND delivered_at IS NULL AND (lease_until IS NULL OR "
-                              "lease_until < ?)", (until, d.delivery_id, now))
+                cur = self._x("UPDATE floe_webhook_outbox SET lease_until = ?, lease_owner = ? "
+                              "WHERE delivery_id = ? AND delivered_at IS NULL AND (lease_until "
+                              "IS NULL OR lease_until < ? OR lease_owner = ?)",
+                              (until, owner, d.delivery_id, now, orphaned.get(d.delivery_id)))
                 if cur.rowcount != 1:
                     break
                 claimed.append(d)

@@ -134,7 +134,7 @@ def verify(app: App, out: Output, ref: str, no_cache: bool) -> None:
 @floe_command()
 def pull(app: App, out: Output, ref: str, dest: str) -> None:
     """Verify REF (per artifacts.registry.verification) before writing any file, then pull it."""
-    from floe_ledger.adapters.registry.artifacts import pull_files
+    from floe_ledger.adapters.registry.pull import pull_files
 
     digest = _resolve(app, ref)
     verifier = app.signature_verifier()

@@ -21,6 +21,7 @@ from typing import Any, TypeVar
 import click
 
 from floe_ledger.cli.app import App
+from floe_ledger.cli.complete import environments as complete_environments
 from floe_ledger.cli.options import floe_command
 from floe_ledger.cli.output import Output
 from floe_ledger.domain.model.errors import UsageError
@@ -94,7 +95,8 @@ def replay(app: App, out: Output, as_of: str, export: Path | None) -> None:
 
 
 @click.command()
-@click.option("--env", "environments", multiple=True, metavar="ENV", help="Only these (repeat).")
+@click.option("--env", "environments", multiple=True, metavar="ENV",
+              shell_complete=complete_environments, help="Only these (repeat).")
 @click.option("--digest", default=None, help="Only this digest (or a prefix of its hex).")
 @click.option("--operator", default=None, help="Only this operator.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",

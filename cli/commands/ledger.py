@@ -6,6 +6,7 @@ import click
 
 from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
+from floe_ledger.cli.complete import environments
 from floe_ledger.cli.options import floe_command, require_reason
 from floe_ledger.cli.output import Output
 
@@ -47,7 +48,7 @@ def rebuild(app: App, out: Output) -> None:
 
 @click.command()
 @click.argument("version")
-@click.option("--env", "environment", required=True, metavar="ENV",
+@click.option("--env", "environment", required=True, metavar="ENV", shell_complete=environments,
               help="The environment whose tag to adopt.")
 @click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
 @floe_command(traced=True)

@@ -9,6 +9,7 @@ import click
 
 from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
+from floe_ledger.cli.complete import environments, versions
 from floe_ledger.cli.options import floe_command, plain_text, require_reason
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.lock import lock_payload, render_lock
@@ -24,11 +25,12 @@ def platform() -> None:
 
 
 @click.command()
-@click.argument("version")
-@click.option("--from", "source", default=None, metavar="ENV",
+@click.argument("version", shell_complete=versions)
+@click.option("--from", "source", default=None, metavar="ENV", shell_complete=environments,
               help="Source environment; omit to enter the first environment from the "
               "release tag VERSION.")
-@click.option("--to", "target", required=True, metavar="ENV", help="Target environment.")
+@click.option("--to", "target", required=True, metavar="ENV", shell_complete=environments,
+              help="Target environment.")
 @click.option("--dry-run", is_flag=True, help="Run every check, write nothing.")
 @click.option("--force", is_flag=True,
               help="Complete a promotion whose env tag already exists with the same digest, "
@@ -81,7 +83,8 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
 
 
 @click.command()
-@click.option("--env", "environment", default=None, metavar="ENV", help="Only this environment.")
+@click.option("--env", "environment", default=None, metavar="ENV", shell_complete=environments,
+              help="Only this environment.")
 @click.option("--history", type=click.IntRange(min=0), default=0, show_default=True,
               help="Also show the last N events (promotions, rollbacks, locks, refusals).")
 @floe_command()
@@ -136,8 +139,8 @@ def _agree(rows: list[dict[str, Any]], facts: dict[str, Any]) -> bool:
 
 
 @click.command()
-@click.argument("version")
-@click.option("--env", "environment", required=True, metavar="ENV",
+@click.argument("version", shell_complete=versions)
+@click.option("--env", "environment", required=True, metavar="ENV", shell_complete=environments,
               help="Environment to roll back.")
 @click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
 @click.option("--dry-run", is_flag=True, help="Show the impact analysis; write nothing.")
@@ -174,7 +177,7 @@ def rollback(app: App, out: Output, version: str, environment: str, reason: str 
 
 
 @click.command()
-@click.option("--env", "environment", required=True, metavar="ENV")
+@click.option("--env", "environment", required=True, metavar="ENV", shell_complete=environments)
 @click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
 @floe_command(traced=True)
 def lock(app: App, out: Output, environment: str, reason: str | None) -> None:
@@ -184,7 +187,7 @@ def lock(app: App, out: Output, environment: str, reason: str | None) -> None:
 
 
 @click.command()
-@click.option("--env", "environment", required=True, metavar="ENV")
+@click.option("--env", "environment", required=True, metavar="ENV", shell_complete=environments)
 @click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
 @floe_command(traced=True)
 def unlock(app: App, out: Output, environment: str, reason: str | None) -> None:

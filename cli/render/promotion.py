@@ -72,9 +72,12 @@ def render_promotion(out: Output, result: PromoteResult) -> None:
     _render_gates(out, result.gate_results)
     sig = result.signature or {}
     if sig:
-        detail = sig.get("key_fingerprint") or sig.get("subject") or ""
+        # keyless: who signed (subject and issuer, in full), never the throwaway key
+        detail = (f"{sig['subject']} (issuer {sig.get('issuer')})"
+                  if sig.get("mode") == "keyless" and sig.get("subject")
+                  else str(sig.get("key_fingerprint") or "")[:40])
         c.print(f"  signature   {escape(str(sig.get('status')))} "
-                f"{escape(str(sig.get('mode') or ''))} {escape(str(detail))[:40]}")
+                f"{escape(str(sig.get('mode') or ''))} {escape(detail)}")
     c.print(f"  trace id    {out.trace_id}")
 
 

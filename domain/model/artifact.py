@@ -162,10 +162,9 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
         self._emit(ev.VersionAdopted, actor, adoption_id=adoption_id, version=version,
                    digest=digest, environment=env, tag=tag, reason=reason)
 
-    def observe_version(
-        self, version: str, digest: str, env: str | None, tag: str, actor: Actor
-    ) -> None:
-        """Record where a version's digest was seen, refusing a digest that drifted."""
+    def check_observed(self, version: str, digest: str, tag: str) -> None:
+        """IntegrityError if the ledger recorded ``version`` at another digest than ``tag``
+        names in the registry now."""
         known = self.versions.get(version)
         if known is not None and known != digest:
             raise IntegrityError(
@@ -173,7 +172,13 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
                 hint="the tag was moved outside floe; run 'floe audit verify --registry'",
                 details={"tag": tag, "registry_digest": digest, "ledger_digest": known},
             )
-        if known is None:
+
+    def observe_version(
+        self, version: str, digest: str, env: str | None, tag: str, actor: Actor
+    ) -> None:
+        """Record where a version's digest was seen, refusing a digest that drifted."""
+        self.check_observed(version, digest, tag)
+        if self.versions.get(version) is None:
             self._emit(ev.VersionObserved, actor, version=version, digest=digest,
                        environment=env, tag=tag)
 

@@ -131,6 +131,8 @@ class RegistryConfig(_Strict):
     ca_file: str | None = None
     verification: dict[str, Any] = {}
     insecure_registries: list[str] = []  # host[:port] off loopback that plain_http may reach
+    timeout_seconds: float = Field(30, gt=0, le=600)
+    """Seconds floe waits for an answer to one request (the registry and every replica)."""
 
     @field_validator("uri")
     @classmethod

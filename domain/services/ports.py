@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
 from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.oci import Descriptor, Manifest
@@ -57,6 +57,12 @@ class Registry(Protocol):
 
     def get_blob(self, digest: str) -> bytes:
         """A blob's bytes, checked against its digest. NotFoundError if absent."""
+        ...
+
+    def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
+        """Stream a blob into ``out`` (never whole in memory), refusing more than ``size``
+        bytes; IntegrityError unless it is ``size`` bytes hashing to ``digest``.
+        NotFoundError if absent."""
         ...
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:

@@ -6,7 +6,9 @@
 This module decides (transition, lock, authorization, separation of duties, the source tag
 and the target tag) and records the decision; :class:`PromotionRun` then verifies, gates,
 tags and completes it. Every refusal is recorded as PromotionRejected before it is raised
-(not in dry-run). Registry outages before the decision raise without writing anything.
+(not in dry-run). Registry outages before the decision raise without writing anything; the
+source manifest is read before the decision, so a registry that fails or lies there leaves
+no open promotion behind.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from floe_ledger.domain.model.errors import (
 )
 from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.identity import Actor
+from floe_ledger.domain.model.oci import Manifest
 from floe_ledger.domain.model.values import (
     Version,
     env_tag,
@@ -140,6 +143,7 @@ class PromotionService:
                                     resolved=reconciled.resolved,
                                     trusted=req.source is None
                                     or self.config.trusts_unrecorded_tags(req.source))
+            artifact.check_observed(version, source.digest, source.tag)
             target_state = check_target_tag(self.registry, version, req.target, source.digest,
                                             force=req.force)
         except FloeError as err:
@@ -148,21 +152,30 @@ class PromotionService:
             raise refuse(err) from None
         if target_state == "present" and artifact.completed(version, req.target):
             return _warned(_already_done(artifact, req, version, source), warnings)
+        try:  # read before deciding: a registry failing here leaves no open promotion behind
+            manifest = self.registry.get_manifest(source.digest)
+        except FloeError as err:
+            if err.exit_code == ExitCode.REGISTRY_UNAVAILABLE:
+                raise
+            raise refuse(err) from None
         try:
             promo = self._decide(session, req, version, pid, source, authorization)
         except ConcurrencyError:
             raise
         except FloeError as err:
             raise refuse(err) from None
-        return _warned(self._run(session, promo, req, target_state=target_state), warnings)
+        return _warned(self._run(session, promo, req, target_state=target_state,
+                                 manifest=manifest), warnings)
 
 
     def _run(self, session: ArtifactSession, promo: Promotion, req: PromoteRequest, *,
-             target_state: str | None = None, resumed: bool = False) -> PromoteResult:
+             target_state: str | None = None, resumed: bool = False,
+             manifest: Manifest | None = None) -> PromoteResult:
         writer = RegistryWriter(self.registry, self.replicas, self.records, self.tracer)
         run = PromotionRun(session, self.registry, self.repository, self.signatures,
                            self.gates, writer, self.tracer)
-        return run.run(promo, req, target_state=target_state, resumed=resumed)
+        return run.run(promo, req, target_state=target_state, resumed=resumed,
+                       manifest=manifest)
 
     def _resumable(self, artifact: Artifact, version: str, req: PromoteRequest) -> Promotion | None:
         """An open promotion of the same version into the same environment, if it may be

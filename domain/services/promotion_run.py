@@ -47,16 +47,18 @@ class PromotionRun:
     _pending: _Pending = field(default_factory=_Pending, init=False)
 
     def run(self, promo: Promotion, req: PromoteRequest, *, target_state: str | None,
-            resumed: bool) -> PromoteResult:
+            resumed: bool, manifest: Manifest | None = None) -> PromoteResult:
         """``target_state`` is what the decision already saw of the immutable env tag
-        (``absent``/``present``), so it is not looked up again; None on a resumed run."""
+        (``absent``/``present``), so it is not looked up again; None on a resumed run.
+        ``manifest``: the source manifest, if it was read before the decision."""
         result = PromoteResult(
             promotion_id=promo.promotion_id, version=promo.version, digest=promo.digest,
             artifact_tag=promo.version if promo.source is None else env_tag(promo.version,
                                                                             promo.source),
             source=promo.source, target=promo.target, dry_run=req.dry_run, resumed=resumed,
         )
-        manifest = self.registry.get_manifest(promo.digest)
+        if manifest is None or manifest.digest != promo.digest:
+            manifest = self.registry.get_manifest(promo.digest)
         with self.tracer.span(SPAN_VERIFY, {}) as span:
             self._verify(promo, req, result)
             span.set_attribute("enforcement_mode", str(result.signature.get("enforcement")))

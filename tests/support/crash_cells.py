@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from floe_ledger.adapters.registry.artifacts import push_files
 from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.signing.cosign import sign
+from support.tables import add_row
 from support.workspace import ACCEPT, Workspace, list_tags
 
 AFTER_VAR = "FLOE_TEST_CRASH_AFTER"
@@ -148,7 +149,7 @@ def tag_names(tags: Counter[str]) -> Counter[str]:
 
 @dataclass
 class Cell:
-    """One row of the crash-point table."""
+    """One row of the crash-point table (printed at the end of the run, support/tables.py)."""
 
     command: str
     step: int
@@ -159,22 +160,12 @@ class Cell:
     resumed: str = "-"
     verified: str = "-"
 
-    def row(self) -> list[str]:
-        return [self.command, str(self.step), self.name, self.backend, self.died, self.shown,
-                self.resumed, self.verified]
-
-
-HEADER = ["command", "k", "killed after", "ledger", "died", "status shows", "re-run",
-          "verify"]
-
-
-def table(cells: list[Cell]) -> str:
-    rows = [HEADER, *[c.row() for c in cells]]
-    widths = [max(len(r[i]) for r in rows) for i in range(len(HEADER))]
-    lines = ["| " + " | ".join(v.ljust(w) for v, w in zip(r, widths, strict=True)) + " |"
-             for r in rows]
-    lines.insert(1, "|" + "|".join("-" * (w + 2) for w in widths) + "|")
-    return "\n".join(lines)
+    def publish(self) -> None:
+        """Add the row, or replace it with what the cell has reached so far."""
+        add_row("Crash points (docs/crash-points.md)",
+                f"{self.command} {self.backend} k={self.step}",
+                {"killed after": self.name, "died": self.died, "status shows": self.shown,
+                 "re-run": self.resumed, "verify": self.verified})
 
 
 @dataclass

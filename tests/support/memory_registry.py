@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 from collections import Counter
-from typing import Any
+from typing import Any, BinaryIO
 
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.domain.model.oci import (
@@ -97,6 +97,12 @@ class MemoryRegistry:
         if sha256_digest(data) != digest:
             raise IntegrityError(f"blob content does not match {digest}")
         return data
+
+    def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
+        data = self.get_blob(digest)
+        if len(data) != size:
+            raise IntegrityError(f"blob {digest} is {len(data)} bytes, not {size}", hint="")
+        out.write(data)
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         self.calls["put_blob"] += 1

@@ -128,3 +128,51 @@ def test_unknown_endpoints_are_never_claimed(world: World) -> None:
     clock.now = log.items[-1][1].timestamp.timestamp()
     box.enqueue_new(log, endpoints(HOOKS), stream=STREAM, repository=REPO)
     assert box.claim(STREAM, ["not-configured"], due_only=False, lease_seconds=30) == []
+
+
+class Probe:
+    """Processes by name: ``alive`` says which still run (None: another host, unknown)."""
+
+    def __init__(self, me: str, running: dict[str, bool | None]) -> None:
+        self.me, self.running = me, running
+
+    def owner(self) -> str:
+        return self.me
+
+    def alive(self, owner: str) -> bool | None:
+        return self.running.get(owner)
+
+
+@pytest.mark.requirement("NFR-004", "FR-043")
+@pytest.mark.parametrize(("holder", "taken_over"), [(False, True), (True, False), (None, False)])
+def test_a_lease_whose_process_died_is_taken_over_at_once(world: World, holder: bool | None,
+                                                          taken_over: bool) -> None:
+    """A process SIGKILLed mid-delivery left its lease: the next one takes it over if that
+    process is gone, instead of waiting for the lease to run out; a live holder, or one on
+    another host (unknown), keeps it."""
+    box, log, _, clock = world
+    clock.now = log.items[-1][1].timestamp.timestamp()
+    eps = endpoints(HOOKS[:1])
+    box.enqueue_new(log, eps, stream=STREAM, repository=REPO)
+    running = {"host:1": holder}
+    box.probe = Probe("host:1", running)
+    assert len(box.claim(STREAM, [eps[0].key], due_only=True, lease_seconds=70)) == 1
+    box.probe = Probe("host:2", running)
+    again = box.claim(STREAM, [eps[0].key], due_only=False, lease_seconds=70)
+    assert len(again) == (1 if taken_over else 0)
+
+
+def test_an_outbox_made_before_lease_owners_gets_the_column() -> None:
+    conn = sqlite3.connect(":memory:", isolation_level=None)
+    conn.execute("CREATE TABLE floe_webhook_outbox (delivery_id TEXT PRIMARY KEY, "
+                 "stream TEXT NOT NULL, position BIGINT NOT NULL, endpoint_key TEXT NOT NULL, "
+                 "event_type TEXT NOT NULL, payload TEXT NOT NULL, attempts INTEGER NOT NULL "
+                 "DEFAULT 0, rounds INTEGER NOT NULL DEFAULT 0, created_at DOUBLE PRECISION "
+                 "NOT NULL, next_attempt_at DOUBLE PRECISION NOT NULL, lease_until DOUBLE "
+                 "PRECISION, delivered_at DOUBLE PRECISION, last_status INTEGER, "
+                 "last_error TEXT)")
+    box = Outbox(conn)
+    box.create_schema()
+    box.create_schema()  # twice: nothing to add the second time
+    columns = [row[1] for row in conn.execute("PRAGMA table_info(floe_webhook_outbox)")]
+    assert columns[-1] == "lease_owner" and columns.count("lease_owner") == 1
