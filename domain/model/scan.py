@@ -51,6 +51,12 @@ class Severity(StrEnum):
         return cls(text) if text in cls.__members__ else cls.UNKNOWN
 
 
+MAX_JSON_VALUES = 8_000_000
+"""Most JSON values (counted as commas and opening brackets, before parsing) a report may
+hold: a real report has one per 25 bytes or more, so up to ~5 million at the 128 MiB size
+cap; 8 million of the smallest (``[]``) cost ~0.5 GB once parsed, 43 million (the cap filled
+with them) would cost ~2.7 GB."""
+
 MAX_FINDINGS = 100_000
 """Most vulnerability entries a report may hold; past it the report is refused (fail
 closed): a real scan has thousands, and each entry costs a model object."""
@@ -240,6 +246,11 @@ def load_report(raw: str | bytes, fmt: ScannerFormat) -> list[Finding]:
     """Decode report text and parse it; ScanReportError for empty or non-JSON input."""
     if not raw.strip():
         raise _fail(fmt, "the report is empty")
+    counted = (raw.count(b",") + raw.count(b"[") + raw.count(b"{") if isinstance(raw, bytes)
+               else raw.count(",") + raw.count("[") + raw.count("{"))
+    if counted > MAX_JSON_VALUES:
+        raise _fail(fmt, f"it holds more than {MAX_JSON_VALUES} JSON values; not parsed",
+                    "scan with a narrower scope or severity filter; the gate fails closed")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
