@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from support.fuzz_report import PROPERTY, publish, summary_rows
 from support.registry_server import RegistryServer, start_registry
 from support.tables import ENV as TABLES_ENV
 from support.tables import render_tables
@@ -59,3 +60,20 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for line in lines:
             terminalreporter.write_line(line)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# Hostile-input fuzzing (tests/fuzz): each test's tally travels in its report's
+# user_properties, so xdist workers' counts reach the controller, which merges them by
+# category into one result table before the summary prints the tables.
+_fuzz_reports: list[pytest.TestReport] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # the tally fixture adds its rows when it is torn down: the teardown report has them
+    if report.when == "teardown" and any(k == PROPERTY for k, _ in report.user_properties):
+        _fuzz_reports.append(report)
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        publish(summary_rows(_fuzz_reports))
