@@ -39,7 +39,7 @@ class FloeGroup(click.Group):
 
     def make_context(self, info_name: str | None, args: list[str],
                      parent: click.Context | None = None, **extra: Any) -> click.Context:
-        for arg in args:
+        for arg in args if not extra.get("resilient_parsing") else ():  # not completion
             if _SURROGATE.search(arg):
                 raise click.UsageError(
                     f"an argument is not valid UTF-8: {quoted(printable(arg))}")

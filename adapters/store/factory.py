@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Mapping
 
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.location import LedgerLocation
-from floe_ledger.domain.model.errors import IntegrityError
 
 
 def open_store(location: LedgerLocation, env: Mapping[str, str]) -> EventStoreLedger:
@@ -18,14 +16,7 @@ def open_store(location: LedgerLocation, env: Mapping[str, str]) -> EventStoreLe
     telling to run ``floe ledger init``.
     """
     if location.kind == "sqlite":
-        try:
-            return EventStoreLedger(location)
-        except sqlite3.DatabaseError as err:  # not a database: another file, or damaged
-            raise IntegrityError(
-                f"the ledger {location.display} cannot be read as a SQLite database: {err}",
-                hint="check FLOE_LEDGER_URL or --ledger; if that is the ledger, keep the file "
-                "as evidence and verify a copy or an export ('floe audit verify --export')",
-            ) from None
+        return EventStoreLedger(location)
     from floe_ledger.adapters.store.postgres import open_postgres_store
 
     return open_postgres_store(location, env, create_tables=False)

@@ -63,6 +63,10 @@ COMMANDS: dict[str, Spec] = {
     "schema": ([], {}, {"-O": "schema.json"}),
     "webhooks deliver": ([], {}, {"--deadline": "1"}),
     "webhooks status": ([], {}, {"--limit": "5"}),
+    "init": (["--manifest", "init/manifest.yaml", "--force"], {"URI": "oci-layout:./reg"},
+             {"--env": "dev"}),
+    "doctor": ([], {}, {}),
+    "completion": ([], {"SHELL": "bash"}, {}),
 }
 # Names: a value that is plainly not one is exit 2 (3 for a reference that is merely unknown).
 NAMES = {"VERSION": {2}, "REF": {2, 3}, "--from": {2}, "--to": {2}, "--env": {2},
