@@ -44,8 +44,12 @@ def ledger_location(url: str | None, manifest_dir: Path) -> LedgerLocation:
                 "FLOE_LEDGER_URL names an in-memory SQLite ledger, which would lose every event",
                 hint="use sqlite:///path/to/ledger.sqlite",
             )
-        path = Path(unquote(raw))
-        return LedgerLocation("sqlite", path=(manifest_dir / path).resolve())
+        try:
+            resolved = (manifest_dir / Path(unquote(raw))).resolve()
+        except (OSError, ValueError) as err:  # a name too long, a NUL (%00) in it
+            raise ConfigError(f"the ledger path {raw!r} cannot be used: {err}",
+                              hint="use sqlite:///path/to/ledger.sqlite") from None
+        return LedgerLocation("sqlite", path=resolved)
     if url.startswith(("postgresql://", "postgres://")):
         return LedgerLocation("postgresql", url=url)
     raise ConfigError(
