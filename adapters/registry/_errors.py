@@ -1,9 +1,14 @@
-"""Translate registry error answers into ledger errors, quoting the registry's code."""
+"""Translate registry error answers into ledger errors, quoting the registry's code.
+
+The registry's message is text floe did not write: it is scrubbed (known secrets, such as
+the credentials just sent, and credential shapes) before any error quotes it.
+"""
 
 from __future__ import annotations
 
 import httpx
 
+from floe_ledger.adapters.observability.redact import scrub
 from floe_ledger.domain.model.errors import (
     FloeError,
     IntegrityError,
@@ -23,7 +28,7 @@ def error_code(response: httpx.Response) -> tuple[str, str]:
     try:
         errors = response.json().get("errors") or []
         first = errors[0]
-        return str(first.get("code", "")), str(first.get("message", ""))
+        return str(first.get("code", "")), scrub(str(first.get("message", "")))
     except (ValueError, AttributeError, IndexError, TypeError):
         return "", ""
 
