@@ -81,12 +81,12 @@ def export_jsonl(rows: Iterable[RawEvent], path: Path, *, force: bool = False) -
 
 def read_jsonl(path: Path) -> Iterator[RawEvent]:
     """The events of a JSON Lines export, as rows the chain verifier takes."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+    with path.open("rb") as handle:
+        for number, raw_line in enumerate(handle, 1):
+            if not raw_line.strip():
                 continue
-            try:
-                item = json.loads(line)
+            try:  # a binary file (a SQLite export given by mistake) is a usage error too
+                item = json.loads(raw_line.decode("utf-8"))
                 state = item.get("state")
                 stored = (json.dumps(state) if state is not None else item["state_raw"])
                 yield RawEvent(int(item["position"]), str(item["artifact_id"]),
