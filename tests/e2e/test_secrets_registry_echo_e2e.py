@@ -56,6 +56,7 @@ def test_a_registry_error_that_quotes_the_credential_is_masked(tmp_path: Path,
     for path, data in files_under(tmp_path, skip):
         scanner.scan("files", str(path), data)
     print(f"\n{scanner.table()}")
+    scanner.add_rows(f"Secrets: a registry error quoting the credential ({source})")
     assert not scanner.hits, "\n".join(scanner.hits)
     assert not floe.unexpected, "\n\n".join(floe.unexpected)
     assert any("registry answered DENIED: Authorization: Basic [REDACTED]" in r.stdout + r.stderr

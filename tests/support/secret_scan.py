@@ -26,6 +26,7 @@ import psycopg
 from psycopg import sql
 
 from support.cli_runs import Run
+from support.tables import add_row
 from support.workspace import ACCEPT
 
 INDEX_TYPES = ("application/vnd.oci.image.index.v1+json",
@@ -100,6 +101,12 @@ class LeakScanner:
     @property
     def hits(self) -> list[str]:
         return [f"{src}: {hit}" for src, entry in self.sources.items() for hit in entry.hits]
+
+    def add_rows(self, table: str) -> None:
+        """One row per source in the suite's result table ``table`` (support.tables)."""
+        for name, entry in self.sources.items():
+            add_row(table, name, {"items": entry.items, "bytes scanned": entry.bytes,
+                                  "hits": len(entry.hits)})
 
     def table(self) -> str:
         rows = [("source scanned", "items", "bytes", "hits")]
