@@ -19,6 +19,7 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
+from floe_ledger.adapters.observability.redact import register_secret
 from floe_ledger.adapters.system.files import FileTooLargeError, read_limited
 from floe_ledger.adapters.system.net import MIB, ResponseTooLargeError, is_loopback, read_capped
 from floe_ledger.domain.model.config import IdentityConfig, OidcConfig
@@ -37,6 +38,7 @@ def resolve_operator(config: IdentityConfig, env: Mapping[str, str], *,
     """The operator for this run; a token that is present but invalid is an error (exit 12)."""
     token = env.get("FLOE_OIDC_TOKEN")
     if token:
+        register_secret(token)  # masked in every log line and scrubbed text of this run
         return _from_oidc(token, config, base_dir or Path.cwd())
     if registry is not None:
         user = registry().authenticated_user()  # checks the credential once, if there is one
