@@ -7,6 +7,9 @@
 
 from __future__ import annotations
 
+import re
+from typing import Any
+
 import click
 
 from floe_ledger.cli.commands.artifact import artifact
@@ -19,11 +22,49 @@ from floe_ledger.cli.commands.platform import platform
 from floe_ledger.cli.commands.schema import schema
 from floe_ledger.cli.commands.webhooks import webhooks
 from floe_ledger.cli.commands.whoami import whoami
+from floe_ledger.cli.render.text import has_control, printable
+from floe_ledger.domain.model.errors import quoted
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
 
-@click.group(context_settings=CONTEXT)
+class FloeGroup(click.Group):
+    """The root command: what every command line goes through before any command runs.
+
+    - An argument that is not UTF-8 (Linux hands Python its bytes as lone surrogates) is
+      a usage error (exit 2): everything floe records or prints is UTF-8.
+    - click's own usage errors quote what was typed; their control characters are shown
+      escaped, so a typed value cannot add a line or move the cursor (security review §12).
+    """
+
+    def make_context(self, info_name: str | None, args: list[str],
+                     parent: click.Context | None = None, **extra: Any) -> click.Context:
+        for arg in args if not extra.get("resilient_parsing") else ():  # not completion
+            if _SURROGATE.search(arg):
+                raise click.UsageError(
+                    f"an argument is not valid UTF-8: {quoted(printable(arg))}")
+        try:
+            return super().make_context(info_name, args, parent, **extra)
+        except click.ClickException as err:
+            raise _escaped(err) from None
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException as err:
+            raise _escaped(err) from None
+
+
+def _escaped(err: click.ClickException) -> click.ClickException:
+    if not isinstance(err, click.UsageError) or not has_control(err.format_message()):
+        return err
+    return click.UsageError(printable(err.format_message()), ctx=err.ctx)
+
+
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+@click.group(cls=FloeGroup, context_settings=CONTEXT)
 @click.version_option(package_name="floe-ledger", prog_name="floe")
 def cli() -> None:
     """Promote immutable OCI artifacts through environments (dev -> staging -> prod),

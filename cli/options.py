@@ -22,10 +22,11 @@ App is cheap: every adapter is built on first use.
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, Concatenate, ParamSpec, TypeVar
 
@@ -34,7 +35,11 @@ import click
 from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.output import FORMATS, Output, handle_errors
 from floe_ledger.cli.render.text import has_control, printable
-from floe_ledger.domain.model.errors import UsageError
+from floe_ledger.domain.model.errors import UsageError, quoted
+
+MAX_ROWS = 1_000_000
+"""The largest ``--limit`` / ``--history``: larger counts overflow what SQLite and Python's
+containers take (exit 1 before), and no terminal shows more."""
 
 P = ParamSpec("P")
 F = TypeVar("F", bound=Callable[..., Any])
@@ -126,7 +131,8 @@ def _ledger_option(func: F) -> F:
 
 
 def plain_text(value: str | None, option: str) -> str | None:
-    """``value`` unless it holds control characters (a newline, an ANSI escape): exit 2.
+    """``value`` unless it is blank or holds control characters (a newline, an ANSI
+    escape): exit 2.
 
     Reasons are recorded for good and shown in history; a newline in one would forge a
     line there (security review §12). Output escapes them anyway; refusing at input
@@ -134,8 +140,10 @@ def plain_text(value: str | None, option: str) -> str | None:
     """
     if value is not None and has_control(value):
         raise UsageError(f"{option} may not contain control characters (newlines, tabs, "
-                         f"terminal escapes): {printable(value)!r}",
+                         f"terminal escapes): {quoted(printable(value))}",
                          hint="give the reason on one line of plain text")
+    if value is not None and not value.strip():
+        raise UsageError(f"{option} may not be empty", hint="say why, in a few words")
     return value
 
 
@@ -148,3 +156,14 @@ def require_reason(reason: str | None, what: str) -> str:
         return plain_text(str(click.prompt(f"Reason for the {what}")), "the reason") or ""
     raise UsageError(f"--reason is required for a {what}",
                      hint="pass --reason TEXT (the prompt is only offered on a terminal)")
+
+
+@contextlib.contextmanager
+def writing(target: object) -> Iterator[None]:
+    """An OSError while writing ``target`` (a name too long, a file where a folder must be,
+    no permission) is a usage error naming it (exit 2), not an unexpected one."""
+    try:
+        yield
+    except OSError as err:
+        raise UsageError(f"cannot write {target}: {err.strerror or err}",
+                         hint="choose a path in a folder you can write to") from None

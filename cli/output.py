@@ -120,12 +120,14 @@ def handle_errors(out: Output) -> Iterator[None]:
         out.error(FloeError("interrupted", hint="re-run the command; promotions resume"))
         sys.exit(130)
     except Exception as exc:  # the one place unexpected errors become exit 1
-        if os.environ.get("FLOE_DEBUG"):  # scrubbed: a traceback shows locals' values
-            from floe_ledger.adapters.observability.redact import scrub, secret_values
+        from floe_ledger.adapters.observability.redact import scrub, secret_values
 
-            sys.stderr.write(scrub(traceback.format_exc(), secret_values(os.environ)))
+        # Scrubbed like the traceback: an exception's text may quote a credential.
+        secrets = secret_values(os.environ)
+        if os.environ.get("FLOE_DEBUG"):
+            sys.stderr.write(scrub(traceback.format_exc(), secrets))
         out.error(FloeError(
-            f"unexpected error: {type(exc).__name__}: {exc}",
+            scrub(f"unexpected error: {type(exc).__name__}: {exc}", secrets),
             hint="set FLOE_DEBUG=1 for a traceback, and report it",
         ))
         sys.exit(int(ExitCode.UNEXPECTED))

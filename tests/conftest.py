@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from support.fault_matrix import render_table
+from support.fuzz_report import PROPERTY, publish, summary_rows
 from support.registry_server import RegistryServer, start_registry
 from support.tables import ENV as TABLES_ENV
 from support.tables import render_tables
@@ -47,9 +48,13 @@ def repo_name(request: pytest.FixtureRequest) -> str:
 # nothing, so only this conftest's hooks run where the workers' reports arrive.
 
 _fault_cells: dict[tuple[str, str], str] = {}
+_fuzz_reports: list[pytest.TestReport] = []  # see the hostile-input note below
 
 
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    # the fuzz tally fixture adds its rows when it is torn down: the teardown report has them
+    if report.when == "teardown" and any(k == PROPERTY for k, _ in report.user_properties):
+        _fuzz_reports.append(report)
     if report.when != "call":
         return
     props = dict(report.user_properties)
@@ -80,3 +85,11 @@ def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
         for line in lines:
             terminalreporter.write_line(line)
     shutil.rmtree(folder, ignore_errors=True)
+
+
+# Hostile-input fuzzing (tests/fuzz): each test's tally travels in its report's
+# user_properties, so xdist workers' counts reach the controller, which merges them by
+# category into one result table before the summary prints the tables.
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    if not hasattr(session.config, "workerinput"):
+        publish(summary_rows(_fuzz_reports))

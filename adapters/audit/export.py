@@ -81,17 +81,17 @@ def export_jsonl(rows: Iterable[RawEvent], path: Path, *, force: bool = False) -
 
 def read_jsonl(path: Path) -> Iterator[RawEvent]:
     """The events of a JSON Lines export, as rows the chain verifier takes."""
-    with path.open(encoding="utf-8") as handle:
-        for number, line in enumerate(handle, 1):
-            if not line.strip():
+    with path.open("rb") as handle:
+        for number, raw in enumerate(handle, 1):
+            if not raw.strip():
                 continue
             try:
-                item = json.loads(line)
+                item = json.loads(raw.decode("utf-8"))
                 state = item.get("state")
                 stored = (json.dumps(state) if state is not None else item["state_raw"])
                 yield RawEvent(int(item["position"]), str(item["artifact_id"]),
                                int(item["version"]), str(item["topic"]), stored)
-            except (ValueError, KeyError, TypeError, AttributeError) as err:
+            except (ValueError, KeyError, TypeError, AttributeError, RecursionError) as err:
                 raise UsageError(
                     f"{path}:{number} is not an exported event: {err}",
                     hint="give a file written by 'floe audit export -f jsonl'") from err

@@ -26,7 +26,7 @@ from floe_ledger.adapters.audit.export import read_jsonl
 from floe_ledger.adapters.audit.registry_check import check_registry
 from floe_ledger.adapters.audit.snapshot_check import check_snapshots
 from floe_ledger.adapters.audit.views_check import check_views
-from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError, quoted
 from floe_ledger.projections.audit import (
     Anchor,
     ChainBreak,
@@ -65,7 +65,7 @@ class AuditSources(Protocol):
 
 def parse_time(text: str, option: str) -> datetime:
     """An ISO 8601 date or date-time (``Z`` or an offset; naive means UTC), or ``now``."""
-    value = text.strip()
+    value = text
     if value.lower() == "now":
         return datetime.now(UTC)
     try:
@@ -74,21 +74,29 @@ def parse_time(text: str, option: str) -> datetime:
         try:
             day = date.fromisoformat(value)
         except ValueError:
-            raise UsageError(f"{option}: not an ISO 8601 time: {text!r}",
+            raise UsageError(f"{option}: not an ISO 8601 time: {quoted(text)}",
                              hint="e.g. 2026-11-20T14:30:00Z, 2026-11-20 or now") from None
         moment = datetime(day.year, day.month, day.day)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+def _is_file(path: Path) -> bool:
+    """``path.is_file()``, false for a name the system cannot even look up (too long)."""
+    try:
+        return path.is_file()
+    except (OSError, ValueError):
+        return False
+
+
 def ledger_rows(app: AuditSources, export: Path | None = None) -> Iterator[RawEvent]:
     """The raw rows of a JSON Lines export, or of the ledger (which must exist)."""
     if export is not None:
-        if not export.is_file():
+        if not _is_file(export):
             raise NotFoundError(f"no export at {export}", hint="give a file from 'floe audit "
                                 "export --format jsonl'")
         return read_jsonl(export)
     loc = app.ledger_location
-    if loc.kind == "sqlite" and (loc.path is None or not loc.path.is_file()):
+    if loc.kind == "sqlite" and (loc.path is None or not _is_file(loc.path)):
         raise NotFoundError(f"no ledger at {loc.display}",
                             hint="run from the folder of manifest.yaml, or set --ledger / "
                             "FLOE_LEDGER_URL")

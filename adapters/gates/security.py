@@ -17,6 +17,11 @@ from typing import Any
 from floe_ledger.adapters.gates.command import excerpt, outcome_details, run_spec
 from floe_ledger.adapters.gates.context import GateContext
 from floe_ledger.adapters.gates.runner import CommandOutcome, substitute, timeout_message
+from floe_ledger.adapters.system.files import (
+    FileTooLargeError,
+    NotRegularFileError,
+    read_limited,
+)
 from floe_ledger.domain.model.gate_results import GateResult, GateStatus
 from floe_ledger.domain.model.gates import GateSpec, SecurityGateConfig
 from floe_ledger.domain.model.scan import ScanReportError, SecuritySummary, load_report, summarize
@@ -64,7 +69,7 @@ def report_digests(raw: bytes | str, fmt: str) -> set[str]:
     """
     try:
         doc = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         return set()
     if not isinstance(doc, dict):
         return set()
@@ -120,14 +125,18 @@ def evaluate_report(gate: str, raw: bytes | str, cfg: SecurityGateConfig,
 def _read_report(spec: GateSpec, cfg: SecurityGateConfig, ctx: GateContext) -> GateResult:
     path = ctx.resolve(substitute([cfg.report or ""], ctx.placeholders())[0])
     try:
-        size = path.stat().st_size
-        if size > REPORT_LIMIT:
-            return GateResult.failed(spec.name, f"scanner report {path} is too large ({size} B)")
-        raw = path.read_bytes()
-    except OSError as exc:
-        return GateResult.failed(
-            spec.name, f"cannot read scanner report {path}: {exc.strerror or exc}",
-            report=str(path))
+        raw = read_limited(path, REPORT_LIMIT, regular_only=True)
+    except FileTooLargeError as exc:
+        size = f" ({exc.size} B)" if exc.size is not None else ""
+        return GateResult.failed(spec.name, f"scanner report {path} is larger than "
+                                 f"{REPORT_LIMIT} B{size}; not read", report=str(path))
+    except NotRegularFileError:
+        return GateResult.failed(spec.name, f"scanner report {path} is not a regular file",
+                                 report=str(path))
+    except (OSError, ValueError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        return GateResult.failed(spec.name, f"cannot read scanner report {path}: {reason}",
+                                 report=str(path))
     result = evaluate_report(spec.name, raw, cfg, ctx.artifact_digest)
     return result.model_copy(update={"details": result.details | {"report": str(path)}})
 

@@ -109,12 +109,16 @@ class ConfiguredGates:
             raise config_error(exc, "artifacts.promotion.gate_commands") from None
 
     @functools.cached_property
-    def policies(self) -> tuple[PolicyRule, ...]:
+    def configured_policies(self) -> list[PolicyRule]:
+        """``artifacts.promotion.policies`` validated; ConfigError names the rule's key."""
         try:
-            configured = _POLICIES.validate_python(self._promotion.policies or [])
+            return _POLICIES.validate_python(self._promotion.policies or [])
         except ValidationError as exc:
             raise config_error(exc, "artifacts.promotion.policies") from None
-        return tuple(effective_policies(configured))
+
+    @functools.cached_property
+    def policies(self) -> tuple[PolicyRule, ...]:
+        return tuple(effective_policies(self.configured_policies))
 
     def gates_for(self, target: str) -> GatesConfig:
         """The validated ``gates`` map of ``target``; ConfigError names its path."""
@@ -149,8 +153,7 @@ class ConfiguredGates:
         for env in self._promotion.environments:
             self.plan(env.name)
         if expressions:
-            configured = self._promotion.policies or []
-            validate_policies(_POLICIES.validate_python(configured))
+            validate_policies(self.configured_policies)
 
     def gate_names(self, target: str) -> list[str]:
         return [spec.name for spec in self.plan(target)]

@@ -20,6 +20,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from floe_ledger.adapters.manifest import MAX_BYTES
+from floe_ledger.adapters.system.files import FileTooLargeError, read_limited
 from floe_ledger.adapters.system.secrets import local_secret
 
 FORMAT = 1
@@ -45,7 +47,7 @@ def _cache_file(path: Path) -> Path:
 def cached_summary(path: Path) -> ManifestSummary | None:
     """The remembered summary if the manifest is byte-for-byte the one validated."""
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_BYTES)
         doc = json.loads(_cache_file(path).read_text())
         summary = ManifestSummary(str(doc["repository"]),
                                   tuple(str(e) for e in doc["environments"]))
@@ -53,14 +55,14 @@ def cached_summary(path: Path) -> ManifestSummary | None:
         if not hmac.compare_digest(str(doc.get("key")), want):
             return None
         return summary
-    except (OSError, ValueError, KeyError, TypeError):
+    except (OSError, ValueError, KeyError, TypeError, FileTooLargeError):
         return None
 
 
 def remember_summary(path: Path, summary: ManifestSummary) -> None:
     """Best effort: a read-only directory just means no cache."""
     try:
-        data = path.read_bytes()
+        data = read_limited(path, MAX_BYTES)
         target = _cache_file(path)
         target.parent.mkdir(parents=True, exist_ok=True)
         tmp = target.with_suffix(f".{os.getpid()}.tmp")
@@ -68,7 +70,7 @@ def remember_summary(path: Path, summary: ManifestSummary) -> None:
         tmp.write_text(json.dumps({"key": key, "repository": summary.repository,
                                    "environments": list(summary.environments)}))
         os.replace(tmp, target)
-    except OSError:
+    except (OSError, ValueError, FileTooLargeError):
         return
 
 

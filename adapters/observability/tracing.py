@@ -18,6 +18,10 @@ span, so ``trace_id`` is the CI trace's id. Without one, a fresh id is chosen up
 every top-level span of the process uses it, so the id printed and the exported spans
 agree. ``OTEL_EXPORTER_OTLP_TIMEOUT`` is read as seconds when at most 300 (as the Python
 SDK does), else as milliseconds (as the specification says).
+
+An exception that ends a span is recorded as the SDK would (an ``exception`` event, ERROR
+status) but scrubbed by :func:`.redact.scrub` first, with the values of the secret-named
+variables in ``env``: spans go to a third-party backend.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from floe_ledger.adapters.observability.logs import get_logger
+from floe_ledger.adapters.observability.redact import scrub, secret_values
 from floe_ledger.domain.services.tracing import NOOP_SPAN, Attrs, AttrValue, Span
 
 SHUTDOWN_TIMEOUT_SECONDS = 2.0
@@ -168,10 +173,12 @@ class Telemetry:
     Build it with :func:`init_tracing`; call :meth:`shutdown` once at the end.
     """
 
-    def __init__(self, trace_id: str, *, provider: Any = None, root_context: Any = None) -> None:
+    def __init__(self, trace_id: str, *, provider: Any = None, root_context: Any = None,
+                 secrets: frozenset[str] = frozenset()) -> None:
         self._trace_id = trace_id
         self._provider = provider
         self._root_context = root_context
+        self._secrets = secrets  # masked in exceptions recorded on spans
         self._tracer = provider.get_tracer("floe_ledger") if provider is not None else None
 
     @property
@@ -201,9 +208,31 @@ class Telemetry:
         current = trace.get_current_span().get_span_context().is_valid
         parent = None if current else self._root_context
         with self._tracer.start_as_current_span(  # type: ignore[union-attr]
-            name, context=parent, attributes=_clean(attrs)
+            name, context=parent, attributes=_clean(attrs),
+            record_exception=False, set_status_on_exception=False,
         ) as span:
-            yield OtelSpan(span)
+            try:
+                yield OtelSpan(span)
+            except BaseException as exc:
+                self._record_exception(span, exc)
+                raise
+
+    def _record_exception(self, span: Any, exc: BaseException) -> None:
+        """What the SDK records for an exception (an ``exception`` event, ERROR status), with
+        every text scrubbed: an exception's message may quote a URL or a credential."""
+        import traceback
+
+        from opentelemetry.trace import Status, StatusCode
+
+        kind = type(exc).__qualname__
+        message = scrub(str(exc), self._secrets)
+        span.add_event("exception", {
+            "exception.type": kind, "exception.message": message,
+            "exception.stacktrace": scrub("".join(traceback.format_exception(exc)),
+                                          self._secrets),
+            "exception.escaped": "False",
+        })
+        span.set_status(Status(StatusCode.ERROR, f"{kind}: {message}"))
 
     def traceparent(self) -> str:
         """W3C traceparent of the current span (for child processes such as gate commands)."""
@@ -256,4 +285,4 @@ def init_tracing(env: Mapping[str, str], service_name: str = "floe") -> Telemetr
 
     root_context, trace_id = extract_parent(env)
     return Telemetry(trace_id, provider=build_provider(settings, int(trace_id, 16), sys.stderr),
-                     root_context=root_context)
+                     root_context=root_context, secrets=frozenset(secret_values(env)))

@@ -7,7 +7,12 @@ import json
 import re
 from typing import Any, BinaryIO
 
-from floe_ledger.domain.model.errors import IntegrityError, RegistryUnavailableError, UsageError
+from floe_ledger.domain.model.errors import (
+    IntegrityError,
+    RegistryUnavailableError,
+    UsageError,
+    quoted,
+)
 from floe_ledger.domain.model.oci import (
     MANIFEST_MEDIA_TYPES,
     OCI_INDEX,
@@ -18,7 +23,7 @@ from floe_ledger.domain.model.oci import (
 )
 from floe_ledger.domain.model.values import DIGEST_RE, TAG_RE
 
-ANY_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$")
+ANY_DIGEST_RE = re.compile(r"^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+\Z")
 TITLE = "org.opencontainers.image.title"
 REF_NAME = "org.opencontainers.image.ref.name"
 
@@ -33,7 +38,7 @@ def check_reference(reference: str) -> str:
     if DIGEST_RE.match(reference) or TAG_RE.match(reference):
         return reference
     raise UsageError(
-        f"not a valid tag or digest: {reference!r}",
+        f"not a valid tag or digest: {quoted(reference)}",
         hint="tags are 1-128 of [A-Za-z0-9_.-]; digests look like sha256:<64 hex>",
     )
 

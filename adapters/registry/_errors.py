@@ -1,10 +1,15 @@
 """Translate registry error answers into ledger errors, quoting the registry's code (and
-the rate limit a persistent 429 hit); the transport's own errors are in ``_http_errors``."""
+the rate limit a persistent 429 hit); the transport's own errors are in ``_http_errors``.
+
+The registry's message is text floe did not write: it is scrubbed (known secrets, such as
+the credentials just sent, and credential shapes) before any error quotes it.
+"""
 
 from __future__ import annotations
 
 import httpx
 
+from floe_ledger.adapters.observability.redact import scrub
 from floe_ledger.domain.model.errors import (
     FloeError,
     IntegrityError,
@@ -24,7 +29,7 @@ def error_code(response: httpx.Response) -> tuple[str, str]:
     try:
         errors = response.json().get("errors") or []
         first = errors[0]
-        return str(first.get("code", "")), str(first.get("message", ""))
+        return str(first.get("code", "")), scrub(str(first.get("message", "")))
     except (ValueError, AttributeError, IndexError, TypeError):
         return "", ""
 

@@ -66,7 +66,7 @@ def push_files(
         The manifest as stored (its digest is what the registry reported).
 
     Raises:
-        UsageError: no files, or two files with the same name.
+        UsageError: no files, two files with the same name, or a file that cannot be read.
     """
     if not files:
         raise UsageError("no files to push", hint="give at least one file")
@@ -92,7 +92,11 @@ def push_files(
 
 
 def _push_layer(registry: Registry, path: Path, media_type: str) -> dict[str, Any]:
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise UsageError(f"cannot read {path}: {err.strerror or err}",
+                         hint="give files that exist and can be read") from None
     return {
         "mediaType": media_type,
         "digest": registry.put_blob(data, media_type),

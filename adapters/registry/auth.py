@@ -15,7 +15,10 @@ Example::
     creds = resolve_credentials("ghcr.io", env=os.environ)
     print(creds)  # Credentials(username='ci-bot', source='config.json', secret=***)
 
-Secrets never appear in a repr, a str, an exception or a log line.
+Secrets never appear in a repr, a str, an exception or a log line: each Credentials
+registers its password, identity token and Basic form with the one scrubber
+(:func:`~floe_ledger.adapters.observability.redact.register_secret`) when it is made, so
+that text floe did not write (a registry's error message) is masked of them too.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from typing import Any
 
 import httpx
 
+from floe_ledger.adapters.observability.redact import register_secret
 from floe_ledger.adapters.system.net import display_origin, host_name, is_loopback
 from floe_ledger.domain.model.errors import ConfigError, UnauthorizedError
 
@@ -54,6 +58,12 @@ class Credentials:
     password: str = field(default="", repr=False)
     identity_token: str | None = field(default=None, repr=False)
     source: str = "settings"
+
+    def __post_init__(self) -> None:
+        for secret in (self.password, self.identity_token):
+            register_secret(secret)
+        if self.password:
+            register_secret(self.basic_header().removeprefix("Basic "))
 
     def __repr__(self) -> str:
         return f"Credentials(username={self.username!r}, source={self.source!r}, secret=***)"

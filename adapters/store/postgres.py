@@ -30,6 +30,7 @@ from urllib.parse import parse_qsl, unquote, urlsplit
 
 import psycopg
 
+from floe_ledger.adapters.observability.redact import register_secret
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.readers import TRACKING_NAME, read_history, read_statuses
 from floe_ledger.adapters.system.net import is_loopback
@@ -99,6 +100,7 @@ def postgres_target(location: LedgerLocation, env: Mapping[str, str]) -> Postgre
         raise ConfigError(f"ledger {where}: no database user",
                           hint="use postgresql://user@host:port/dbname (or set PGUSER)")
     password = unquote(parts.password or "") or env.get("PGPASSWORD") or ""
+    register_secret(password)  # masked in every log line and scrubbed text of this run
     dbname = unquote(parts.path.lstrip("/")) or env.get("PGDATABASE") or user
     host = parts.hostname or env.get("PGHOST") or "localhost"
     sslmode = _sslmode(host, query.get("sslmode") or env.get("PGSSLMODE") or None, where)

@@ -9,9 +9,9 @@ from typing import Any
 import click
 
 from floe_ledger.cli.app import App
-from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.options import floe_command, writing
 from floe_ledger.cli.output import Output
-from floe_ledger.domain.model.errors import NotFoundError, SignatureError
+from floe_ledger.domain.model.errors import NotFoundError, SignatureError, UsageError
 
 
 @click.group()
@@ -44,13 +44,17 @@ def keygen(app: App, out: Output, prefix: str, password_env: str | None) -> None
                 else serialization.NoEncryption())
     private = Path(f"{prefix}.key")
     public = Path(f"{prefix}.pub")
-    private.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(key.private_bytes(serialization.Encoding.PEM,
-                                   serialization.PrivateFormat.PKCS8, enc))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
+    if os.path.lexists(private):
+        raise UsageError(f"{private} exists; a key is never overwritten",
+                         hint="choose another PREFIX, or remove the old key first")
+    with writing(f"the key pair {prefix}.key/.pub"):
+        private.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(private, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(key.private_bytes(serialization.Encoding.PEM,
+                                       serialization.PrivateFormat.PKCS8, enc))
+        public.write_bytes(key.public_key().public_bytes(
+            serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
     if out.structured:
         out.result({"private_key": str(private), "public_key": str(public)})
     else:
@@ -67,7 +71,6 @@ def push(app: App, out: Output, args: tuple[str, ...], artifact_type: str,
          annotations: tuple[str, ...]) -> None:
     """Publish FILE... as a new OCI artifact tagged REF (e.g. a release tag v1.2.3)."""
     from floe_ledger.adapters.registry.artifacts import push_files
-    from floe_ledger.domain.model.errors import UsageError
 
     if len(args) < 2:
         raise UsageError("give at least one FILE and a REF",
@@ -148,7 +151,8 @@ def pull(app: App, out: Output, ref: str, dest: str) -> None:
         status = "Signature verified" if outcome.decision == "proceed" else outcome.message
         if outcome.decision == "warn" and not out.structured:
             out.warn(outcome.message)
-    files = pull_files(app.registry, digest, Path(dest))
+    with writing(dest):
+        files = pull_files(app.registry, digest, Path(dest))
     if out.structured:
         out.result({"digest": digest, "files": [str(f) for f in files], "signature": status})
     else:

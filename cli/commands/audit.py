@@ -14,6 +14,7 @@ kind, reason), and every tag moved or deleted outside floe is listed.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -22,9 +23,9 @@ import click
 
 from floe_ledger.cli.app import App
 from floe_ledger.cli.complete import environments as complete_environments
-from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.options import MAX_ROWS, floe_command, writing
 from floe_ledger.cli.output import Output
-from floe_ledger.domain.model.errors import UsageError
+from floe_ledger.domain.model.errors import UsageError, quoted
 
 F = TypeVar("F", bound=Callable[..., Any])
 PathType = click.Path(path_type=Path, dir_okay=False)
@@ -104,7 +105,8 @@ def replay(app: App, out: Output, as_of: str, export: Path | None) -> None:
               "gate, signature, tag (repeat).")
 @click.option("--since", default=None, metavar="TIME", help="At or after TIME.")
 @click.option("--until", default=None, metavar="TIME", help="At or before TIME.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="The newest N only.")
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_ROWS), default=None,
+              help="The newest N only.")
 @export_option
 @floe_command(ledger_option=True)
 def history(app: App, out: Output, environments: tuple[str, ...], digest: str | None,
@@ -120,10 +122,11 @@ def history(app: App, out: Output, environments: tuple[str, ...], digest: str | 
         wanted = kinds_for(kinds)
     except ValueError as err:
         raise UsageError(f"--kind: {err}", hint="see 'floe audit history --help'") from err
+    _check_filters(environments, digest)
     keep = HistoryFilter(
         environments=environments, digest=digest, operator=operator, kinds=wanted,
-        since=audit_ops.parse_time(since, "--since") if since else None,
-        until=audit_ops.parse_time(until, "--until") if until else None,
+        since=audit_ops.parse_time(since, "--since") if since is not None else None,
+        until=audit_ops.parse_time(until, "--until") if until is not None else None,
     )
     out.trace_id = app.trace_id  # traced only once the arguments are known to be good
     fold = HistoryFold(keep, limit)
@@ -134,6 +137,22 @@ def history(app: App, out: Output, environments: tuple[str, ...], digest: str | 
         out.result({"count": len(entries), "entries": entries})
     else:
         render_history(out, entries)
+
+
+_DIGEST_PREFIX = re.compile(r"(?:sha256:)?[0-9a-f]{1,64}\Z")
+
+
+def _check_filters(environments: tuple[str, ...], digest: str | None) -> None:
+    """--env takes environment names, --digest a digest or a prefix of its hex (exit 2)."""
+    from floe_ledger.domain.model.values import ENV_NAME_RE
+
+    for env in environments:
+        if not ENV_NAME_RE.match(env):
+            raise UsageError(f"--env: not an environment name: {quoted(env)}",
+                             hint="lower-case letters and digits, starting with a letter")
+    if digest is not None and not _DIGEST_PREFIX.match(digest):
+        raise UsageError(f"--digest: not a digest or a prefix of its hex: {quoted(digest)}",
+                         hint="e.g. sha256:4bf92f35... or 4bf92f35")
 
 
 @click.command()
@@ -149,7 +168,8 @@ def export(app: App, out: Output, fmt: str, out_path: Path, force: bool) -> None
 
     rows = audit_ops.ledger_rows(app)
     writer = export_jsonl if fmt == "jsonl" else export_sqlite
-    summary = writer(rows, out_path, force=force)
+    with writing(out_path):
+        summary = writer(rows, out_path, force=force)
     if out.structured:
         out.result(summary.as_dict())
     else:
@@ -172,8 +192,9 @@ def checkpoint(app: App, out: Output, key: Path, out_path: Path) -> None:
     from floe_ledger.adapters.audit import verify as audit_ops
 
     password = app.settings.env.get("FLOE_CHECKPOINT_KEY_PASSWORD")
-    result = audit_ops.create_checkpoint(app, key, out_path,
-                                         password.encode() if password else None)
+    with writing(out_path):
+        result = audit_ops.create_checkpoint(app, key, out_path,
+                                             password.encode() if password else None)
     if out.structured:
         out.result(result)
     else:

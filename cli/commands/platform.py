@@ -10,7 +10,7 @@ import click
 from floe_ledger.cli.app import App
 from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.complete import environments, versions
-from floe_ledger.cli.options import floe_command, plain_text, require_reason
+from floe_ledger.cli.options import MAX_ROWS, floe_command, plain_text, require_reason
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.lock import lock_payload, render_lock
 from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
@@ -85,7 +85,7 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
 @click.command()
 @click.option("--env", "environment", default=None, metavar="ENV", shell_complete=environments,
               help="Only this environment.")
-@click.option("--history", type=click.IntRange(min=0), default=0, show_default=True,
+@click.option("--history", type=click.IntRange(min=0, max=MAX_ROWS), default=0, show_default=True,
               help="Also show the last N events (promotions, rollbacks, locks, refusals).")
 @floe_command()
 def status(app: App, out: Output, environment: str | None, history: int) -> None:
@@ -161,7 +161,8 @@ def rollback(app: App, out: Output, version: str, environment: str, reason: str 
     from floe_ledger.domain.services.requests import RollbackRequest
 
     try:
-        text = reason if dry_run else require_reason(reason, "rollback")
+        # a dry run needs no reason, but refuses one the real run would refuse
+        text = plain_text(reason, "--reason") if dry_run else require_reason(reason, "rollback")
         req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
                               break_glass=plain_text(break_glass, "--break-glass"))
         result = app.rollback_service().rollback(req, app.actor())

@@ -44,7 +44,10 @@ def schema(target: str | None) -> None:
     """Print the JSON Schema of manifest.yaml, for editor completion and CI validation."""
     text = json.dumps(manifest_schema(), indent=2) + "\n"
     if target:
-        Path(target).write_text(text)
+        try:
+            Path(target).write_text(text)
+        except OSError as err:  # not a floe_command: click's own usage error, exit 2
+            raise click.UsageError(f"cannot write {target}: {err.strerror or err}") from None
         click.echo(f"wrote {target}", err=True)
     else:
         click.echo(text, nl=False)

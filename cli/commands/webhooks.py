@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from floe_ledger.cli.app import App
-from floe_ledger.cli.options import floe_command
+from floe_ledger.cli.options import MAX_ROWS, floe_command
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.webhooks import render_deliveries
 
@@ -120,7 +120,7 @@ def deliver(app: App, out: Output, deadline: float) -> None:
 
 @click.command()
 @click.option("--all", "show_all", is_flag=True, help="Also list delivered ones.")
-@click.option("--limit", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--limit", type=click.IntRange(min=1, max=MAX_ROWS), default=200, show_default=True)
 @floe_command()
 def status(app: App, out: Output, show_all: bool, limit: int) -> None:
     """Webhook deliveries not yet made (pending, or failed after repeated rounds)."""

@@ -5,9 +5,10 @@
 
 Names, reasons, versions and operators come from people and from other ledgers' records.
 On a terminal, a newline in one forges a line of history, an ANSI escape rewrites what is
-shown, and ``[red]`` is Rich markup. ``escape`` shows C0 and C1 control characters, DEL
-and the Unicode line, paragraph and bidi-override characters as Python escapes
-(``\\n``, ``\\x1b``, ``\\u202e``), then escapes Rich markup. Every human renderer uses it;
+shown, and ``[red]`` is Rich markup. ``escape`` shows C0 and C1 control characters, DEL,
+the Unicode line, paragraph and bidi-override characters, and the lone surrogates that
+stand for bytes that are not UTF-8, as Python escapes (``\\n``, ``\\x1b``, ``\\u202e``,
+``\\udcff``), then escapes Rich markup. Every human renderer uses it;
 ``-o json`` keeps the raw string (JSON escapes it).
 """
 
@@ -16,7 +17,7 @@ from __future__ import annotations
 import re
 
 _UNPRINTABLE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u200e\u200f\u202a-\u202e"
-                          r"\u2066-\u2069]")
+                          r"\u2066-\u2069\ud800-\udfff]")
 _NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 

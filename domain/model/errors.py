@@ -157,3 +157,11 @@ ERRORS_BY_CODE: dict[str, type[FloeError]] = {
         IntegrityError,
     )
 }
+
+
+def quoted(value: str, limit: int = 100) -> str:
+    """``repr(value)`` for an error message, cut to ``limit`` characters with the full
+    length noted: a 10 000-character argument still makes a one-line message."""
+    if len(value) <= limit:
+        return repr(value)
+    return f"{value[:limit]!r}... ({len(value)} characters)"

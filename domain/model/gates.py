@@ -41,6 +41,8 @@ KNOWN_GATES = (POLICY_GATE, "tests", SECURITY_GATE, "cost_analysis", "performanc
 PLACEHOLDERS = ("ARTIFACT_REF", "ARTIFACT_DIGEST", "ARTIFACT_TAG", "SOURCE_ENV", "TARGET_ENV")
 DEFAULT_GATE_TIMEOUT = 300
 DEFAULT_SCAN_TIMEOUT = 600
+# The patterns are also pydantic (Rust regex) patterns, where "$" is the end of the text;
+# Python code must use fullmatch, since re's "$" also matches before a final newline.
 GATE_NAME_RE = re.compile(r"^[a-z][a-z0-9_-]{0,62}$")
 ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,127}$")
 _PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
@@ -169,7 +171,7 @@ class GatesConfig(BaseModel):
     @model_validator(mode="after")
     def _custom_names(self) -> GatesConfig:
         for name in self.model_extra or {}:
-            if not GATE_NAME_RE.match(name):
+            if not GATE_NAME_RE.fullmatch(name):
                 raise ValueError(f"gate name {name!r} must match {GATE_NAME_RE.pattern}")
         return self
 

@@ -51,6 +51,16 @@ class Severity(StrEnum):
         return cls(text) if text in cls.__members__ else cls.UNKNOWN
 
 
+MAX_JSON_VALUES = 8_000_000
+"""Most JSON values (counted as commas and opening brackets, before parsing) a report may
+hold: a real report has one per 25 bytes or more, so up to ~5 million at the 128 MiB size
+cap; 8 million of the smallest (``[]``) cost ~0.5 GB once parsed, 43 million (the cap filled
+with them) would cost ~2.7 GB."""
+
+MAX_FINDINGS = 100_000
+"""Most vulnerability entries a report may hold; past it the report is refused (fail
+closed): a real scan has thousands, and each entry costs a model object."""
+
 _RANK = {
     Severity.UNKNOWN: 0, Severity.NEGLIGIBLE: 1, Severity.LOW: 2,
     Severity.MEDIUM: 3, Severity.HIGH: 4, Severity.CRITICAL: 5,
@@ -101,8 +111,24 @@ def _fail(fmt: str, what: str, hint: str = "") -> ScanReportError:
     )
 
 
+def _count(found: list[Finding], fmt: str) -> None:
+    if len(found) >= MAX_FINDINGS:
+        raise _fail(fmt, f"it holds more than {MAX_FINDINGS} vulnerability entries",
+                    "scan with a narrower scope or severity filter; the gate fails closed")
+
+
+TEXT_LIMIT = 256
+"""Longest ID, package or fixed version kept from a report (real ones are far shorter):
+each ends up in the gate's message and in the ledger."""
+
+
 def _text(value: object) -> str:
-    return value.strip() if isinstance(value, str) else ""
+    """A report's string, stripped and cut to :data:`TEXT_LIMIT`; a lone surrogate (a JSON
+    ``\\ud800`` escape, which no UTF-8 can hold) becomes U+FFFD. Anything else is ""."""
+    if not isinstance(value, str):
+        return ""
+    text = value.strip()[:TEXT_LIMIT]
+    return text.encode("utf-8", "surrogatepass").decode("utf-8", "replace")
 
 
 def _mapping(value: object) -> Mapping[str, Any]:
@@ -149,6 +175,7 @@ def parse_trivy(data: object) -> list[Finding]:
             if not vid:
                 raise _fail("trivy", f"{where}.Vulnerabilities[{j}] has no VulnerabilityID")
             fixed_version = _text(vuln.get("FixedVersion"))
+            _count(found, "trivy")
             found.append(Finding(
                 id=vid, severity=Severity.parse(vuln.get("Severity")),
                 package=_text(vuln.get("PkgName")), fixed=bool(fixed_version),
@@ -180,10 +207,11 @@ def parse_grype(data: object) -> list[Finding]:
         versions = [v for v in raw_versions if isinstance(v, str)] if isinstance(
             raw_versions, list) else []
         artifact = _mapping(match.get("artifact"))
+        _count(found, "grype")
         found.append(Finding(
             id=vid, severity=Severity.parse(vuln.get("severity")),
             package=_text(artifact.get("name")), fixed=_text(fix.get("state")).lower() == "fixed",
-            fixed_version=", ".join(versions),
+            fixed_version=_text(", ".join(versions)),
         ))
     return found
 
@@ -218,10 +246,17 @@ def load_report(raw: str | bytes, fmt: ScannerFormat) -> list[Finding]:
     """Decode report text and parse it; ScanReportError for empty or non-JSON input."""
     if not raw.strip():
         raise _fail(fmt, "the report is empty")
+    counted = (raw.count(b",") + raw.count(b"[") + raw.count(b"{") if isinstance(raw, bytes)
+               else raw.count(",") + raw.count("[") + raw.count("{"))
+    if counted > MAX_JSON_VALUES:
+        raise _fail(fmt, f"it holds more than {MAX_JSON_VALUES} JSON values; not parsed",
+                    "scan with a narrower scope or severity filter; the gate fails closed")
     try:
         data = json.loads(raw)
     except (ValueError, UnicodeDecodeError) as exc:
         raise _fail(fmt, f"not JSON ({exc})") from None
+    except RecursionError:
+        raise _fail(fmt, "nested too deeply to read") from None
     return parse_report(data, fmt)
 
 

@@ -5,21 +5,25 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from floe_ledger.domain.model.errors import InvalidTransitionError, UsageError
+from floe_ledger.domain.model.errors import InvalidTransitionError, UsageError, quoted
 
-DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}$")
+# "\Z", not "$": re's "$" also matches before a final newline, so "v1.2.3\n" would pass.
+DIGEST_RE = re.compile(r"^sha256:[a-f0-9]{64}\Z")
+# ASCII digits only (a fullwidth one is a digit to \d and to int()), at most 30: a tag holds
+# 128 characters, and int() refuses numbers of more than 4300 digits with a ValueError.
 VERSION_RE = re.compile(
-    r"^v?(?P<major>0|[1-9]\d*)\.(?P<minor>0|[1-9]\d*)\.(?P<patch>0|[1-9]\d*)"
-    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?$"
+    r"^v?(?P<major>0|[1-9][0-9]{0,29})\.(?P<minor>0|[1-9][0-9]{0,29})"
+    r"\.(?P<patch>0|[1-9][0-9]{0,29})"
+    r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?\Z"
 )
-ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,30}$")
-TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}$")
+ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,30}\Z")
+TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\Z")
 
 
 def check_digest(digest: str) -> str:
     """Return ``digest`` if it is a sha256 OCI digest, else raise UsageError."""
     if not DIGEST_RE.match(digest):
-        raise UsageError(f"not a sha256 digest: {digest!r}",
+        raise UsageError(f"not a sha256 digest: {quoted(digest)}",
                          hint="digests look like sha256:<64 hex>")
     return digest
 
@@ -28,7 +32,7 @@ def check_tag(tag: str) -> str:
     """Return ``tag`` if it is a valid OCI tag, else raise UsageError."""
     if not TAG_RE.match(tag):
         raise UsageError(
-            f"not a valid OCI tag: {tag!r}",
+            f"not a valid OCI tag: {quoted(tag)}",
             hint="tags are 1-128 characters of letters, digits, '_', '.' and '-'",
         )
     return tag
@@ -49,7 +53,7 @@ class Version:
         match = VERSION_RE.match(text)
         if not match:
             raise UsageError(
-                f"not a semantic version: {text!r}",
+                f"not a semantic version: {quoted(text)}",
                 hint="versions look like v1.2.3 (or 1.2.3, v1.2.3-rc.1)",
             )
         return cls(
@@ -109,7 +113,7 @@ class EnvironmentPath:
     def index(self, env: str) -> int:
         if env not in self.names:
             raise UsageError(
-                f"unknown environment {env!r}",
+                f"unknown environment {quoted(env)}",
                 hint=f"environments are: {' -> '.join(self.names)}",
                 details={"environments": list(self.names)},
             )

@@ -98,6 +98,12 @@ def test_a_jsonl_export_has_every_event_with_its_hash_and_verifies_again(
     assert again.heads() == verify_chain(raw_events(store)).heads()
     with pytest.raises(UsageError, match="already exists"):
         export_jsonl(raw_events(store), path)
+    # the SQLite export given where JSON Lines are read: a usage error naming the line, not
+    # a UnicodeDecodeError (exit 1)
+    binary = tmp_path / "ledger.db"
+    export_sqlite(raw_events(store), binary)
+    with pytest.raises(UsageError, match=r"ledger\.db:\d+ is not an exported event"):
+        list(read_jsonl(binary))
 
 
 @pytest.mark.requirement("SC-003")

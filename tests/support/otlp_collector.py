@@ -51,12 +51,17 @@ def _attrs(items: Any) -> dict[str, Any]:
     return {a.key: _value(a.value) for a in items}
 
 
+def _inflate(body: bytes, encoding: str) -> bytes:
+    if encoding == "gzip":
+        return gzip.decompress(body)
+    if encoding == "deflate":
+        return zlib.decompress(body)
+    return body
+
+
 def decode(body: bytes, encoding: str = "") -> list[ReceivedSpan]:
     """The spans of one ExportTraceServiceRequest."""
-    if encoding == "gzip":
-        body = gzip.decompress(body)
-    elif encoding == "deflate":
-        body = zlib.decompress(body)
+    body = _inflate(body, encoding)
     request = ExportTraceServiceRequest()
     request.ParseFromString(body)
     spans: list[ReceivedSpan] = []
@@ -79,6 +84,7 @@ class OtlpCollector:
 
     def __init__(self) -> None:
         self.spans: list[ReceivedSpan] = []
+        self.bodies: list[bytes] = []  # every request body as received, decompressed
         self.requests = 0
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
@@ -89,9 +95,11 @@ class OtlpCollector:
         """The base URL, as OTEL_EXPORTER_OTLP_ENDPOINT takes it."""
         return f"http://127.0.0.1:{self.port}"
 
-    def _record(self, spans: list[ReceivedSpan]) -> None:
+    def _record(self, body: bytes, encoding: str) -> None:
+        spans = decode(body, encoding)
         with self._lock:
             self.requests += 1
+            self.bodies.append(_inflate(body, encoding))
             self.spans.extend(spans)
 
     def start(self) -> OtlpCollector:
@@ -105,7 +113,7 @@ class OtlpCollector:
                     self.send_header("Content-Length", "0")
                     self.end_headers()
                     return
-                owner._record(decode(body, self.headers.get("Content-Encoding", "")))
+                owner._record(body, self.headers.get("Content-Encoding", ""))
                 reply = ExportTraceServiceResponse().SerializeToString()
                 self.send_response(200)
                 self.send_header("Content-Type", "application/x-protobuf")

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.store.location import ledger_location
+from floe_ledger.adapters.store.location import LedgerLocation, ledger_location
 from floe_ledger.domain.model.errors import ConfigError
 
 
@@ -31,3 +31,25 @@ def test_an_unknown_scheme_is_a_config_error_and_a_password_is_never_shown(tmp_p
         ledger_location("mysql://u:p@h/db", tmp_path)
     loc = ledger_location("postgresql://ledger:s3cret@db.internal:5432/floe", tmp_path)
     assert "s3cret" not in loc.display and loc.display.endswith("db.internal:5432/floe")
+
+
+@pytest.mark.parametrize("password", ["5432/pw-cut-by-a-slash", "5432?pw-cut-by-a-query",
+                                      "pw-cut-by-a-slash/x", "5432#pw-cut-by-a-hash"])
+def test_a_password_with_an_unencoded_delimiter_is_refused_without_quoting_it(
+        tmp_path, password: str) -> None:
+    """Such a password cuts the URL apart: its pieces became the port, the path or the query,
+    and error messages (and `display`) quoted them (issue 13, secrets)."""
+    url = f"postgresql://ledger:{password}@db.internal:5432/floe"
+    with pytest.raises(ConfigError) as refused:
+        ledger_location(url, tmp_path)
+    said = f"{refused.value.message} {refused.value.hint} {refused.value.details}"
+    assert "percent-encode" in said
+    for piece in password.replace("?", "/").replace("#", "/").split("/"):
+        assert len(piece) < 5 or piece not in said
+    assert "pw-cut" not in LedgerLocation("postgresql", url=url).display
+
+
+def test_a_percent_encoded_password_parses(tmp_path) -> None:
+    loc = ledger_location("postgresql://ledger:pw%2Fwith%3Fall%23of%40them@db:5432/floe",
+                          tmp_path)
+    assert loc.display == "postgresql://db:5432/floe"
