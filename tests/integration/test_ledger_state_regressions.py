@@ -8,7 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.domain.services.requests import AdoptRequest, PromoteRequest
+from floe_ledger.domain.model.errors import IntegrityError
+from floe_ledger.domain.services.requests import AdoptRequest, PromoteRequest, RollbackRequest
 from support.ledger_world import ENVIRONMENTS, LedgerWorld, verify
 
 
@@ -84,3 +85,28 @@ def test_an_adoption_contradicted_by_another_ledgers_record_is_drift(world: Ledg
     assert [(d.tag, d.status, d.live) for d in outcome.drift] == [
         ("v2.0.0-dev", "moved", world.release["v2.0.0"])]
     assert verify(b.reader()).ok
+
+
+@pytest.mark.requirement("FR-013", "TXN-02", "SC-003")
+def test_a_rollback_to_a_version_the_ledger_knows_as_two_digests_writes_nothing(
+        world: LedgerWorld) -> None:
+    b, a = world.ledgers["b"], world.ledgers["a"]
+    with b.command() as app:
+        app.promotion_service().promote(PromoteRequest("v2.0.0", None, "dev"), world.actor("b"))
+    world.registry.by_hand("v2.0.0-dev", world.release["v1.1.0"])  # moved behind floe's back
+    with a.command() as app:  # a bare tag counts in dev: a records v2.0.0 as v1.1.0's bytes
+        app.promotion_service().promote(PromoteRequest("v2.0.0", "dev", "staging"),
+                                        world.actor("a"))
+    with a.command() as app:  # ... and folds b's record of v2.0.0 in dev (latest-dev)
+        app.promotion_service().promote(PromoteRequest("v1.0.0", None, "dev"), world.actor("a"))
+    puts = len(world.registry.puts)
+    with a.command() as app, pytest.raises(IntegrityError, match=r"v2\.0\.0-dev"):
+        app.rollback_service().rollback(RollbackRequest("v2.0.0", "dev", reason="x"),
+                                        world.actor("a"))
+    # It used to write the rollback tag, latest-dev and a rollback record, then fail to
+    # record the rollback: the registry said dev ran v2.0.0, the ledger did not.
+    written = [tag for tag, _, _ in world.registry.puts[puts:] if not tag.startswith("floe-head-")]
+    assert written == []
+    store = a.reader().store
+    assert type(store.notifications(store.max_position(), 1)[0][1]).__name__ == \
+        "RollbackRejected"
