@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
 from floe_ledger.domain.model import events as ev
@@ -29,6 +30,7 @@ class ExpectedTag:
     mutable: bool
     event_version: int
     kind: str
+    at: datetime | None = None  # when the ledger wrote it (a mutable tag: the last time)
 
 
 @dataclass(frozen=True)
@@ -55,24 +57,27 @@ class TagFold:
         self.requested: set[str] = set()
         self.digests: set[str] = set()
         self.ledger_ids: set[str] = set()  # this ledger's id (one per stream it holds)
-        self.explained: set[str] = set()  # environment tags floe wrote, observed or adopted
+        #: environment tags floe wrote, observed or adopted -> the digest each must name
+        self.explained: dict[str, str] = {}
 
     def feed(self, event: ev.ArtifactEvent) -> None:
         aid = str(event.originator_id)
         if isinstance(event, ev.ArtifactRegistered):
             self._repository[aid] = event.repository
             self.ledger_ids.add(ledger_id(event.originator_id, event.timestamp))
-        elif isinstance(event, ev.VersionAdopted):
-            self.explained.add(event.tag)
+        elif isinstance(event, ev.VersionAdopted):  # evidence only while it names the digest
+            self._put(self._repository.get(aid, ""), event.tag, event.digest, False, event)
+            self.explained[event.tag] = event.digest
         elif isinstance(event, ev.RecordObserved):
-            self.digests.add(event.subject_digest)
+            if event.subject_digest:  # a lock of an environment that ran nothing has none
+                self.digests.add(event.subject_digest)
             if event.record_kind in ("promotion", "adoption") and event.version:
-                self.explained.add(f"{event.version}-{event.environment}")
+                self.explained[f"{event.version}-{event.environment}"] = event.subject_digest
         elif isinstance(event, ev.VersionObserved) and event.environment:
             self._put(self._repository.get(aid, ""), event.tag, event.digest, False, event)
         elif isinstance(event, ev.TagWritten):
             self._put(event.registry, event.tag, event.digest, event.mutable, event)
-            self.explained.add(event.tag)
+            self.explained[event.tag] = event.digest
         elif isinstance(event, ev.RolledBack):
             repo = self._repository.get(aid, "")
             self._put(repo, event.rollback_tag, event.digest, False, event)
@@ -89,7 +94,8 @@ class TagFold:
              event: ev.ArtifactEvent) -> None:
         tags = self._tags.setdefault(registry, {})
         if mutable or tag not in tags:
-            tags[tag] = ExpectedTag(tag, digest, mutable, event.originator_version, event.kind)
+            tags[tag] = ExpectedTag(tag, digest, mutable, event.originator_version, event.kind,
+                                    event.timestamp)
 
     def tags(self, registry: str) -> dict[str, ExpectedTag]:
         return dict(self._tags.get(registry, {}))
@@ -122,7 +128,9 @@ def compare_tags(expected: dict[str, ExpectedTag], live: dict[str, str | None],
 def unexplained_tags(live: dict[str, str | None], explained: set[str],
                      environments: tuple[str, ...], trusted: tuple[str, ...]) -> list[TagDrift]:
     """``{version}-{env}`` tags that nothing floe recorded explains (pushed by hand or by
-    another tool), in the environments whose unrecorded tags are not trusted."""
+    another tool, or moved since), in the environments whose unrecorded tags are not trusted.
+
+    ``explained``: the tags whose live digest is the one floe recorded."""
     drift = []
     for tag, got in sorted(live.items()):
         env = next((e for e in environments if tag.endswith(f"-{e}")), None)

@@ -2,9 +2,12 @@
 
 - Tags the ledger wrote that moved or vanished, and ``latest-<env>`` / rollback tags it never
   wrote (drift).
-- Environment tags ``{version}-{env}`` that nothing floe recorded explains: no promotion or
-  adoption in this ledger, and no record of another ledger found in the registry (drift
-  ``unexplained``), except in environments that trust such tags.
+- Environment tags ``{version}-{env}`` that nothing floe recorded explains at the digest they
+  name now: no promotion or adoption in this ledger, and no record of another ledger found
+  in the registry (drift ``unexplained``), except in environments that trust such tags. An
+  adopted tag is this ledger's like one it wrote: moved or deleted, it is drift.
+- ``latest-<env>`` is accounted for by the newest promotion or rollback into env, this
+  ledger's or another's (with a verified record).
 - Every record found (referrers of the digests the ledger knows and of every environment
   tag, and the ``floe-record-*`` tags), checked like any record read before deciding: one
   whose manifest, layer and annotations disagree was edited and is reported. Records of
@@ -27,6 +30,7 @@ from floe_ledger.domain.model.errors import FloeError
 from floe_ledger.domain.services.ports import Registry
 from floe_ledger.projections.audit import Anchor, ChainBreak
 from floe_ledger.projections.audit_drift import (
+    ExpectedTag,
     TagDrift,
     TagFold,
     compare_tags,
@@ -60,7 +64,7 @@ def check_registry(registry: Registry, repository: str, promotion: PromotionConf
     found.drift = compare_tags(expected, live, environments)
     records = _records(registry, tags.digests | {d for d in live.values() if d})
     vouched: set[tuple[str, str]] = set()  # (tag, digest) a verified record accounts for
-    newest: dict[str, tuple[str, str]] = {}  # latest-<env> -> (time, digest) of the newest
+    newest: dict[str, tuple[datetime, str]] = {}  # latest-<env> -> (time, digest), newest
     aid = str(artifact_id(repository))
     for rec in records.values():
         checked = _check(registry, rec, found)
@@ -80,11 +84,15 @@ def check_registry(registry: Registry, repository: str, promotion: PromotionConf
             found.anchors.append(Anchor(head[0], head[1], head[2],
                                         f"registry record {rec.tag or rec.digest[:19]}"))
         _check_promotion(found, rec.annotations, tags, aid, rec.tag or rec.digest)
-    vouched |= {(tag, digest) for tag, (_, digest) in newest.items()}
-    # A tag another ledger moved, with a verified record saying so, is not drift here.
-    found.drift = [d for d in found.drift if (d.tag, d.live or "") not in vouched]
-    explained = tags.explained | {tag for tag, digest in vouched if live.get(tag) == digest}
-    found.drift += unexplained_tags(live, explained, environments, trusted)
+    vouched |= _newer_than_ours(newest, expected)
+    # A tag another ledger moved or wrote, with a verified record saying so, is not drift
+    # here; but no ledger re-points an immutable tag this ledger wrote or adopted.
+    found.drift = [d for d in found.drift if (d.tag, d.live or "") not in vouched
+                   or (d.tag in expected and not expected[d.tag].mutable)]
+    explained = {tag for tag, digest in [*tags.explained.items(), *vouched]
+                 if live.get(tag) == digest}
+    reported = {d.tag for d in found.drift}  # a moved tag is drift once
+    found.drift += unexplained_tags(live, explained | reported, environments, trusted)
     for ledger in sorted(tags.ledger_ids):  # the head each command anchored when it ended
         anchor = head_record(registry, ledger)
         if anchor is not None and anchor.ledger_head is not None:
@@ -125,7 +133,15 @@ def _vouches(content: dict[str, Any], digest: str) -> set[tuple[str, str]]:
     return {(tag, digest) for tag in tags}
 
 
-def _newest_latest(newest: dict[str, tuple[str, str]], content: dict[str, Any],
+def _newer_than_ours(newest: dict[str, tuple[datetime, str]],
+                     expected: dict[str, ExpectedTag]) -> set[tuple[str, str]]:
+    """``latest-<env>`` as the newest foreign record put it, unless this ledger moved it
+    later: then only this ledger's own write accounts for it."""
+    return {(tag, digest) for tag, (at, digest) in newest.items()
+            if (own := expected.get(tag)) is None or own.at is None or own.at < at}
+
+
+def _newest_latest(newest: dict[str, tuple[datetime, str]], content: dict[str, Any],
                    digest: str) -> None:
     """``latest-<env>`` is accounted for only by the newest promotion or rollback into env."""
     kind = content.get("kind")
@@ -133,7 +149,7 @@ def _newest_latest(newest: dict[str, tuple[str, str]], content: dict[str, Any],
         "environment")
     try:
         at = datetime.fromisoformat(str(content.get("promoted_at") or content.get(
-            "rolled_back_at")).replace("Z", "+00:00")).astimezone(UTC).isoformat()
+            "rolled_back_at")).replace("Z", "+00:00")).astimezone(UTC)
     except ValueError:
         return
     if kind not in ("promotion", "rollback") or not env or not digest:

@@ -148,6 +148,8 @@ class VerifyOutcome:
                        f"[{b.reason}]: {b.message}")
             hint = ("restore the ledger from a backup or export; 'floe audit export' keeps "
                     "the evidence")
+        elif self.incomplete:  # an interrupted promotion's tags look like drift until then
+            message, hint = _incomplete_message(self.incomplete)
         elif self.drift:
             tags = ", ".join(f"{d.tag} ({d.status})" for d in self.drift)
             message = f"registry drift: {len(self.drift)} tag(s) changed outside floe: {tags}"
@@ -155,13 +157,11 @@ class VerifyOutcome:
                     if any(d.status != "unexplained" for d in self.drift) else
                     "an unexplained tag was written without floe: adopt it deliberately with "
                     "'floe ledger adopt VERSION --env ENV --reason TEXT', or remove it")
-        elif self.invalid_records:
+        else:
             bad = self.invalid_records[0]
             message = (f"{len(self.invalid_records)} registry record(s) fail verification: "
                        f"{bad['digest']}: {bad['reason']}")
             hint = "a record was changed in the registry after it was written; find who"
-        else:
-            message, hint = _incomplete_message(self.incomplete)
         payload = self.payload()
         return IntegrityError(message, hint=hint, details={
             "first_break": payload["first_break"], "drift": [d.as_dict() for d in self.drift]},

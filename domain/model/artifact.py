@@ -162,23 +162,24 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
         self._emit(ev.VersionAdopted, actor, adoption_id=adoption_id, version=version,
                    digest=digest, environment=env, tag=tag, reason=reason)
 
-    def check_observed(self, version: str, digest: str, tag: str) -> None:
-        """IntegrityError if the ledger recorded ``version`` at another digest than ``tag``
-        names in the registry now."""
+    def check_observed(self, version: str, digest: str, tag: str,
+                       seen: str = "in the registry") -> str | None:
+        """The digest the ledger knows ``version`` as (None: not known yet); IntegrityError
+        if that is not ``digest``, which ``tag`` names (``seen``: where it was read)."""
         known = self.versions.get(version)
         if known is not None and known != digest:
             raise IntegrityError(
-                f"{tag} is {digest} in the registry but the ledger recorded {version} as {known}",
+                f"{tag} is {digest} {seen} but the ledger recorded {version} as {known}",
                 hint="the tag was moved outside floe; run 'floe audit verify --registry'",
                 details={"tag": tag, "registry_digest": digest, "ledger_digest": known},
             )
+        return known
 
     def observe_version(
         self, version: str, digest: str, env: str | None, tag: str, actor: Actor
     ) -> None:
         """Record where a version's digest was seen, refusing a digest that drifted."""
-        self.check_observed(version, digest, tag)
-        if self.versions.get(version) is None:
+        if self.check_observed(version, digest, tag) is None:
             self._emit(ev.VersionObserved, actor, version=version, digest=digest,
                        environment=env, tag=tag)
 
@@ -289,12 +290,16 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
     def check_rollback(self, version: str, env: str, *, registry_digest: str | None = None) -> str:
         """The digest ``version`` ran as in ``env``: from the promotion that put it there,
         else from the registry's ``{version}-{env}`` tag (``registry_digest``, trusted the way
-        promote trusts a source tag); NeverPromotedError (exit 11) if neither knows it."""
+        promote trusts a source tag); NeverPromotedError (exit 11) if neither knows it, and
+        IntegrityError (exit 14) if the ledger knows the version as another digest (checked
+        before any tag is written, not when the rollback is recorded)."""
         done = self.completed(version, env)
-        if done is not None:
-            return done.digest
-        if registry_digest is not None:
-            return registry_digest
+        found = done.digest if done is not None else registry_digest
+        if found is not None:
+            self.check_observed(version, found, env_tag(version, env),
+                                "in the registry" if done is None else
+                                f"by the record of its promotion into {env}")
+            return found
         versions = self.versions_in(env)
         listed = ", ".join(f"{v}-{env}" for v in versions) or "none"
         raise NeverPromotedError(

@@ -242,3 +242,34 @@ def test_each_alteration_is_detected(history: History, tmp_path: Path, case: str
         else:  # the window this witness does not cover: verify must not claim more
             assert code in (0, 14), (case, way, doc)
     add_row(TITLE, case, row)
+
+
+@pytest.mark.requirement("FR-026", "NFR-004", "TXN-03")
+def test_a_promotion_killed_after_its_record_is_incomplete_until_resumed(
+        sqlite_workspace: Workspace) -> None:
+    """The registry witnessed the promotion (its record), the ledger never completed it:
+    verify --registry fails closed with the command that finishes it, until it is run."""
+    ws = sqlite_workspace
+    ws.push("v1.0.0")
+    _ok(ws, "platform", "promote", "v1.0.0", "--to", "dev")
+    log = ws.root / "steps.txt"
+    args = ("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
+    # Killed right after its first durable step, a run resumes the last one's work and dies
+    # again one step further: stop when the record is the last thing done.
+    for _ in range(20):
+        log.write_text("")
+        proc = ws.run(*args, env={"FLOE_TEST_CRASH_AFTER": "1", "FLOE_TEST_CRASH_LOG": str(log)})
+        steps = log.read_text().splitlines()
+        if proc.returncode != -9 or steps[-1] == "registry:referrer promotion":
+            break
+    assert proc.returncode == -9 and steps[-1] == "registry:referrer promotion", steps
+    code, doc = ws.json("audit", "verify", "--registry")
+    assert code == 14, doc
+    [incomplete] = doc["incomplete_promotions"]
+    assert (incomplete["version"], incomplete["target_environment"]) == ("v1.0.0", "staging")
+    assert "incomplete" in doc["error"]["message"]
+    assert "floe platform promote v1.0.0 --from dev --to staging" in doc["error"]["hint"]
+    code, out = ws.json(*args)
+    assert code == 0 and out["resumed"] is True, out
+    code, doc = ws.json("audit", "verify", "--registry")
+    assert code == 0, doc
