@@ -15,8 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
 from floe_ledger.adapters.audit.events import raw_events
 from floe_ledger.adapters.records import OciRecordWriter, list_records
@@ -24,6 +22,7 @@ from floe_ledger.adapters.registry import RegistrySettings, open_registry
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.projections.audit import parse_state, raw_hash
+from support.ledger_tamper import checkpoint_keys, copy_sqlite, count, rowid_of, tamper
 from support.registry_server import RegistryServer
 from support.workspace import Workspace, copy_tag, make_workspace
 
@@ -55,44 +54,11 @@ def promoted(tmp_path_factory: pytest.TempPathFactory,
 @pytest.fixture
 def ledger(promoted: Workspace, tmp_path: Path) -> Path:
     """A private copy of the promoted ledger, to tamper with."""
-    copy = tmp_path / "ledger.sqlite"
-    with sqlite3.connect(promoted.ledger) as src, sqlite3.connect(copy) as dst:
-        src.backup(dst)
-    return copy
+    return copy_sqlite(promoted.ledger, tmp_path / "ledger.sqlite")
 
 
 def audit(ws: Workspace, ledger: Path, *args: str) -> tuple[int, Any]:
     return ws.json("audit", *args, "--ledger", str(ledger))
-
-
-def tamper(ledger: Path, *statements: str) -> None:
-    with sqlite3.connect(ledger) as db:
-        for sql in statements:
-            db.execute(sql)
-
-
-def count(ledger: Path) -> int:
-    with sqlite3.connect(ledger) as db:
-        return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-
-
-def rowid_of(ledger: Path, kind: str, text: str) -> int:
-    """The position of the first ``kind`` event whose stored state contains ``text``."""
-    with sqlite3.connect(ledger) as db:
-        row = db.execute("SELECT rowid FROM stored_events WHERE topic LIKE ? AND "
-                         "instr(state, ?) > 0 ORDER BY rowid", (f"%/{kind}.%", text)).fetchone()
-    return int(row[0])
-
-
-def _keys(folder: Path) -> tuple[Path, Path]:
-    key = ed25519.Ed25519PrivateKey.generate()
-    private, public = folder / "checkpoint.pem", folder / "checkpoint.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
 
 
 def test_an_untouched_ledger_verifies_and_shows_each_head(promoted: Workspace,
@@ -145,7 +111,7 @@ def test_tampering_with_the_sqlite_file_is_named_and_exits_14(
 
 def test_deleting_the_newest_events_is_caught_by_a_signed_checkpoint(
         promoted: Workspace, ledger: Path, tmp_path: Path) -> None:
-    private, public = _keys(tmp_path)
+    private, public = checkpoint_keys(tmp_path)
     checkpoint = tmp_path / "cp.json"
     code, out = audit(promoted, ledger, "checkpoint", "--key", str(private), "-O",
                       str(checkpoint))
@@ -172,7 +138,7 @@ def test_deleting_the_newest_events_is_caught_by_a_signed_checkpoint(
 
 def test_a_checkpoint_of_a_broken_ledger_is_refused(promoted: Workspace, ledger: Path,
                                                     tmp_path: Path) -> None:
-    private, _ = _keys(tmp_path)
+    private, _ = checkpoint_keys(tmp_path)
     tamper(ledger, "DELETE FROM stored_events WHERE rowid = 4")
     code, _ = audit(promoted, ledger, "checkpoint", "--key", str(private), "-O",
                     str(tmp_path / "cp.json"))

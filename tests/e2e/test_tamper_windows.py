@@ -24,9 +24,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import ed25519
 
+from support.ledger_tamper import checkpoint_keys, copy_sqlite, count, rowid_of, tamper
 from support.registry_server import RegistryServer
 from support.tables import add_row
 from support.workspace import Workspace, make_workspace
@@ -51,23 +50,6 @@ def _ok(ws: Workspace, *args: str) -> None:
     assert proc.returncode == 0, proc.stderr
 
 
-def _keys(folder: Path) -> tuple[Path, Path]:
-    key = ed25519.Ed25519PrivateKey.generate()
-    private, public = folder / "checkpoint.pem", folder / "checkpoint.pub"
-    private.write_bytes(key.private_bytes(serialization.Encoding.PEM,
-                                          serialization.PrivateFormat.PKCS8,
-                                          serialization.NoEncryption()))
-    public.write_bytes(key.public_key().public_bytes(
-        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo))
-    return private, public
-
-
-def _copy_sqlite(src: Path, dst: Path) -> Path:
-    with sqlite3.connect(src) as a, sqlite3.connect(dst) as b:
-        a.backup(b)
-    return dst
-
-
 @pytest.fixture(scope="module")
 def history(tmp_path_factory: pytest.TempPathFactory,
             registry_server: RegistryServer) -> History:
@@ -81,32 +63,14 @@ def history(tmp_path_factory: pytest.TempPathFactory,
     a.push("v1.1.0")
     _ok(a, "platform", "promote", "v1.0.0", "--to", "dev")
     _ok(a, "platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
-    older = _copy_sqlite(a.ledger, root / "older.sqlite")
+    older = copy_sqlite(a.ledger, root / "older.sqlite")
     _ok(a, "platform", "promote", "v1.1.0", "--to", "dev")
     _ok(a, "platform", "lock", "--env", "staging", "--reason", "freeze")
     _ok(a, "platform", "unlock", "--env", "staging", "--reason", "thaw")
     _ok(b, "platform", "promote", "v1.1.0", "--from", "dev", "--to", "staging")
-    private, public = _keys(root)
+    private, public = checkpoint_keys(root)
     _ok(a, "audit", "checkpoint", "--key", str(private), "-O", str(root / "cp.json"))
     return History(a, b, older, root / "cp.json", public)
-
-
-def _sql(ledger: Path, *statements: str) -> None:
-    with sqlite3.connect(ledger) as db:
-        for sql in statements:
-            db.execute(sql)
-
-
-def _count(ledger: Path) -> int:
-    with sqlite3.connect(ledger) as db:
-        return int(db.execute("SELECT COUNT(*) FROM stored_events").fetchone()[0])
-
-
-def _rowid(ledger: Path, kind: str, text: str) -> int:
-    with sqlite3.connect(ledger) as db:
-        row = db.execute("SELECT rowid FROM stored_events WHERE topic LIKE ? AND "
-                         "instr(state, ?) > 0 ORDER BY rowid", (f"%/{kind}.%", text)).fetchone()
-    return int(row[0])
 
 
 def _refold(h: History, ledger: Path) -> None:
@@ -116,14 +80,14 @@ def _refold(h: History, ledger: Path) -> None:
 
 
 def edit(h: History, ledger: Path) -> None:
-    t = _rowid(ledger, "TagWritten", "v1.0.0-staging")
-    _sql(ledger, "UPDATE stored_events SET state = replace(state, 'v1.0.0-staging', "
+    t = rowid_of(ledger, "TagWritten", "v1.0.0-staging")
+    tamper(ledger, "UPDATE stored_events SET state = replace(state, 'v1.0.0-staging', "
          f"'v6.6.6-staging') WHERE rowid = {t}")
 
 
 def reorder(h: History, ledger: Path) -> None:
-    t = _rowid(ledger, "TagWritten", "v1.0.0-staging")
-    _sql(ledger, "CREATE TEMP TABLE s AS SELECT rowid AS r, state FROM stored_events "
+    t = rowid_of(ledger, "TagWritten", "v1.0.0-staging")
+    tamper(ledger, "CREATE TEMP TABLE s AS SELECT rowid AS r, state FROM stored_events "
          f"WHERE rowid IN ({t} - 1, {t})",
          f"UPDATE stored_events SET state = (SELECT state FROM s WHERE r = {t}) "
          f"WHERE rowid = {t} - 1",
@@ -132,13 +96,13 @@ def reorder(h: History, ledger: Path) -> None:
 
 
 def delete_middle(h: History, ledger: Path) -> None:
-    t = _rowid(ledger, "TagWritten", "v1.0.0-staging")
-    _sql(ledger, f"DELETE FROM stored_events WHERE rowid = {t}")
+    t = rowid_of(ledger, "TagWritten", "v1.0.0-staging")
+    tamper(ledger, f"DELETE FROM stored_events WHERE rowid = {t}")
 
 
 def delete_newest(n: int, refold: bool) -> Callable[[History, Path], None]:
     def cut(h: History, ledger: Path) -> None:
-        _sql(ledger, f"DELETE FROM stored_events WHERE rowid > {_count(ledger) - n}")
+        tamper(ledger, f"DELETE FROM stored_events WHERE rowid > {count(ledger) - n}")
         if refold:
             _refold(h, ledger)
     return cut
@@ -169,7 +133,7 @@ def splice_event(h: History, ledger: Path) -> None:
 def splice_stream(h: History, ledger: Path) -> None:
     """A's whole stream replaced by B's (same repository, so the same stream id), views
     refolded: a self-consistent history of another ledger."""
-    _sql(ledger, "DELETE FROM stored_events")
+    tamper(ledger, "DELETE FROM stored_events")
     with sqlite3.connect(h.b.ledger) as db:
         rows = db.execute("SELECT originator_id, originator_version, topic, state "
                           "FROM stored_events ORDER BY rowid").fetchall()
@@ -219,7 +183,7 @@ def _finding(doc: dict[str, Any]) -> str:
 
 
 def test_an_untouched_copy_verifies_every_way(history: History, tmp_path: Path) -> None:
-    ledger = _copy_sqlite(history.a.ledger, tmp_path / "ledger.sqlite")
+    ledger = copy_sqlite(history.a.ledger, tmp_path / "ledger.sqlite")
     for way in WAYS:
         code, doc = _verify(history, ledger, way)
         assert code == 0, (way, doc)
@@ -230,7 +194,7 @@ def test_an_untouched_copy_verifies_every_way(history: History, tmp_path: Path) 
 def test_each_alteration_is_detected(history: History, tmp_path: Path, case: str,
                                      tamper: Callable[[History, Path], None],
                                      needs: str) -> None:
-    ledger = _copy_sqlite(history.a.ledger, tmp_path / "ledger.sqlite")
+    ledger = copy_sqlite(history.a.ledger, tmp_path / "ledger.sqlite")
     tamper(history, ledger)
     row: dict[str, Any] = {"needs": needs}
     for way in WAYS:
