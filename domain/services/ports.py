@@ -55,6 +55,12 @@ class Registry(Protocol):
         """Every tag of the repository (empty if the repository does not exist)."""
         ...
 
+    def delete_tag(self, tag: str) -> bool:
+        """Remove ``tag`` alone (its manifest and other tags stay); False if it was not
+        there. TagDeleteUnsupportedError if the registry cannot delete a tag on its own:
+        never a delete by digest, which would take every tag of the manifest with it."""
+        ...
+
     def get_blob(self, digest: str) -> bytes:
         """A blob's bytes, checked against its digest. NotFoundError if absent."""
         ...
