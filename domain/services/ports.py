@@ -179,8 +179,9 @@ class RecordReader(Protocol):
     """Reads the floe records other ledgers wrote to the registry, verified (adapters/records).
 
     ``tags``: environment, release and ``latest-<env>`` tags (their digests' referrers are
-    read) and ``floe-lock-<env>`` tags (a lock record each). Records in ``known`` or written by
-    ``ledger_id`` are skipped. Never raises for a bad record: it is returned as rejected.
+    read) and ``floe-<env>-index`` tags (the environment's lock record). Records in ``known``
+    or written by ``ledger_id`` are skipped. Never raises for a bad record: it is returned as
+    rejected.
     """
 
     def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),
