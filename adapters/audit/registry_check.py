@@ -26,8 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from floe_ledger.adapters.records import RecordInfo, env_records, head_records, list_records
+from floe_ledger.adapters.records import RecordInfo, list_records
 from floe_ledger.adapters.records.annotations import LEDGER_ID, P
+from floe_ledger.adapters.records.listed import env_records, head_records
 from floe_ledger.adapters.records.reader import InvalidRecord, check_record
 from floe_ledger.domain.model.artifact_id import artifact_id
 from floe_ledger.domain.model.config import PromotionConfig

@@ -2,7 +2,8 @@
 referrers (FR-023, FR-025a).
 
 This package owns the records floe writes next to an artifact: writing and reading them
-(here: ``OciRecordWriter``, ``list_records``, ``env_records``, ``head_records``), the
+(here: ``OciRecordWriter``, ``list_records``; :mod:`.listed` for what the environments'
+indexes list), the
 ``dev.floe.*`` annotations they carry within their size budget (:mod:`.annotations`) and
 each environment's index of what has no subject (:mod:`.environment`).
 
@@ -33,10 +34,9 @@ from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.observability.redact import scrub
 from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
-    LOCK_ID,
-    LEDGER_ID,
     LEDGER_STREAM,
     LEDGER_VERSION,
+    LOCK_ID,
     annotations_for,
     fit,
 )
@@ -191,7 +191,6 @@ class OciRecordWriter:
             if desc.annotations.get(LOCK_ID) == ident:
                 return registry.get_manifest(desc.digest)
         return None
-        return manifest.digest
 
     @staticmethod
     def _existing(registry: Registry, subject: str, kind: str,
@@ -277,42 +276,6 @@ def list_records(registry: Registry, digest: str) -> list[RecordInfo]:
     return [RecordInfo(d.digest, KIND_OF_TYPE[d.artifact_type or ""], d.artifact_type or "",
                        dict(d.annotations), digest)
             for d in registry.referrers(digest) if d.artifact_type in KIND_OF_TYPE]
-
-
-def env_records(registry: Registry, environments: list[str]) -> list[RecordInfo]:
-    """The records each environment's ``floe-<env>-index`` index lists as its lock state
-    (ledger-independent: how a lock on an environment that runs nothing is found)."""
-    found = []
-    for env in environments:
-        index = read_env_index(registry, env)
-        if index.lock is not None:
-            found.append(_listed(registry, index.lock.digest, index.tag))
-    return found
-
-
-def head_records(registry: Registry, ledger_id: str,
-                 environments: list[str]) -> list[RecordInfo]:
-    """The head anchors of ledger ``ledger_id`` listed in the environments' indexes (its
-    newest in each environment it acted in), read from their own manifests."""
-    found = []
-    for env in environments:
-        index = read_env_index(registry, env)
-        for anchor in index.anchors:
-            if anchor.annotations.get(LEDGER_ID) == ledger_id:
-                found.append(_listed(registry, anchor.digest, index.tag))
-    return found
-
-
-def _listed(registry: Registry, digest: str, tag: str) -> RecordInfo:
-    """A record an index lists, as its own manifest says (the index entry is not trusted)."""
-    manifest = registry.get_manifest(digest)
-    what = f"record {digest}"
-    doc = load_json(manifest.data, what)
-    artifact_type = str(doc.get("artifactType", ""))
-    subject = str(_object(doc, "subject", what).get("digest") or "")  # none: a lock, a head
-    notes = {str(k): str(v) for k, v in _object(doc, "annotations", what).items()}
-    return RecordInfo(manifest.digest, KIND_OF_TYPE.get(artifact_type, "unknown"), artifact_type,
-                      notes, subject, tag)
 
 
 def read_record(registry: Registry, record_digest: str) -> dict[str, Any]:

@@ -16,10 +16,10 @@ from floe_ledger.adapters.audit.events import raw_events
 from floe_ledger.adapters.records import (
     ARTIFACT_TYPES,
     OciRecordWriter,
-    env_records,
     list_records,
     read_record,
 )
+from floe_ledger.adapters.records.listed import env_records
 from floe_ledger.adapters.registry import push_files
 from floe_ledger.adapters.registry._common import fallback_tag
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR

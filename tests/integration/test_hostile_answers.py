@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from floe_ledger.adapters.records import env_records, read_record
+from floe_ledger.adapters.records import read_record
+from floe_ledger.adapters.records.listed import env_records
 from floe_ledger.adapters.records.reader import OciRecordReader
 from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.registry.pull import pull_files

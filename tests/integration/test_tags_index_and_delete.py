@@ -14,8 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.records import OciRecordWriter, env_records, head_records
+from floe_ledger.adapters.records import OciRecordWriter
 from floe_ledger.adapters.records.environment import MAX_ANCHORS, read_env_index
+from floe_ledger.adapters.records.listed import env_records, head_records
 from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
 from floe_ledger.domain.model.errors import TagDeleteUnsupportedError, TagImmutableError
 from floe_ledger.domain.model.oci import Manifest
