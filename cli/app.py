@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from floe_ledger.domain.model.gate_results import GateResult
     from floe_ledger.domain.model.identity import Actor, Operator
     from floe_ledger.domain.services.adopt import AdoptionService
+    from floe_ledger.domain.services.gc import GcService
     from floe_ledger.domain.services.locks import LockService
     from floe_ledger.domain.services.ports import LedgerStore, Registry
     from floe_ledger.domain.services.promote import PromotionService
@@ -285,6 +286,16 @@ class App:
 
         return AdoptionService(
             store=self.ledger, registry=self.registry, repository=self.repository,
+            config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
+            records=self.records, reader=self.record_reader,
+        )
+
+    def gc_service(self) -> GcService:
+        """Retention of environment tags (``floe gc``)."""
+        from floe_ledger.domain.services.gc import GcService
+
+        return GcService(
+            store=self.store, registry=self.registry, repository=self.repository,
             config=self.manifest.artifacts.promotion, clock=self.clock, tracer=self.telemetry,
             records=self.records, reader=self.record_reader,
         )

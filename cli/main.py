@@ -16,6 +16,7 @@ from floe_ledger.cli.commands.artifact import artifact
 from floe_ledger.cli.commands.audit import audit
 from floe_ledger.cli.commands.completion import completion
 from floe_ledger.cli.commands.doctor import doctor
+from floe_ledger.cli.commands.gc import gc
 from floe_ledger.cli.commands.init import init
 from floe_ledger.cli.commands.ledger import ledger
 from floe_ledger.cli.commands.platform import platform
@@ -91,6 +92,7 @@ cli.add_command(webhooks)
 cli.add_command(init)
 cli.add_command(doctor)
 cli.add_command(completion)
+cli.add_command(gc)
 
 
 def main() -> None:

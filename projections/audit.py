@@ -8,7 +8,7 @@ order and gets back the heads of every stream and the first event that breaks::
         verifier.feed(row)
     report = verifier.finish()
     report.first_break                     # None when every link holds
-    check_anchors(report, [Anchor(aid, 12, "ab12…", "registry record floe-record-…")])
+    check_anchors(report, [Anchor(aid, 12, "ab12…", "registry anchor floe-prod-index")])
 
 Reasons a break is named with:
 

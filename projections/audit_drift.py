@@ -86,6 +86,10 @@ class TagFold:
             self.requested.add(event.promotion_id)
         elif isinstance(event, ev.PromotionCompleted):
             self.completed.add(event.promotion_id)
+        elif isinstance(event, ev.TagsCollected):  # floe gc deleted them: not drift
+            tags = self._tags.get(event.registry, {})
+            for tag in [*event.deleted, *event.absent]:
+                tags.pop(tag, None)
         digest = getattr(event, "digest", None)
         if isinstance(digest, str) and digest:
             self.digests.add(digest)

@@ -112,7 +112,8 @@ KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "unlock": ("EnvironmentUnlocked",),
     "gate": ("GatePassed", "GateFailed"),
     "signature": ("SignatureVerified", "SignatureRejected"),
-    "tag": ("TagWritten",),
+    "tag": ("TagWritten", "TagsCollected"),
+    "gc": ("TagsCollected",),
 }
 
 
@@ -253,4 +254,8 @@ def event_summary(event: ev.ArtifactEvent) -> str:
             return f"rollback of {e.environment} to {e.version} ({e.rollback_tag}): {e.reason}"
         case ev.RolledBack():
             return f"rolled back to {e.version} ({e.rollback_tag}): {e.reason}"
+        case ev.TagsCollected():
+            return (f"gc --keep {e.keep} deleted {len(e.deleted)} tag(s)"
+                    + (f": {', '.join(sorted(e.deleted))}" if e.deleted else "")
+                    + (f"; {len(e.absent)} already gone" if e.absent else ""))
     return str(getattr(e, "reason", "") or event.kind)

@@ -9,10 +9,15 @@
 - ``latest-<env>`` is accounted for by the newest promotion or rollback into env, this
   ledger's or another's (with a verified record).
 - Every record found (referrers of the digests the ledger knows and of every environment
-  tag, and the ``floe-record-*`` tags), checked like any record read before deciding: one
-  whose manifest, layer and annotations disagree was edited and is reported. Records of
-  this ledger anchor its chain (their ledger head must be in it, and their promotion must
-  be in the ledger); records of other ledgers are listed as foreign, never as tampering.
+  tag, and the lock records the ``floe-<env>-index`` indexes list), checked like any record
+  read before deciding: one whose manifest, layer and annotations disagree was edited and
+  is reported. Records of this ledger anchor its chain (their ledger head must be in it,
+  and their promotion must be in the ledger); records of other ledgers are listed as
+  foreign, never as tampering.
+- Tags ``floe gc`` deleted are not drift: this ledger's TagsCollected events say so, and
+  another ledger's collection record (a referrer of the version it collected) vouches for
+  the tags it names.
+- The head anchors of this ledger in every ``floe-<env>-index`` index.
 """
 
 from __future__ import annotations
@@ -21,8 +26,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from floe_ledger.adapters.records import RecordInfo, head_record, list_records, tagged_records
+from floe_ledger.adapters.records import RecordInfo, list_records
 from floe_ledger.adapters.records.annotations import LEDGER_ID, P
+from floe_ledger.adapters.records.listed import env_records, head_records
 from floe_ledger.adapters.records.reader import InvalidRecord, check_record
 from floe_ledger.domain.model.artifact_id import artifact_id
 from floe_ledger.domain.model.config import PromotionConfig
@@ -45,7 +51,7 @@ class RegistryFindings:
     invalid_records: list[dict[str, str]] = field(default_factory=list)
     breaks: list[ChainBreak] = field(default_factory=list)
     anchors: list[Anchor] = field(default_factory=list)
-    heads: list[dict[str, Any]] = field(default_factory=list)  # floe-head-<ledger id> anchors
+    heads: list[dict[str, Any]] = field(default_factory=list)  # anchors in floe-<env>-index
     incomplete: list[dict[str, str]] = field(default_factory=list)  # recorded, not completed
     warnings: list[str] = field(default_factory=list)
 
@@ -62,9 +68,10 @@ def check_registry(registry: Registry, repository: str, promotion: PromotionConf
     live = {t: (d.digest if (d := registry.resolve(t)) is not None else None)
             for t in sorted(names)}
     found.drift = compare_tags(expected, live, environments)
-    records = _records(registry, tags.digests | {d for d in live.values() if d})
+    records = _records(registry, tags.digests | {d for d in live.values() if d}, environments)
     vouched: set[tuple[str, str]] = set()  # (tag, digest) a verified record accounts for
     newest: dict[str, tuple[datetime, str]] = {}  # latest-<env> -> (time, digest), newest
+    collected: set[tuple[str, str]] = set()  # (tag, digest) another ledger's gc deleted
     aid = str(artifact_id(repository))
     for rec in records.values():
         checked = _check(registry, rec, found)
@@ -75,6 +82,7 @@ def check_registry(registry: Registry, repository: str, promotion: PromotionConf
             # Only other ledgers' records vouch for tags: this ledger's own tags must be
             # explained by its own events.
             vouched |= _vouches(checked, rec.subject)
+            collected |= _collected(checked, rec.subject)
             _newest_latest(newest, checked, rec.subject)
             found.records.append({**rec.as_dict(), "origin": "foreign", "ledger_id": ledger})
             continue
@@ -86,24 +94,28 @@ def check_registry(registry: Registry, repository: str, promotion: PromotionConf
         _check_promotion(found, rec.annotations, tags, aid, rec.tag or rec.digest)
     vouched |= _newer_than_ours(newest, expected)
     # A tag another ledger moved or wrote, with a verified record saying so, is not drift
-    # here; but no ledger re-points an immutable tag this ledger wrote or adopted.
-    found.drift = [d for d in found.drift if (d.tag, d.live or "") not in vouched
-                   or (d.tag in expected and not expected[d.tag].mutable)]
+    # here; but no ledger re-points an immutable tag this ledger wrote or adopted. A tag
+    # another ledger's gc deleted, with a verified collection record, is not drift either.
+    found.drift = [d for d in found.drift if ((d.tag, d.live or "") not in vouched
+                   or (d.tag in expected and not expected[d.tag].mutable))
+                   and not (d.status == "deleted" and (d.tag, d.expected or "") in collected)]
     explained = {tag for tag, digest in [*tags.explained.items(), *vouched]
                  if live.get(tag) == digest}
     reported = {d.tag for d in found.drift}  # a moved tag is drift once
     found.drift += unexplained_tags(live, explained | reported, environments, trusted)
     for ledger in sorted(tags.ledger_ids):  # the head each command anchored when it ended
-        anchor = head_record(registry, ledger)
-        if anchor is not None and anchor.ledger_head is not None:
+        for anchor in head_records(registry, ledger, list(environments)):
+            if anchor.ledger_head is None:
+                continue
             stream, version, hash_ = anchor.ledger_head
             found.anchors.append(Anchor(stream, version, hash_, f"registry anchor {anchor.tag}"))
             found.heads.append({**anchor.as_dict(), "ledger_id": ledger})
     return found
 
 
-def _records(registry: Registry, digests: set[str]) -> dict[str, RecordInfo]:
-    records = {r.digest: r for r in tagged_records(registry)}
+def _records(registry: Registry, digests: set[str],
+             environments: tuple[str, ...]) -> dict[str, RecordInfo]:
+    records = {r.digest: r for r in env_records(registry, list(environments))}
     for digest in sorted(digests):
         for rec in list_records(registry, digest):
             records.setdefault(rec.digest, rec)
@@ -139,6 +151,13 @@ def _newer_than_ours(newest: dict[str, tuple[datetime, str]],
     later: then only this ledger's own write accounts for it."""
     return {(tag, digest) for tag, (at, digest) in newest.items()
             if (own := expected.get(tag)) is None or own.at is None or own.at < at}
+
+
+def _collected(content: dict[str, Any], digest: str) -> set[tuple[str, str]]:
+    """The tags (with the digest they named) a collection record says ``floe gc`` deleted."""
+    if content.get("kind") != "collection" or not digest:
+        return set()
+    return {(str(tag), digest) for tag in content.get("tags") or []}
 
 
 def _newest_latest(newest: dict[str, tuple[datetime, str]], content: dict[str, Any],

@@ -1,8 +1,11 @@
-"""Promotion, rollback and lock records in the registry, as OCI 1.1 referrers (FR-023, FR-025a).
+"""Promotion, rollback, lock, adoption and collection records in the registry, as OCI 1.1
+referrers (FR-023, FR-025a).
 
 This package owns the records floe writes next to an artifact: writing and reading them
-(here: ``OciRecordWriter``, ``list_records``, ``tagged_records``) and the ``dev.floe.*``
-annotations they carry within their size budget (:mod:`.annotations`).
+(here: ``OciRecordWriter``, ``list_records``; :mod:`.listed` for what the environments'
+indexes list), the
+``dev.floe.*`` annotations they carry within their size budget (:mod:`.annotations`) and
+each environment's index of what has no subject (:mod:`.environment`).
 
     writer = OciRecordWriter()
     digest = writer.write(registry, promoted_digest, {"kind": "promotion", ...})
@@ -11,16 +14,16 @@ annotations they carry within their size budget (:mod:`.annotations`).
 A record is an image manifest next to the artifact, never an edit of it (the
 artifact's digest is unchanged): ``artifactType`` ``application/vnd.floe.<kind>.v1+json``,
 the empty config, one layer holding the record JSON, ``subject`` = the artifact's
-descriptor and ``dev.floe.*`` annotations (:mod:`.annotations`). It is found
-through the referrers API or the ``sha256-<hex>`` fallback index (entries other tools
-wrote are kept) and carries a tag of its own, ``floe-record-<short id>``, so garbage
-collection keeps it. A record is immutable (FR-026): writing one whose tag exists
-returns the existing record.
+descriptor and ``dev.floe.*`` annotations (:mod:`.annotations`). It carries no tag: it is
+found through the referrers API or the ``sha256-<hex>`` fallback index (entries other tools
+wrote are kept), which also keeps it from garbage collection while its subject lives. What
+has no subject (a lock on an environment that runs nothing, the ledger-head anchors) is
+listed in the environment's ``floe-<env>-index`` index. A record is immutable (FR-026):
+writing one whose id is already among its subject's referrers returns the existing record.
 """
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,8 +36,15 @@ from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
     LEDGER_STREAM,
     LEDGER_VERSION,
+    LOCK_ID,
     annotations_for,
     fit,
+)
+from floe_ledger.adapters.records.environment import (
+    add_anchor,
+    entry,
+    read_env_index,
+    set_lock,
 )
 from floe_ledger.adapters.registry._common import TITLE, load_json
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
@@ -47,7 +57,6 @@ from floe_ledger.domain.model.oci import (
     sha256_digest,
     sorted_json,
 )
-from floe_ledger.domain.model.values import lock_record_tag
 from floe_ledger.domain.services.ports import Registry
 
 log = get_logger("floe.records")
@@ -58,14 +67,15 @@ ARTIFACT_TYPES = {
     "lock": "application/vnd.floe.lock.v1+json",
     "adoption": "application/vnd.floe.adoption.v1+json",
     "head": "application/vnd.floe.head.v1+json",
+    "collection": "application/vnd.floe.collection.v1+json",
 }
 KIND_OF_TYPE = {v: k for k, v in ARTIFACT_TYPES.items()}
-TAG_PREFIX = "floe-record-"
-ID_FIELDS = {"promotion": "promotion_id", "rollback": "rollback_id", "lock": "lock_id",
-             "adoption": "adoption_id", "head": "anchored_at"}
+FOLDED_KINDS = ("promotion", "rollback", "lock", "adoption")
+"""The kinds other ledgers fold before deciding (heads and collections are for audits)."""
+ID_NOTES = {"promotion": "dev.floe.promotion.id", "rollback": "dev.floe.rollback.id",
+            "adoption": "dev.floe.adoption.id", "collection": "dev.floe.collection.id"}
 TIME_FIELDS = {"promotion": "promoted_at", "rollback": "rolled_back_at", "lock": "locked_at",
-               "adoption": "adopted_at", "head": "anchored_at"}
-HEAD_TAG_PREFIX = "floe-head-"
+               "adoption": "adopted_at", "head": "anchored_at", "collection": "collected_at"}
 
 
 def _now() -> datetime:
@@ -113,60 +123,87 @@ class OciRecordWriter:
               ) -> str | None:
         """Attach ``record`` to ``subject_digest``; returns the record manifest's digest.
 
-        ``record["kind"]`` is ``promotion`` (default), ``rollback``, ``lock`` or
-        ``adoption``. A lock record also moves ``floe-lock-<env>`` to itself, so every ledger
-        finds an environment's lock state; one whose environment runs nothing
-        (``subject_digest`` empty) has no subject and is found by that tag alone.
+        ``record["kind"]`` is ``promotion`` (default), ``rollback``, ``lock``, ``adoption``,
+        ``collection`` or ``head``. A lock record also becomes the lock entry of
+        ``floe-<env>-index``, so every ledger finds an environment's lock state; one whose
+        environment runs nothing (``subject_digest`` empty) has no subject and is found
+        there alone. A head anchor (no subject) becomes its ledger's entry in the index of
+        each environment in ``record["environments"]``.
         """
         record = json.loads(json.dumps(record, default=str))
         kind = str(record.get("kind") or "promotion")
         if kind not in ARTIFACT_TYPES:
             raise UsageError(f"unknown record kind {kind!r}",
                              hint=f"use one of {', '.join(ARTIFACT_TYPES)}")
-        if kind == "lock":
-            return self._write_lock(registry, subject_digest, record)
-        if kind == "head":
-            manifest = self.build(registry, None, "head", record)
-            ledger = str((record.get("ledger_head") or {}).get("ledger_id") or "unknown")
-            registry.put_manifest(HEAD_TAG_PREFIX + ledger, manifest)
-            return manifest.digest
+        if kind in ("lock", "head"):
+            return self._write_listed(registry, subject_digest, kind, record)
         if not subject_digest:
             return None
-        tag = record_tag(kind, record)
-        existing = registry.resolve(tag)
+        existing = self._existing(registry, subject_digest, kind, record)
         if existing is not None:
-            self._ensure_attached(registry, subject_digest, existing.digest, ARTIFACT_TYPES[kind])
-            return existing.digest
+            return existing
         subject = registry.resolve(subject_digest)
         if subject is None:
             raise NotFoundError(f"cannot write a {kind} record: {subject_digest} is not in "
                                 f"{registry.uri}", hint="check the digest the record describes")
         manifest = self.build(registry, subject, kind, record)
-        # The tag first: a run interrupted after it finds this record above and only makes
-        # it discoverable; one interrupted after the referrers index but before the tag
-        # would write a second record of the same promotion on its re-run (FR-026).
-        registry.put_manifest(tag, manifest)
         registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
         return manifest.digest
 
-    def _write_lock(self, registry: Registry, subject_digest: str,
-                    record: dict[str, Any]) -> str:
-        """The record (kept if an earlier run wrote it), then ``floe-lock-<env>`` to it."""
-        tag, kind = record_tag("lock", record), ARTIFACT_TYPES["lock"]
-        existing = registry.resolve(tag)
-        if existing is not None:
-            manifest = registry.get_manifest(existing.digest)
-            said = load_json(manifest.data, f"record {tag}").get("subject") or {}
-            if said.get("digest"):
-                self._ensure_attached(registry, str(said["digest"]), manifest.digest, kind)
-        else:
+    def _write_listed(self, registry: Registry, subject_digest: str, kind: str,
+                      record: dict[str, Any]) -> str:
+        """A lock record or head anchor, and its entry in the environments' indexes.
+
+        A lock record whose id (its event's) is already there is kept: a lock killed
+        before its record was published is published by running it again, never twice.
+        """
+        manifest = self._listed_lock(registry, subject_digest, record) if kind == "lock" \
+            else None
+        if manifest is None:
             subject = registry.resolve(subject_digest) if subject_digest else None
-            manifest = self.build(registry, subject, "lock", record)
-            registry.put_manifest(tag, manifest)  # first: see write()
+            manifest = self.build(registry, subject, kind, record)
             if subject is not None:
-                registry.attach_referrer(subject.digest, manifest, kind)
-        registry.put_manifest(lock_record_tag(str(record["environment"])), manifest)
+                registry.attach_referrer(subject.digest, manifest, ARTIFACT_TYPES[kind])
+            else:
+                registry.put_manifest(manifest.digest, manifest)
+        notes = _object(load_json(manifest.data, "record"), "annotations", "record")
+        listed = entry(manifest, ARTIFACT_TYPES[kind], {str(k): str(v) for k, v in notes.items()})
+        if kind == "lock":
+            set_lock(registry, str(record["environment"]), listed)
+        else:
+            for env in dict.fromkeys(record.get("environments") or []):
+                add_anchor(registry, str(env), listed)
         return manifest.digest
+
+    @staticmethod
+    def _listed_lock(registry: Registry, subject_digest: str,
+                     record: dict[str, Any]) -> Manifest | None:
+        """The lock record of this ``lock_id`` an earlier run wrote: the one the
+        environment's index names, else one among the subject's referrers."""
+        ident = str(record.get("lock_id") or "")
+        if not ident:
+            return None
+        named = read_env_index(registry, str(record["environment"])).lock
+        found = [named] if named is not None else []
+        if subject_digest:
+            found += registry.referrers(subject_digest, ARTIFACT_TYPES["lock"])
+        for desc in found:
+            if desc.annotations.get(LOCK_ID) == ident:
+                return registry.get_manifest(desc.digest)
+        return None
+
+    @staticmethod
+    def _existing(registry: Registry, subject: str, kind: str,
+                  record: dict[str, Any]) -> str | None:
+        """The record of the same id already among the subject's referrers (an earlier,
+        interrupted run wrote it): records are immutable, the first one stands."""
+        ident = str(record.get(f"{kind}_id") or "")
+        if not ident:
+            return None
+        for found in registry.referrers(subject, ARTIFACT_TYPES[kind]):
+            if found.annotations.get(ID_NOTES[kind]) == ident:
+                return found.digest
+        return None
 
     def build(self, registry: Registry, subject: Descriptor | None, kind: str,
               record: dict[str, Any]) -> Manifest:
@@ -192,17 +229,6 @@ class OciRecordWriter:
                               "size": subject.size}
         data = sorted_json(doc)
         return Manifest(sha256_digest(data), OCI_MANIFEST, data)
-
-    @staticmethod
-    def _ensure_attached(registry: Registry, subject: str, digest: str,
-                         artifact_type: str) -> None:
-        """A record tagged by an earlier, interrupted run is made discoverable too."""
-        if any(d.digest == digest for d in registry.referrers(subject, artifact_type)):
-            return
-        manifest = registry.get_manifest(digest)
-        if _object(load_json(manifest.data, f"record {digest}"), "subject",
-                   f"record {digest}").get("digest") == subject:
-            registry.attach_referrer(subject, manifest, artifact_type)
 
 
 GATE_FIELDS = ("gate", "status", "duration_ms")
@@ -239,14 +265,6 @@ def record_document(kind: str, record: dict[str, Any], subject: str,
     return doc
 
 
-def record_tag(kind: str, record: dict[str, Any]) -> str:
-    """``floe-record-<12 hex>``: from the record's id, else from its content."""
-    ident = str(record.get(ID_FIELDS[kind]) or "").replace("-", "").lower()
-    if not ident.isalnum() or len(ident) < 12:
-        ident = hashlib.sha256(sorted_json({"kind": kind, **record})).hexdigest()
-    return TAG_PREFIX + ident[:12]
-
-
 def _iso(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
@@ -258,36 +276,6 @@ def list_records(registry: Registry, digest: str) -> list[RecordInfo]:
     return [RecordInfo(d.digest, KIND_OF_TYPE[d.artifact_type or ""], d.artifact_type or "",
                        dict(d.annotations), digest)
             for d in registry.referrers(digest) if d.artifact_type in KIND_OF_TYPE]
-
-
-def tagged_records(registry: Registry) -> list[RecordInfo]:
-    """Every record reachable through a ``floe-record-*`` tag (ledger-independent)."""
-    found = []
-    for tag in registry.list_tags():
-        if not tag.startswith(TAG_PREFIX):
-            continue
-        manifest = registry.get_manifest(tag)
-        doc = load_json(manifest.data, f"record {tag}")
-        artifact_type = str(doc.get("artifactType", ""))
-        if artifact_type not in KIND_OF_TYPE:
-            continue
-        what = f"record {tag}"
-        subject = str(_object(doc, "subject", what).get("digest") or "")  # none: a lock
-        notes = {str(k): str(v) for k, v in _object(doc, "annotations", what).items()}
-        found.append(RecordInfo(manifest.digest, KIND_OF_TYPE[artifact_type], artifact_type,
-                                notes, subject, tag))
-    return found
-
-
-def head_record(registry: Registry, ledger_id: str) -> RecordInfo | None:
-    """The newest head anchor of a ledger (``floe-head-<ledger id>``), if it wrote one."""
-    tag = HEAD_TAG_PREFIX + ledger_id
-    if registry.resolve(tag) is None:
-        return None
-    manifest = registry.get_manifest(tag)
-    doc = load_json(manifest.data, f"record {tag}")
-    notes = {str(k): str(v) for k, v in _object(doc, "annotations", f"record {tag}").items()}
-    return RecordInfo(manifest.digest, "head", ARTIFACT_TYPES["head"], notes, "", tag)
 
 
 def read_record(registry: Registry, record_digest: str) -> dict[str, Any]:

@@ -27,21 +27,24 @@ LEDGER_HEAD = "dev.floe.ledger.head"
 
 P, R, L = "dev.floe.promotion.", "dev.floe.rollback.", "dev.floe.lock."
 A = "dev.floe.adoption."
+C = "dev.floe.collection."
+LOCK_ID = L + "id"
 CORE = frozenset({
     CREATED, KIND, LEDGER_STREAM, LEDGER_ID, LEDGER_VERSION, LEDGER_HEAD,
     P + "id", P + "source-env", P + "target-env", P + "operator", P + "promoted-at",
     P + "version",
     R + "id", R + "operator", R + "rolled-back-at", R + "previous-digest", R + "environment",
     R + "version",
-    L + "status", L + "locked-by", L + "locked-at", L + "environment",
+    L + "id", L + "status", L + "locked-by", L + "locked-at", L + "environment",
     A + "id", A + "operator", A + "adopted-at", A + "environment", A + "version",
+    C + "id", C + "operator", C + "collected-at", C + "version",
 })
 
 
 def annotations_for(kind: str, record: dict[str, Any], created: str) -> dict[str, str]:
     """Every annotation of a record of ``kind`` (promotion, rollback or lock), unbudgeted."""
     builders = {"promotion": _promotion, "rollback": _rollback, "lock": _lock,
-                "adoption": _adoption, "head": _head}
+                "adoption": _adoption, "head": _head, "collection": _collection}
     notes = {CREATED: created, KIND: kind, **builders[kind](record, created)}
     notes.update(_ledger_head(record.get("ledger_head")))
     notes.update(_signature(record.get("signature")))
@@ -78,6 +81,7 @@ def _rollback(r: dict[str, Any], created: str) -> dict[str, str | None]:
 
 def _lock(r: dict[str, Any], created: str) -> dict[str, str | None]:
     return {
+        LOCK_ID: _s(r.get("lock_id")),
         L + "status": _s(r.get("status") or "locked"),                # ANN-12
         L + "reason": _s(r.get("reason")),                            # ANN-13
         L + "locked-by": _s(r.get("locked_by") or r.get("operator")),  # ANN-14
@@ -94,6 +98,18 @@ def _adoption(r: dict[str, Any], created: str) -> dict[str, str | None]:
         A + "environment": _s(r.get("environment")),
         A + "version": _s(r.get("version")),
         A + "reason": _s(r.get("reason")),
+    }
+
+
+def _collection(r: dict[str, Any], created: str) -> dict[str, str | None]:
+    """``floe gc``: the tags of one version it deleted (the record's subject)."""
+    return {
+        C + "id": _s(r.get("collection_id")),
+        C + "operator": _s(r.get("operator")),
+        C + "collected-at": _s(r.get("collected_at") or created),
+        C + "version": _s(r.get("version")),
+        C + "keep": _s(r.get("keep")),
+        C + "tags": ",".join(str(t) for t in r.get("tags") or []),
     }
 
 

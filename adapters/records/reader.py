@@ -1,13 +1,14 @@
 """Reading other ledgers' records back from the registry, verified before they are trusted.
 
-    scan = OciRecordReader().scan(registry, ["v1.2.3-staging", "floe-lock-prod"],
+    scan = OciRecordReader().scan(registry, ["v1.2.3-staging", "floe-prod-index"],
                                   known=artifact.observed, ledger_id=artifact.ledger_id)
 
 Each tag given is resolved once. An environment or release tag leads to the records that
 are referrers of the digest it names (the referrers API or the ``sha256-<hex>`` fallback
-index: one request either way); a ``floe-lock-<env>`` tag names a lock record itself.
-Records already folded (``known``) or written by this ledger (``ledger_id``, read from the
-referrer's annotations where the registry returns them) are not fetched. Every other record
+index: one request either way); a ``floe-<env>-index`` index is read in one request and names
+the environment's newest lock record. Records already folded (``known``) or written by this
+ledger (``ledger_id``, read from the referrer's or index entry's annotations) are not
+fetched; head anchors and collection records are not folded (audits read them). Every other record
 costs two requests (manifest and layer) and is verified: a well-formed floe record of a
 known kind, its layer's digest, its subject the digest it was found under, its annotations
 agreeing with its content, and a ledger id. One that fails is returned as rejected, with
@@ -21,23 +22,29 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from floe_ledger.adapters.records import KIND_OF_TYPE, TIME_FIELDS
+from floe_ledger.adapters.records import ARTIFACT_TYPES, FOLDED_KINDS, KIND_OF_TYPE, TIME_FIELDS
 from floe_ledger.adapters.records.annotations import LEDGER_ID
+from floe_ledger.adapters.records.environment import read_env_index
 from floe_ledger.adapters.registry._common import load_json
 from floe_ledger.domain.model.errors import FloeError
+from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.records import ObservedRecord, RecordScan, RejectedRecord
+from floe_ledger.domain.model.values import env_of_index, is_env_index
 from floe_ledger.domain.services.ports import Registry
 
-LOCK_TAG_PREFIX = "floe-lock-"
+FOLDED_TYPES = frozenset(ARTIFACT_TYPES[k] for k in FOLDED_KINDS)
 # Annotation (name under dev.floe.<kind>.) that must agree with the record's content.
 _AGREE = {
     "promotion": {"id": "promotion_id", "operator": "operator", "target-env":
                   "target_environment", "version": "version"},
     "rollback": {"id": "rollback_id", "operator": "operator", "environment": "environment",
                  "version": "version"},
-    "lock": {"status": "status", "locked-by": "operator", "environment": "environment"},
+    "lock": {"id": "lock_id", "status": "status", "locked-by": "operator",
+             "environment": "environment"},
     "adoption": {"id": "adoption_id", "operator": "operator", "environment": "environment",
                  "version": "version"},
+    "collection": {"id": "collection_id", "operator": "operator", "version": "version"},
+    "head": {},
 }
 
 
@@ -53,22 +60,11 @@ class OciRecordReader:
         scan = RecordScan()
         subjects: set[str] = set()
         for tag in dict.fromkeys(tags):
-            found = registry.resolve(tag)
             scan.round_trips += 1
-            scan.resolved[tag] = found
-            if found is None:
-                continue
-            candidates: list[tuple[str, str | None]]
-            if tag.startswith(LOCK_TAG_PREFIX):
-                candidates = [(found.digest, None)]
-            elif found.digest in subjects:
-                continue
+            if is_env_index(tag):
+                candidates = self._env_lock(registry, tag, scan)
             else:
-                subjects.add(found.digest)
-                scan.round_trips += 1
-                candidates = [(d.digest, found.digest) for d in registry.referrers(found.digest)
-                              if d.artifact_type in KIND_OF_TYPE
-                              and not (ledger_id and d.annotations.get(LEDGER_ID) == ledger_id)]
+                candidates = self._referrers(registry, tag, ledger_id, subjects, scan)
             for digest, subject in candidates:
                 if digest in known or digest in scan.seen:
                     continue
@@ -77,6 +73,28 @@ class OciRecordReader:
                 if record is not None and subject is None:
                     scan.lock_records[tag] = record
         return scan
+
+    @staticmethod
+    def _env_lock(registry: Registry, tag: str, scan: RecordScan) -> list[tuple[str, str | None]]:
+        """The lock record ``floe-<env>-index`` lists, this ledger's too (read, never folded:
+        a lock this ledger saved but never published shows)."""
+        index = read_env_index(registry, env_of_index(tag))
+        scan.resolved[tag] = index.descriptor
+        return [] if index.lock is None else [(index.lock.digest, None)]
+
+    @staticmethod
+    def _referrers(registry: Registry, tag: str, ledger_id: str, subjects: set[str],
+                   scan: RecordScan) -> list[tuple[str, str | None]]:
+        """The other ledgers' records that are referrers of the digest ``tag`` names."""
+        found: Descriptor | None = registry.resolve(tag)
+        scan.resolved[tag] = found
+        if found is None or found.digest in subjects:
+            return []
+        subjects.add(found.digest)
+        scan.round_trips += 1
+        return [(d.digest, found.digest) for d in registry.referrers(found.digest)
+                if d.artifact_type in FOLDED_TYPES
+                and not (ledger_id and d.annotations.get(LEDGER_ID) == ledger_id)]
 
     def _read(self, registry: Registry, digest: str, subject: str | None, ledger_id: str,
               scan: RecordScan) -> ObservedRecord | None:

@@ -43,6 +43,16 @@ def check_reference(reference: str) -> str:
     )
 
 
+def check_tag_only(reference: str) -> str:
+    """``reference`` if it is a tag; UsageError for a digest (floe deletes tags, never
+    manifests: deleting by digest removes every tag of the manifest)."""
+    ref = check_reference(reference)
+    if is_digest(ref):
+        raise UsageError(f"refusing to delete {ref}: floe deletes tags, never manifests",
+                         hint="pass a tag")
+    return ref
+
+
 def check_sha256(digest: str) -> str:
     """Return ``digest`` if it is ``sha256:<64 hex>``, else raise UsageError."""
     if not DIGEST_RE.match(digest):

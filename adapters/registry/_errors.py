@@ -15,7 +15,9 @@ from floe_ledger.domain.model.errors import (
     IntegrityError,
     NotFoundError,
     RegistryUnavailableError,
+    TagDeleteUnsupportedError,
     TagExistsError,
+    TagImmutableError,
     UnauthorizedError,
     UsageError,
 )
@@ -32,6 +34,64 @@ def error_code(response: httpx.Response) -> tuple[str, str]:
         return str(first.get("code", "")), scrub(str(first.get("message", "")))
     except (ValueError, AttributeError, IndexError, TypeError):
         return "", ""
+
+
+IMMUTABLE_HINT = (
+    "floe moves latest-<env> (promote, rollback), its one floe-<env>-index tag per environment "
+    "and the sha256-<hex> referrers fallback indexes on every write; exclude those from the "
+    "registry's tag-immutability rule (keep it on <version> and <version>-<env> tags) or turn "
+    "immutability off for this repository, then run the same command again: an interrupted "
+    "promotion resumes (docs/exit-codes.md, exit 10)")
+_IMMUTABLE_STATUS = frozenset({400, 403, 405, 409, 412})
+
+
+def immutable_refusal(response: httpx.Response) -> bool:
+    """Whether a refused manifest PUT says the tag is protected by an immutability rule
+    (ECR: 400 TAG_INVALID "...cannot be overwritten because the repository is immutable";
+    Harbor: 412 "configured as immutable"; others 409 or 403 naming immutability)."""
+    code, message = error_code(response)
+    if response.status_code == 409:
+        return True
+    text = f"{code} {message}".lower()
+    return response.status_code in _IMMUTABLE_STATUS and (
+        "immutable" in text or "cannot be overwritten" in text)
+
+
+def tag_refused(response: httpx.Response, tag: str, repository: str) -> TagImmutableError:
+    """The error for a PUT of ``tag`` refused by the registry's tag-immutability rule."""
+    code, message = error_code(response)
+    said = f"{code}: {message}" if code else f"HTTP {response.status_code}"
+    return TagImmutableError(
+        f"{repository} refused to move tag {tag}: the registry protects it as immutable "
+        f"(registry answered {said})", hint=IMMUTABLE_HINT,
+        details={"tag": tag, "status": response.status_code, "registry_code": code,
+                 "repository": repository})
+
+
+def delete_refused(response: httpx.Response, tag: str, repository: str) -> FloeError:
+    """The error for a refused ``DELETE /v2/<name>/manifests/<tag>``.
+
+    distribution 2.x answers 400 DIGEST_INVALID (it deletes manifests by digest only, which
+    would remove every tag of the manifest) or 405 UNSUPPORTED (``storage.delete.enabled``
+    off): both mean the tag cannot be deleted on its own, and nothing was deleted. So does
+    a 404 for a tag that is still there (the registry has no such operation).
+    """
+    code, message = error_code(response)
+    status = response.status_code
+    if status in (400, 404, 405, 501) or code in ("UNSUPPORTED", "DIGEST_INVALID"):
+        said = f"{code}: {message}" if code else f"HTTP {status}"
+        return TagDeleteUnsupportedError(
+            f"{repository} cannot delete tag {tag} on its own (registry answered {said}): "
+            "nothing was deleted",
+            hint="this registry deletes manifests by digest only, which would remove every "
+            "tag of the manifest (its version and other environment tags too), so floe never "
+            "does that. Use a registry that implements the OCI spec's tag deletion "
+            "(DELETE /v2/<name>/manifests/<tag>: distribution 3, zot) or an oci-layout "
+            "directory, or the registry's own retention rules with 'floe gc --dry-run' listing "
+            "what may go (docs/exit-codes.md, exit 2)",
+            details={"tag": tag, "status": status, "registry_code": code,
+                     "repository": repository})
+    return registry_error(response, f"DELETE tag {tag}", repository)
 
 
 def registry_error(response: httpx.Response, what: str, repository: str) -> FloeError:

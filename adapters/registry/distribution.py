@@ -24,6 +24,7 @@ from floe_ledger.adapters.registry._common import (
     check_manifest_target,
     check_reference,
     check_sha256,
+    check_tag_only,
     filter_referrers,
     index_entries,
     is_digest,
@@ -32,7 +33,12 @@ from floe_ledger.adapters.registry._common import (
     verify_digest,
     verify_file,
 )
-from floe_ledger.adapters.registry._errors import registry_error
+from floe_ledger.adapters.registry._errors import (
+    delete_refused,
+    immutable_refusal,
+    registry_error,
+    tag_refused,
+)
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
 from floe_ledger.adapters.registry._http import (
     BLOB_MAX_BYTES,
@@ -181,6 +187,8 @@ class DistributionRegistry:
             headers={"Content-Type": manifest.media_type},
         )
         if response.status_code not in (200, 201):
+            if not is_digest(ref) and immutable_refusal(response):
+                raise tag_refused(response, ref, self.uri)
             raise self._fail(response, f"PUT manifest {ref}")
         reported = response.headers.get("Docker-Content-Digest", manifest.digest)
         if reported != manifest.digest:
@@ -190,6 +198,22 @@ class DistributionRegistry:
                 details={"expected": manifest.digest, "actual": reported},
             )
         return reported, response
+
+    def delete_tag(self, tag: str) -> bool:
+        """Delete ``tag`` alone: ``DELETE /v2/<name>/manifests/<tag>`` (OCI distribution
+        spec); the manifest and its other tags stay. False if the tag was not there.
+
+        Never deletes by digest (that removes every tag of the manifest). A registry that
+        answers 400 or 405 (distribution 2.x: DIGEST_INVALID, UNSUPPORTED) cannot delete a
+        tag on its own: TagDeleteUnsupportedError, and nothing was deleted.
+        """
+        ref = check_tag_only(tag)
+        response = self._http.request("DELETE", self._path("manifests", ref))
+        if response.status_code in (200, 202, 204):
+            return True
+        if response.status_code == 404 and self.resolve(ref) is None:
+            return False
+        raise delete_refused(response, ref, self.uri)
 
     def list_tags(self) -> list[str]:
         """Every tag, following ``Link`` pagination; [] if the repository does not exist.

@@ -30,6 +30,7 @@ from floe_ledger.adapters.registry._common import (
     check_manifest_target,
     check_reference,
     check_sha256,
+    check_tag_only,
     descriptor_from_json,
     is_digest,
     load_json,
@@ -102,6 +103,20 @@ class LayoutRegistry:
             if not is_digest(ref):
                 self._set_tag(ref, manifest)
         return manifest.digest
+
+    def delete_tag(self, tag: str) -> bool:
+        """Drop ``tag``'s entry from index.json (the manifest blob and other tags stay);
+        False if there was none."""
+        ref = check_tag_only(tag)
+        with self._locked():
+            doc = self._read_index()
+            entries = [e for e in doc.get("manifests") or []
+                       if not isinstance(e, dict) or not _names(e, ref)]
+            if len(entries) == len(doc.get("manifests") or []):
+                return False
+            doc["manifests"] = entries
+            _atomic_write(self._root / "index.json", json.dumps(doc, indent=2).encode() + b"\n")
+        return True
 
     def list_tags(self) -> list[str]:
         """Every tag in index.json, in order ([] if the directory does not exist)."""

@@ -19,7 +19,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
-from floe_ledger.adapters.records import KIND_OF_TYPE, record_tag
 from floe_ledger.adapters.registry._common import (
     check_sha256,
     fallback_tag,
@@ -32,7 +31,6 @@ from floe_ledger.domain.services.ports import Registry
 
 COMPANION_SUFFIXES = (".sig", ".att", ".sbom")  # cosign's tag-based attachments
 MAX_DEPTH = 8  # index nesting
-_RECORD_ID_KEYS = {"promotion": "dev.floe.promotion.id", "rollback": "dev.floe.rollback.id"}
 
 
 @runtime_checkable
@@ -69,9 +67,9 @@ class Companions:
 
     Attributes:
         subject: the artifact's digest.
-        tags: companion tag → digest: ``sha256-<hex>.sig|.att|.sbom`` and the
-            ``floe-record-*`` tags of the artifact's floe records.
-        referrers: the artifact's referrers (API or ``sha256-<hex>`` fallback index).
+        tags: companion tag → digest: ``sha256-<hex>.sig|.att|.sbom``.
+        referrers: the artifact's referrers (API or ``sha256-<hex>`` fallback index),
+            floe's records among them (they carry no tag of their own).
     """
 
     subject: str
@@ -188,7 +186,8 @@ def _copy_blob(source: Registry, dest: Registry, desc: dict[str, Any], mount_fro
 
 
 def find_companions(source: Registry, digest: str) -> Companions:
-    """The signature/attestation tags, floe record tags and live referrers of ``digest``."""
+    """The signature/attestation tags and live referrers (floe records included) of
+    ``digest``."""
     base = fallback_tag(digest)
     tags: dict[str, str] = {}
     for suffix in COMPANION_SUFFIXES:
@@ -197,23 +196,7 @@ def find_companions(source: Registry, digest: str) -> Companions:
             tags[base + suffix] = found.digest
     # an index entry whose manifest is gone (garbage-collected) cannot travel: skip it
     referrers = tuple(r for r in source.referrers(digest) if source.resolve(r.digest))
-    for ref in referrers:
-        tag = _record_tag_of(ref)
-        if tag is not None and tag not in tags:
-            found = source.resolve(tag)
-            if found is not None and found.digest == ref.digest:
-                tags[tag] = ref.digest
     return Companions(digest, tags, referrers)
-
-
-def _record_tag_of(ref: Descriptor) -> str | None:
-    """The ``floe-record-*`` tag a floe record carries, derived from its id annotation."""
-    kind = KIND_OF_TYPE.get(ref.artifact_type or "")
-    key = _RECORD_ID_KEYS.get(kind or "")
-    ident = ref.annotations.get(key or "")
-    if kind is None or not ident:
-        return None
-    return record_tag(kind, {f"{kind}_id": ident})
 
 
 def copy_companions(
@@ -228,8 +211,8 @@ def copy_companions(
     signatures the source lacks is merged (union of layers), never overwritten.
 
     Raises:
-        TagExistsError: a floe record tag on ``dest`` names a different record.
-        and whatever :func:`copy_artifact` raises.
+        TagExistsError: a companion tag on ``dest`` that is not a signature names another
+        manifest; and whatever :func:`copy_artifact` raises.
     """
     stats = stats if stats is not None else CopyStats()
     found = companions if companions is not None else find_companions(source, digest)
@@ -264,7 +247,7 @@ def _put_companion_tag(source: Registry, dest: Registry, tag: str, digest: str,
         if not tag.endswith(COMPANION_SUFFIXES):
             raise TagExistsError(
                 f"{tag} on {dest.uri} names {current.digest}, the source's names {digest}",
-                hint="records are immutable; inspect both registries before re-pointing")
+                hint="inspect both registries before re-pointing it")
         merged = merge_signatures(manifest, dest.get_manifest(current.digest))
         if merged is None:
             return False

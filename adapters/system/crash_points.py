@@ -8,7 +8,8 @@ For tests only (docs/crash-points.md). Two environment variables switch it on:
 
 A *durable step* is a write another process can see once it returns: a save of events to
 the ledger (one commit), a manifest PUT to a registry (a tag, a manifest by digest, a
-referrers index) and a referrer attached to its subject; on the primary and on each
+referrers index, an environment's ``floe-<env>-index``), a tag deleted (``floe gc``) and a
+referrer attached to its subject; on the primary and on each
 replica. Blob uploads are not steps: a blob is content-addressed and invisible until a
 manifest names it, so a crash after one is a crash before that manifest. The views and the
 verdict cache are not steps either: both are derived and rebuilt on demand.
@@ -118,6 +119,11 @@ class CrashingRegistry:
     def list_tags(self) -> list[str]:
         return self.inner.list_tags()
 
+    def delete_tag(self, tag: str) -> bool:
+        gone = self.inner.delete_tag(tag)
+        self.points.passed(f"{self.label}:DELETE {step_reference(tag)}")
+        return gone
+
     def get_blob(self, digest: str) -> bytes:
         return self.inner.get_blob(digest)
 
@@ -151,11 +157,8 @@ class CrashingRegistry:
 
 
 def step_reference(reference: str) -> str:
-    """A reference as a step names it: the same in every run of the same command (record
-    and head tags, digests and referrers indexes differ from run to run)."""
-    for prefix in ("floe-record-", "floe-head-"):
-        if reference.startswith(prefix):
-            return prefix + "*"
+    """A reference as a step names it: the same in every run of the same command (digests
+    and referrers indexes differ from run to run)."""
     if reference.startswith("sha256:"):
         return "<digest>"
     if reference.startswith("sha256-"):

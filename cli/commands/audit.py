@@ -102,7 +102,7 @@ def replay(app: App, out: Output, as_of: str, export: Path | None) -> None:
 @click.option("--operator", default=None, help="Only this operator.")
 @click.option("--kind", "kinds", multiple=True, metavar="KIND",
               help="Event kind or alias: promote, promotion, reject, rollback, lock, unlock, "
-              "gate, signature, tag (repeat).")
+              "gate, signature, tag, gc (repeat).")
 @click.option("--since", default=None, metavar="TIME", help="At or after TIME.")
 @click.option("--until", default=None, metavar="TIME", help="At or before TIME.")
 @click.option("--limit", type=click.IntRange(min=1, max=MAX_ROWS), default=None,

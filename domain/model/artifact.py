@@ -162,6 +162,16 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
         self._emit(ev.VersionAdopted, actor, adoption_id=adoption_id, version=version,
                    digest=digest, environment=env, tag=tag, reason=reason)
 
+    def collect_tags(self, *, collection_id: str, registry: str, keep: int,
+                     deleted: dict[str, str], absent: dict[str, str], environments: list[str],
+                     actor: Actor) -> bool:
+        """Record what ``floe gc`` deleted (and found gone); False (no event) if nothing."""
+        if not deleted and not absent:
+            return False
+        self._emit(ev.TagsCollected, actor, collection_id=collection_id, registry=registry,
+                   keep=keep, deleted=deleted, absent=absent, environments=environments)
+        return True
+
     def check_observed(self, version: str, digest: str, tag: str,
                        seen: str = "in the registry") -> str | None:
         """The digest the ledger knows ``version`` as (None: not known yet); IntegrityError

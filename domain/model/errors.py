@@ -4,6 +4,7 @@ Hierarchy::
 
     FloeError                      root; never raised itself
     ├── UsageError                 2  bad flags, bad manifest.yaml, bad tag names
+    │   └── TagDeleteUnsupportedError  2  the registry cannot delete a tag alone
     ├── NotFoundError              3  artifact, version or tag not found
     ├── RegistryUnavailableError   5  registry unreachable, 5xx, TLS failure
     ├── SignatureError             6  signature verification failed
@@ -12,6 +13,7 @@ Hierarchy::
     ├── InvalidTransitionError     9  not the next environment on the path
     │   └── UnexplainedTagError    9  source tag floe has no record of (adopt it first)
     ├── TagExistsError            10  immutable tag already written
+    │   └── TagImmutableError     10  the registry refused to move a tag it protects
     ├── NeverPromotedError        11  version was never promoted to that environment
     ├── UnauthorizedError         12  not allowed, credentials refused, or separation of duties
     ├── EnvironmentLockedError    13  environment is locked
@@ -87,6 +89,13 @@ class ConfigError(UsageError):
     code = "config"
 
 
+class TagDeleteUnsupportedError(UsageError):
+    """The registry cannot delete a tag without deleting its manifest (and every other tag of
+    it), or does not delete tags at all: ``floe gc`` stops before deleting anything."""
+
+    code = "tag_delete_unsupported"
+
+
 class NotFoundError(FloeError):
     exit_code = ExitCode.NOT_FOUND
     code = "not_found"
@@ -128,6 +137,12 @@ class TagExistsError(FloeError):
     code = "tag_exists"
 
 
+class TagImmutableError(TagExistsError):
+    """The registry refused to move a tag because a tag-immutability rule protects it."""
+
+    code = "tag_immutable"
+
+
 class NeverPromotedError(FloeError):
     exit_code = ExitCode.NEVER_PROMOTED
     code = "version_not_promoted"
@@ -153,8 +168,8 @@ ERRORS_BY_CODE: dict[str, type[FloeError]] = {
     for cls in (
         FloeError, UsageError, ConfigError, NotFoundError, RegistryUnavailableError,
         SignatureError, ConcurrencyError, GateFailedError, InvalidTransitionError,
-        TagExistsError, NeverPromotedError, UnauthorizedError, EnvironmentLockedError,
-        IntegrityError,
+        TagExistsError, TagImmutableError, TagDeleteUnsupportedError, NeverPromotedError,
+        UnauthorizedError, EnvironmentLockedError, IntegrityError,
     )
 }
 

@@ -299,10 +299,23 @@ class VersionAdopted(ArtifactEvent):
     reason: str
 
 
+class TagsCollected(ArtifactEvent):
+    """``floe gc`` deleted environment tags of versions outside the retention from
+    ``registry`` (tag -> the digest it named), and found ``absent`` ones already gone."""
+
+    TOPIC: ClassVar[str] = TOPIC_PREFIX + "TagsCollected.v1"
+    collection_id: str
+    registry: str
+    keep: int
+    deleted: dict[str, str]
+    absent: dict[str, str] = {}
+    environments: list[str] = []
+
+
 EVENT_TYPES: tuple[type[ArtifactEvent], ...] = (
     ArtifactRegistered, VersionObserved, PromotionRequested, PromotionRejected, RollbackRejected,
     LockRejected,
     SignatureVerified, SignatureRejected, GatePassed, GateFailed, TagWritten,
     PromotionCompleted, RollbackRequested, RolledBack, EnvironmentLocked, EnvironmentUnlocked,
-    LockBroken, RecordObserved, VersionAdopted,
+    LockBroken, RecordObserved, VersionAdopted, TagsCollected,
 )

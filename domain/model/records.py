@@ -52,6 +52,6 @@ class RecordScan:
     #: Each tag the scan resolved and the digest it named (None: absent), so the command
     #: that reconciled need not ask the registry again.
     resolved: dict[str, Descriptor | None] = field(default_factory=dict)
-    #: Each ``floe-lock-<env>`` tag read and the record it names (this ledger's too), so a
+    #: Each ``floe-<env>-index`` tag read and the lock record it names (this ledger's too), so a
     #: lock this ledger saved but never published shows.
     lock_records: dict[str, ObservedRecord] = field(default_factory=dict)

@@ -10,7 +10,8 @@ def expected_tags(artifact: Artifact, primary_uri: str) -> dict[str, str]:
     """Tag -> digest for the tags the ledger says the primary holds now.
 
     The tags of completed promotions written to ``primary_uri``, the rollback tags,
-    and each environment's ``latest-<env>`` at what runs there now (after rollbacks).
+    and each environment's ``latest-<env>`` at what runs there now (after rollbacks),
+    less the tags ``floe gc`` deleted.
     """
     expected: dict[str, str] = {}
     for promo in artifact.promotions.values():
@@ -24,6 +25,8 @@ def expected_tags(artifact: Artifact, primary_uri: str) -> dict[str, str]:
         for n in range(1, count + 1):
             if known:
                 expected[rollback_tag(version, env, n)] = known
+    for tag in artifact.collected:
+        expected.pop(tag, None)
     for env, live in artifact.live.items():
         expected[latest_tag(env)] = str(live.digest)
     return expected

@@ -93,6 +93,7 @@ def snapshot(art: Any) -> dict[str, Any]:
                              for env, c in art.own_lock_changes.items()},
         "rollbacks_requested": {env: {**asdict(r), "requested_at": r.requested_at.isoformat()}
                                 for env, r in art.rollbacks_requested.items()},
+        "collected": sorted(art.collected),
     }
 
 
@@ -118,3 +119,4 @@ def restore(art: Any, state: dict[str, Any]) -> None:
     art.rollbacks_requested = {
         env: OpenRollback(**{**d, "requested_at": datetime.fromisoformat(d["requested_at"])})
         for env, d in state.get("rollbacks_requested", {}).items()}
+    art.collected = set(state.get("collected", []))

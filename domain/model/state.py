@@ -99,6 +99,7 @@ class ArtifactState:
         self.observed: set[str] = set()  # digests of other ledgers' records folded here
         self.lock_changed: dict[str, datetime] = {}  # env -> when its lock state last changed
         self.own_lock_changes: dict[str, LockChange] = {}  # env -> this ledger's, if newest
+        self.collected: set[str] = set()  # tags `floe gc` deleted (or found gone) on the primary
 
     # ---- queries ------------------------------------------------------------------------
 
@@ -185,6 +186,11 @@ class ArtifactState:
     @when.register
     def _(self, event: ev.TagWritten) -> None:
         self.promotions[event.promotion_id].tags[(event.registry, event.tag)] = event.digest
+        self.collected.discard(event.tag)
+
+    @when.register
+    def _(self, event: ev.TagsCollected) -> None:
+        self.collected.update(event.deleted, event.absent)
 
     @when.register
     def _(self, event: ev.PromotionCompleted) -> None:
@@ -209,6 +215,7 @@ class ArtifactState:
         if requested is not None and requested.rollback_id == event.rollback_id:
             del self.rollbacks_requested[event.environment]
         self.rollbacks[(event.version, event.environment)] = event.sequence
+        self.collected.discard(event.rollback_tag)
         self._go_live(event.environment, Live(event.version, event.digest, event.operator,
                                               event.timestamp, "rollback", event.rollback_id))
 

@@ -74,10 +74,27 @@ def latest_tag(env: str) -> str:
     return check_tag(f"latest-{env}")
 
 
-def lock_record_tag(env: str) -> str:
-    """The mutable tag naming the newest lock or unlock record of ``env``: every ledger finds
-    the lock state there, even when nothing runs in the environment."""
-    return check_tag(f"floe-lock-{env}")
+ENV_INDEX_PREFIX, ENV_INDEX_SUFFIX = "floe-", "-index"
+
+
+def env_index_tag(env: str) -> str:
+    """floe's one tag per environment (mutable, rewritten by each command that writes about
+    ``env``): an image index listing the environment's newest lock or unlock record and the
+    newest ledger-head anchor of each ledger that acted there. Every ledger finds the lock
+    state there, even when nothing runs in the environment."""
+    return check_tag(f"{ENV_INDEX_PREFIX}{env}{ENV_INDEX_SUFFIX}")
+
+
+def is_env_index(tag: str) -> bool:
+    """Whether ``tag`` is an environment's index (``floe-<env>-index``). The environment is
+    not last, so a tool watching ``*-<env>`` tags never takes it for an image."""
+    return (tag.startswith(ENV_INDEX_PREFIX) and tag.endswith(ENV_INDEX_SUFFIX)
+            and len(tag) > len(ENV_INDEX_PREFIX) + len(ENV_INDEX_SUFFIX))
+
+
+def env_of_index(tag: str) -> str:
+    """The environment an index tag is about (``floe-prod-index`` -> ``prod``)."""
+    return tag[len(ENV_INDEX_PREFIX):-len(ENV_INDEX_SUFFIX)]
 
 
 def rollback_tag(version: str, env: str, n: int) -> str:
@@ -118,6 +135,12 @@ class EnvironmentPath:
                 details={"environments": list(self.names)},
             )
         return self.names.index(env)
+
+    def anchored_in(self, *envs: str) -> list[str]:
+        """The environments whose ``floe-<env>-index`` index receives a command's head anchor:
+        those of ``envs`` on the path, else the first (a refusal naming an unknown one)."""
+        known = [e for e in dict.fromkeys(envs) if e in self.names]
+        return known or [self.first]
 
     def previous(self, env: str) -> str | None:
         i = self.index(env)

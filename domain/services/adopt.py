@@ -17,7 +17,7 @@ from floe_ledger.domain.model.authorization import authorize
 from floe_ledger.domain.model.config import PromotionConfig
 from floe_ledger.domain.model.errors import ExitCode, FloeError, NotFoundError
 from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.values import env_tag, lock_record_tag, strip_env_suffix
+from floe_ledger.domain.model.values import env_index_tag, env_tag, strip_env_suffix
 from floe_ledger.domain.services.ports import (
     Clock,
     LedgerStore,
@@ -55,7 +55,8 @@ class AdoptionService:
         tag = env_tag(version, env)
         aid = self.clock.new_id()
         session = ArtifactSession(self.store, self.repository, actor, self.clock,
-                                  anchor=head_anchor(self.registry, self.records, self.clock))
+                                  anchor=head_anchor(self.registry, self.records, self.clock,
+                                                     self.config.path.anchored_in(env)))
         try:
             result = self._adopt(session, req, env, version, tag, aid)
         finally:
@@ -66,7 +67,7 @@ class AdoptionService:
     def _adopt(self, session: ArtifactSession, req: AdoptRequest, env: str, version: str,
                tag: str, aid: str) -> AdoptResult:
         actor = session.actor
-        reconciled = reconcile(session, self.registry, self.reader, [tag, lock_record_tag(env)])
+        reconciled = reconcile(session, self.registry, self.reader, [tag, env_index_tag(env)])
         warnings = reconciled.warnings
         try:
             authorize(self.config.environment(env).authorization, actor.who, "adopt into", env)

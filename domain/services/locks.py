@@ -78,7 +78,8 @@ class LockService:
         self.config.path.index(env)
         self.warnings = []
         session = ArtifactSession(self.store, self.repository, actor, self.clock,
-                                  anchor=head_anchor(self.registry, self.records, self.clock))
+                                  anchor=head_anchor(self.registry, self.records, self.clock,
+                                                     self.config.path.anchored_in(env)))
         try:
             return self._decide(session, env, reason, actor, locking=locking)
         finally:
@@ -106,7 +107,7 @@ class LockService:
 
     def _publish(self, session: ArtifactSession, env: str, change: LockChange) -> None:
         """The lock record beside what ``env`` runs (with no subject if nothing runs there);
-        ``floe-lock-<env>`` names it."""
+        ``floe-<env>-index`` names it."""
         live = session.current().live.get(env)
         record = {"kind": "lock", "lock_id": change.lock_id, "environment": env,
                   "reason": change.reason, "status": "locked" if change.locked else "unlocked",

@@ -55,6 +55,12 @@ class Registry(Protocol):
         """Every tag of the repository (empty if the repository does not exist)."""
         ...
 
+    def delete_tag(self, tag: str) -> bool:
+        """Remove ``tag`` alone (its manifest and other tags stay); False if it was not
+        there. TagDeleteUnsupportedError if the registry cannot delete a tag on its own:
+        never a delete by digest, which would take every tag of the manifest with it."""
+        ...
+
     def get_blob(self, digest: str) -> bytes:
         """A blob's bytes, checked against its digest. NotFoundError if absent."""
         ...
@@ -173,8 +179,9 @@ class RecordReader(Protocol):
     """Reads the floe records other ledgers wrote to the registry, verified (adapters/records).
 
     ``tags``: environment, release and ``latest-<env>`` tags (their digests' referrers are
-    read) and ``floe-lock-<env>`` tags (a lock record each). Records in ``known`` or written by
-    ``ledger_id`` are skipped. Never raises for a bad record: it is returned as rejected.
+    read) and ``floe-<env>-index`` tags (the environment's lock record). Records in ``known``
+    or written by ``ledger_id`` are skipped. Never raises for a bad record: it is returned as
+    rejected.
     """
 
     def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),

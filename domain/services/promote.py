@@ -31,9 +31,9 @@ from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.oci import Manifest
 from floe_ledger.domain.model.values import (
     Version,
+    env_index_tag,
     env_tag,
     latest_tag,
-    lock_record_tag,
     strip_env_suffix,
 )
 from floe_ledger.domain.services.ports import (
@@ -90,7 +90,8 @@ class PromotionService:
         attrs = {"artifact_ref": f"{self.repository}:{req.version}", "from_env": req.source,
                  "to_env": req.target, "dry_run": req.dry_run}
         session = ArtifactSession(self.store, self.repository, actor, self.clock,
-                                  anchor=head_anchor(self.registry, self.records, self.clock))
+                                  anchor=head_anchor(self.registry, self.records, self.clock,
+                                                     self.config.path.anchored_in(req.target)))
         with self.tracer.span(SPAN_PROMOTE, attrs) as span:
             try:
                 result = self._promote(req, actor, session)
@@ -125,7 +126,7 @@ class PromotionService:
         except FloeError as err:
             raise refuse(err) from None
         reconciled = reconcile(session, self.registry, self.reader, [
-            source_tag(version, req.source), lock_record_tag(req.target), latest_tag(req.target)])
+            source_tag(version, req.source), env_index_tag(req.target), latest_tag(req.target)])
         warnings = reconciled.warnings
         artifact = session.current()
         try:  # a resumed promotion passes the same checks, for whoever resumes it

@@ -6,7 +6,7 @@ status, history) it reads the repository's floe records it has not seen yet, ver
 and folds them into its own ledger as RecordObserved events, so that a lock, a promotion or
 an adoption made from any ledger counts in every ledger.
 
-    warnings = reconcile(session, registry, reader, [latest_tag("prod"), lock_record_tag("prod")])
+    warnings = reconcile(session, registry, reader, [latest_tag("prod"), env_index_tag("prod")])
 
 It is as strong as the last records read: a lock written by another ledger in the same
 second as a promotion here may race (``floe audit verify --registry`` shows it afterwards).
@@ -23,7 +23,7 @@ from floe_ledger.domain.model.errors import ExitCode, FloeError
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.records import ObservedRecord
-from floe_ledger.domain.model.values import latest_tag, lock_record_tag
+from floe_ledger.domain.model.values import env_index_tag, latest_tag
 from floe_ledger.domain.services.ports import Clock, LedgerStore, RecordReader, Registry
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
 
@@ -35,7 +35,7 @@ class Reconciled:
 
     warnings: list[str]
     resolved: dict[str, Descriptor | None]
-    lock_records: dict[str, ObservedRecord] = field(default_factory=dict)  # by floe-lock tag
+    lock_records: dict[str, ObservedRecord] = field(default_factory=dict)  # by index tag
 
 
 def reconcile(session: ArtifactSession, registry: Registry, reader: RecordReader,
@@ -56,7 +56,7 @@ def reconcile(session: ArtifactSession, registry: Registry, reader: RecordReader
 
 def unpublished_locks(artifact: Artifact, environments: Iterable[str],
                       lock_records: Mapping[str, ObservedRecord]) -> list[str]:
-    """A lock or unlock this ledger saved whose record ``floe-lock-<env>`` does not name (the
+    """A lock or unlock this ledger saved whose record ``floe-<env>-index`` does not name (the
     command was killed before publishing it): other ledgers do not see it yet. Lock and
     unlock alternate, so the record names it if it is this ledger's, in the same state."""
     warnings = []
@@ -65,7 +65,7 @@ def unpublished_locks(artifact: Artifact, environments: Iterable[str],
         if own is None:
             continue
         action = "lock" if own.locked else "unlock"
-        named = lock_records.get(lock_record_tag(env))
+        named = lock_records.get(env_index_tag(env))
         if named is None or (named.ledger_id, named.status) != (artifact.ledger_id,
                                                                   f"{action}ed"):
             warnings.append(
@@ -79,7 +79,7 @@ def environment_tags(environments: Iterable[str]) -> list[str]:
     """What an environment's state is read from: what runs there and its lock."""
     tags: list[str] = []
     for env in environments:
-        tags += [latest_tag(env), lock_record_tag(env)]
+        tags += [latest_tag(env), env_index_tag(env)]
     return tags
 
 

@@ -5,11 +5,13 @@ then the registry record (and its companions on the replicas).
     written = writer.write_tags(digest, manifest, [TagWrite(env_tag, present=None),
                                                    TagWrite(latest, mutable=True)])
     published = writer.publish_record(digest, record, written.registries)
+    gone = writer.delete_tags([TagDelete("v1.0.0-dev", digest, keeper="v1.0.0")])
 
-Promote and rollback write through :meth:`RegistryWriter.write_tags`; promote, rollback and
-lock write their record through :meth:`RegistryWriter.publish_record`. A replica that cannot
-be written is a warning and a per-registry status (the promotion stands): the warnings are
-worded once, in :func:`replica_warnings`.
+Promote and rollback write through :meth:`RegistryWriter.write_tags`; promote, rollback,
+lock, adoption and gc write their record through :meth:`RegistryWriter.publish_record`; gc
+deletes through :meth:`RegistryWriter.delete_tags`. A replica that cannot be written is a
+warning and a per-registry status (the promotion stands): the warnings are worded once, in
+:func:`replica_warnings`.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from floe_ledger.domain.model.errors import TagExistsError
+from floe_ledger.domain.model.errors import FloeError, IntegrityError, TagExistsError
 from floe_ledger.domain.model.oci import Manifest
 from floe_ledger.domain.services.ports import (
     Clock,
@@ -27,7 +29,12 @@ from floe_ledger.domain.services.ports import (
     Registry,
     Replication,
 )
-from floe_ledger.domain.services.tracing import SPAN_TAG_WRITE, NoopTracer, Tracer
+from floe_ledger.domain.services.tracing import (
+    SPAN_TAG_DELETE,
+    SPAN_TAG_WRITE,
+    NoopTracer,
+    Tracer,
+)
 from floe_ledger.domain.services.unit_of_work import LedgerHead
 
 
@@ -51,6 +58,24 @@ class TagsWritten:
     registries: list[dict[str, Any]]  # primary first, then one status per replica
     present: dict[str, bool] = field(default_factory=dict)  # tag -> it named the digest already
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class TagDelete:
+    """One tag to delete from the primary while it names ``digest``; ``keeper`` is a tag
+    that must still name ``digest`` afterwards (its release tag, or a kept tag)."""
+
+    tag: str
+    digest: str
+    keeper: str
+
+
+@dataclass
+class TagsDeleted:
+    deleted: dict[str, str] = field(default_factory=dict)  # tag -> digest it named
+    absent: dict[str, str] = field(default_factory=dict)  # already gone
+    moved: dict[str, str] = field(default_factory=dict)  # names another digest now: kept
+    error: FloeError | None = None  # what stopped the deletions (those before it stand)
 
 
 @dataclass
@@ -103,11 +128,55 @@ class RegistryWriter:
             statuses = [statuses[0], *replicas]
         return RecordPublished(record_digest, statuses, replica_warnings(statuses[1:]))
 
-    def anchor_head(self, head: dict[str, Any], at: str) -> None:
-        """Move ``floe-head-<ledger id>`` to a record of the ledger's head (no subject): an
-        auditor's witness that the ledger held at least this much at ``at``."""
+    def anchor_head(self, head: dict[str, Any], at: str, environments: Sequence[str]) -> None:
+        """Write a record of the ledger's head (no subject) and make it this ledger's anchor
+        in each environment's ``floe-<env>-index`` index: an auditor's witness that the ledger
+        held at least this much at ``at``."""
         self.records.write(self.registry, "", {"kind": "head", "ledger_head": head,
-                                               "anchored_at": at})
+                                               "anchored_at": at,
+                                               "environments": list(environments)})
+
+    def delete_tags(self, deletes: Sequence[TagDelete]) -> TagsDeleted:
+        """Delete each tag from the primary while it still names its digest; never a
+        manifest. Stops at the first error (returned, with what was deleted before it).
+
+        After the first deletion of each digest its ``keeper`` must still name it: a
+        registry that took the manifest (and its other tags) with the tag is stopped there
+        (IntegrityError), and the keeper is written back from the bytes read before.
+        """
+        out = TagsDeleted()
+        saved: dict[str, Manifest] = {}
+        try:
+            for d in deletes:
+                current = self.registry.resolve(d.tag)
+                if current is None or current.digest != d.digest:
+                    (out.absent if current is None else out.moved)[d.tag] = (
+                        d.digest if current is None else current.digest)
+                    continue
+                first = d.digest not in saved
+                if first:
+                    saved[d.digest] = self.registry.get_manifest(d.digest)
+                with self.tracer.span(SPAN_TAG_DELETE, {"tag": d.tag,
+                                                        "registry": self.registry.uri}):
+                    gone = self.registry.delete_tag(d.tag)
+                (out.deleted if gone else out.absent)[d.tag] = d.digest
+                if first:
+                    self._check_keeper(d, saved[d.digest])
+        except FloeError as err:
+            out.error = err
+        return out
+
+    def _check_keeper(self, d: TagDelete, manifest: Manifest) -> None:
+        keeper = self.registry.resolve(d.keeper)
+        if keeper is not None and keeper.digest == d.digest:
+            return
+        self.registry.put_manifest(d.keeper, manifest)
+        raise IntegrityError(
+            f"{self.registry.uri} removed more than tag {d.tag}: {d.keeper} no longer named "
+            f"{d.digest} afterwards (floe wrote {d.keeper} back)",
+            hint="this registry deletes the manifest (and its other tags) with a tag; do not "
+            "run 'floe gc' on it, and check the digest's other tags ('floe audit verify "
+            "--registry')", details={"tag": d.tag, "digest": d.digest, "keeper": d.keeper})
 
     def _write_primary(self, digest: str, manifest: Manifest, write: TagWrite) -> bool:
         """PUT the tag unless it already names the digest; returns whether it did already."""
@@ -127,12 +196,13 @@ class RegistryWriter:
         return present
 
 
-def head_anchor(registry: Registry, records: RecordWriter, clock: Clock
-                ) -> Callable[[LedgerHead], None]:
-    """The anchor an :class:`ArtifactSession` writes when its command ends."""
+def head_anchor(registry: Registry, records: RecordWriter, clock: Clock,
+                environments: Sequence[str]) -> Callable[[LedgerHead], None]:
+    """The anchor an :class:`ArtifactSession` writes when its command ends, listed in the
+    ``floe-<env>-index`` index of each environment the command acted on."""
     def anchor(head: LedgerHead) -> None:
         writer = RegistryWriter(registry, NoReplicas(), records, NoopTracer())
-        writer.anchor_head(head.as_record(), clock.now().isoformat())
+        writer.anchor_head(head.as_record(), clock.now().isoformat(), environments)
     return anchor
 
 

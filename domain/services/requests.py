@@ -102,3 +102,23 @@ class AdoptResult:
     reason: str
     record_digest: str | None = None
     warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class GcRequest:
+    keep: int
+    environments: tuple[str, ...] = ()  # empty: every environment on the path
+    dry_run: bool = False
+
+
+@dataclass
+class GcResult:
+    collection_id: str
+    keep: int
+    environments: list[str]
+    dry_run: bool
+    plan: list[dict[str, Any]] = field(default_factory=list)  # every tag: action, reason
+    deleted: dict[str, str] = field(default_factory=dict)  # tag -> digest
+    absent: dict[str, str] = field(default_factory=dict)
+    record_digests: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)

@@ -30,9 +30,9 @@ from floe_ledger.domain.model.impact import (
 from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.state import OpenRollback
 from floe_ledger.domain.model.values import (
+    env_index_tag,
     env_tag,
     latest_tag,
-    lock_record_tag,
     rollback_tag,
     strip_env_suffix,
 )
@@ -76,7 +76,8 @@ class RollbackService:
             "artifact_ref": f"{self.repository}:{req.version}", "environment": req.environment,
             "reason": req.reason, "dry_run": req.dry_run}
         session = ArtifactSession(self.store, self.repository, actor, self.clock,
-                                  anchor=head_anchor(self.registry, self.records, self.clock))
+                                  anchor=head_anchor(self.registry, self.records, self.clock,
+                                                     self.config.path.anchored_in(req.environment)))
         with self.tracer.span(SPAN_ROLLBACK, attrs) as span:
             try:
                 result = self._rollback(req, actor, session)
@@ -104,7 +105,7 @@ class RollbackService:
         except FloeError as err:
             raise refuse(err) from None
         reconciled = reconcile(session, self.registry, self.reader, [
-            env_tag(version, env), lock_record_tag(env), latest_tag(env)])
+            env_tag(version, env), env_index_tag(env), latest_tag(env)])
         warnings = reconciled.warnings
         art = session.current()
         opened = art.open_rollback(env)

@@ -196,7 +196,7 @@ def test_deleting_the_newest_events_is_caught_by_the_registry_records(
     assert (first["reason"], first["version"]) == ("truncated", recorded)
     # The newest witness speaks: the head each command anchors when it ends (it saw more
     # events than the promotion records, which are written before their completion).
-    assert "registry anchor floe-head-" in first["message"]
+    assert "registry anchor floe-staging-index" in first["message"]
 
 
 @pytest.mark.requirement("FR-026", "SC-003")
@@ -302,9 +302,12 @@ def test_deleting_a_refusal_is_caught_by_the_head_anchor(sqlite_workspace: Works
     assert code == 9, out  # refused, recorded, and the head anchored when the command ended
     code, out = ws.json("audit", "verify", "--registry")
     assert code == 0, out
-    [head] = out["head_anchors"]
-    assert head["tag"] == f"floe-head-{head['ledger_id']}"
-    assert head["ledger_head"]["version"] == len(ws.event_kinds())
+    # One anchor per environment the ledger acted in, in that environment's index: the
+    # refusal's is prod's (the environment it named), and it saw every event.
+    heads = {h["tag"]: h for h in out["head_anchors"]}
+    assert set(heads) == {"floe-dev-index", "floe-prod-index"}
+    assert len({h["ledger_id"] for h in heads.values()}) == 1
+    assert heads["floe-prod-index"]["ledger_head"]["version"] == len(ws.event_kinds())
     refusal = rowid_of(ws.ledger, "PromotionRejected", "prod")
     tamper(ws.ledger, f"DELETE FROM stored_events WHERE rowid = {refusal}")
     code, out = ws.json("audit", "verify")
@@ -313,4 +316,4 @@ def test_deleting_a_refusal_is_caught_by_the_head_anchor(sqlite_workspace: Works
     code, out = ws.json("audit", "verify", "--registry")
     assert code == 14, out
     assert out["first_break"]["reason"] == "truncated"
-    assert "registry anchor floe-head-" in out["first_break"]["message"]
+    assert "registry anchor floe-prod-index" in out["first_break"]["message"]

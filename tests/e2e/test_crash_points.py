@@ -16,7 +16,7 @@ reference. Then for each step k, from the same kind of starting state:
 
 "Resumes cleanly" for lock and unlock: the re-run exits 0 whether or not the crashed run
 had already saved the lock, and the final ledger and registry equal the reference's (the
-lock record published once, ``floe-lock-<env>`` naming it).
+lock record published once, ``floe-<env>-index`` naming it).
 """
 
 from __future__ import annotations
@@ -200,7 +200,8 @@ def lock_runs(ws: Workspace, pub: Publisher) -> Iterator[Run]:
         def check(ws: Workspace, events: list[str], steps: list[str]) -> str:
             row, warned = status_row(ws, ENV)
             assert row["locked"] is (command == "lock"), row
-            published = f"registry:PUT floe-lock-{ENV}" in steps
+            # the first PUT of the index is the lock entry's (the head anchor's comes last)
+            published = f"registry:PUT floe-{ENV}-index" in steps
             assert (f"the {command} of {ENV}" in warned) is not published, warned
             return ("locked" if row["locked"] else "unlocked") + (
                 "" if published else ", warns: not in the registry")

@@ -8,6 +8,7 @@ against a real registry, on SQLite and PostgreSQL, with a gate that does exactly
 from __future__ import annotations
 
 import json
+import re
 import stat
 import sys
 import urllib.request
@@ -15,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from support.workspace import list_tags, raw_manifest
+from support.workspace import all_tags, raw_manifest
 
 PEM = ("-----BEGIN OPENSSH PRIVATE KEY-----\nb3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ\n"
        "-----END OPENSSH PRIVATE KEY-----")
@@ -69,11 +70,19 @@ def _gated(workspace, out_dir: Path):
 
 
 def _record_layers(registry_uri: str) -> str:
-    """Every floe record's layer, read with the stdlib from the registry."""
+    """Every floe record's layer, read with the stdlib from the registry: the records are
+    listed in the referrers fallback indexes (docker-registry has no referrers API) and in
+    the environments' indexes."""
     host, repo = registry_uri.removeprefix("oci://").split("/", 1)
     found = []
-    for tag in sorted(t for t in list_tags(registry_uri) if t.startswith("floe-record-")):
-        data, _, _ = raw_manifest(registry_uri, tag)
+    indexes = [t for t in all_tags(registry_uri)
+               if re.fullmatch(r"floe-.+-index", t) or re.fullmatch(r"sha256-[0-9a-f]{64}", t)]
+    records = {e["digest"] for tag in indexes
+               for e in json.loads(raw_manifest(registry_uri, tag)[0])["manifests"]
+               if e.get("artifactType", "").startswith("application/vnd.floe.")}
+    assert records, "no floe record found"
+    for digest in sorted(records):
+        data, _, _ = raw_manifest(registry_uri, digest)
         manifest = json.loads(data)
         found.append(json.dumps(manifest))
         for layer in manifest["layers"]:

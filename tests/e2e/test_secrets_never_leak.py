@@ -168,6 +168,8 @@ def _happy_path(s: Setup) -> None:
     floe.ok("platform", "sync", "--check", "-o", "json")
     floe.ok("platform", "sync")
     floe.ok("ledger", "rebuild")
+    floe.ok("gc", "--keep", "1", "--dry-run", "-o", "json")
+    floe.ok("gc", "--keep", "1")  # the running and the previous versions: nothing goes
     floe.ok("doctor", "-o", "json")
     floe.ok(env={"_FLOE_COMPLETE": "bash_complete", "COMP_CWORD": "4",  # reads the ledger
                  "COMP_WORDS": "floe platform rollback --env staging v"})

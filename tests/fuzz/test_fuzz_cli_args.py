@@ -67,6 +67,7 @@ COMMANDS: dict[str, Spec] = {
              {"--env": "dev"}),
     "doctor": ([], {}, {}),
     "completion": ([], {"SHELL": "bash"}, {}),
+    "gc": (["--dry-run"], {"--keep": "2"}, {"--env": "dev"}),
 }
 # Names: a value that is plainly not one is exit 2 (3 for a reference that is merely unknown).
 NAMES = {"VERSION": {2}, "REF": {2, 3}, "--from": {2}, "--to": {2}, "--env": {2},

@@ -18,9 +18,8 @@ from floe_ledger.adapters.records import (
     OciRecordWriter,
     list_records,
     read_record,
-    record_tag,
-    tagged_records,
 )
+from floe_ledger.adapters.records.listed import env_records
 from floe_ledger.adapters.registry import push_files
 from floe_ledger.adapters.registry._common import fallback_tag
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
@@ -90,10 +89,10 @@ def test_a_promotion_writes_its_record_as_a_referrer_and_leaves_the_artifact_alo
     # Listed through the referrers fallback index, next to the entry another tool wrote.
     listed = {d.digest: d.artifact_type for d in registry.referrers(artifact.digest)}
     assert listed == {foreign: SIGSTORE, result.record_digest: PROMOTION}
-    assert fallback_tag(artifact.digest) in registry.list_tags()
-    # A tag of its own keeps it from garbage collection.
-    own = registry.resolve(record_tag("promotion", {"promotion_id": result.promotion_id}))
-    assert own is not None and own.digest == result.record_digest
+    # No tag of its own: the fallback index (tagged) keeps it from garbage collection, and
+    # floe's only other tag is the environment's index (this ledger's head anchor there).
+    assert sorted(registry.list_tags()) == sorted(
+        ["v1.0.0", "v1.0.0-dev", "latest-dev", fallback_tag(artifact.digest), "floe-dev-index"])
     # The record holds the FR-027 fields; the ledger points back at it.
     record = read_record(registry, result.record_digest)
     assert record["promotion_id"] == result.promotion_id
@@ -140,7 +139,7 @@ def test_writing_a_record_again_returns_the_first_one(registry: Registry, tmp_pa
 
 
 @pytest.mark.requirement("FR-023", "ANN-07", "ANN-12")
-def test_rollback_and_lock_records_and_discovery_by_tag(registry: Registry,
+def test_rollback_and_lock_records_and_discovery_without_a_tag_each(registry: Registry,
                                                         tmp_path: Path) -> None:
     artifact = _push(registry, tmp_path, "v1.0.0")
     writer = OciRecordWriter()
@@ -151,17 +150,21 @@ def test_rollback_and_lock_records_and_discovery_by_tag(registry: Registry,
     lock = writer.write(registry, artifact.digest, {
         "kind": "lock", "environment": "prod", "status": "locked", "reason": "freeze",
         "operator": "carol"})
-    # A lock on an environment that runs nothing still leaves a record, found by its tag.
+    # A lock on an environment that runs nothing still leaves a record, found through the
+    # environment's index (the only tag it adds).
     empty = writer.write(registry, "", {"kind": "lock", "environment": "qa"})
-    assert empty is not None and registry.resolve("floe-lock-qa").digest == empty
+    assert empty is not None and registry.resolve(empty) is not None
     by_kind = {r.kind: r for r in list_records(registry, artifact.digest)}
     assert by_kind["rollback"].digest == rollback
     assert by_kind["rollback"].annotations["dev.floe.rollback.reason"] == "bad config"
     assert by_kind["lock"].digest == lock
     assert by_kind["lock"].annotations["dev.floe.lock.locked-by"] == "carol"
-    tagged = {r.digest: r for r in tagged_records(registry)}
-    assert set(tagged) == {rollback, lock, empty}
-    assert {r.subject for r in tagged.values()} == {artifact.digest, ""}
+    listed = {r.digest: r for r in env_records(registry, ["prod", "qa", "dev"])}
+    assert set(listed) == {lock, empty}
+    assert {r.subject for r in listed.values()} == {artifact.digest, ""}
+    assert {r.tag for r in listed.values()} == {"floe-prod-index", "floe-qa-index"}
+    assert not [t for t in registry.list_tags() if t.startswith("floe-") and t not in (
+        "floe-prod-index", "floe-qa-index")]
     manifest = json.loads(registry.get_manifest(str(rollback)).data)
     assert manifest["artifactType"] == ARTIFACT_TYPES["rollback"]
     assert manifest["config"]["mediaType"] == "application/vnd.oci.empty.v1+json"

@@ -93,7 +93,7 @@ def test_deleting_the_final_commit_after_the_record_shows_as_drift(app: App) -> 
     # The promotion record's head is still there, but the head the command anchored when it
     # ended saw the deleted commit: the ledger now fails closed (it holds less than a witness).
     assert [(b.reason, b.version) for b in outcome.breaks] == [("truncated", head + 1)]
-    assert "registry anchor floe-head-" in outcome.breaks[0].message
+    assert "registry anchor floe-staging-index" in outcome.breaks[0].message
     assert [(d.tag, d.status) for d in outcome.drift] == [("latest-staging", "untracked")]
     assert len(outcome.incomplete) == 1  # ... and the promotion looks interrupted
     assert outcome.warnings == []

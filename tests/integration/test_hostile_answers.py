@@ -21,7 +21,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from floe_ledger.adapters.records import read_record, tagged_records
+from floe_ledger.adapters.records import read_record
+from floe_ledger.adapters.records.listed import env_records
 from floe_ledger.adapters.records.reader import OciRecordReader
 from floe_ledger.adapters.registry.distribution import DistributionRegistry
 from floe_ledger.adapters.registry.pull import pull_files
@@ -168,19 +169,20 @@ def test_any_record_a_registry_serves_is_read_or_rejected(server: HostileServer)
         _serve(server, f"manifests/{subject.replace(':', '-')}", json.dumps(index).encode(),
                INDEX)
         _serve(server, f"manifests/{sha(record)}", record)
-        _serve(server, "manifests/floe-record-0123456789ab", record)
-        server.route("GET", f"/v2/{REPO}/tags/list", 200, {},
-                     b'{"tags": ["floe-record-0123456789ab"]}')
+        listed = {"schemaVersion": 2, "mediaType": INDEX, "manifests": [
+            {"mediaType": OCI, "digest": sha(record), "size": len(record),
+             "annotations": {"dev.floe.record.kind": "lock"}}]}
+        _serve(server, "manifests/floe-dev-index", json.dumps(listed).encode(), INDEX)
         server.route("GET", f"/v2/{REPO}/blobs/", 200, {}, content)
         scan = OciRecordReader().scan(registry, ["v1.0.0-dev"], ledger_id="mine")
         assert len(scan.records) + len(scan.rejected) == 1
-        for read in (lambda: tagged_records(registry), lambda: read_record(registry,
-                                                                           sha(record))):
+        for read in (lambda: env_records(registry, ["dev"]),
+                     lambda: read_record(registry, sha(record))):
             with contextlib.suppress(FloeError):
                 read()
 
     ran = _generated(st.tuples(bodies(VALID_RECORD), bodies(VALID_CONTENT)), check)
-    add_row(TABLE, "records (reader, tag listing, read_record)",
+    add_row(TABLE, "records (reader, environment index, read_record)",
             {"generated cases": ran, "tracebacks": 0})
 
 

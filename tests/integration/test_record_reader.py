@@ -40,7 +40,7 @@ def test_records_of_another_ledger_are_read_verified_and_counted(registry: Regis
                                        "environment": "prod", "status": "locked",
                                        "reason": "freeze", "operator": "carol",
                                        "ledger_head": {**HEAD, "ledger_id": "ledger-b"}})
-    scan = OciRecordReader().scan(registry, ["v1.0.0-staging", "floe-lock-prod", "nope"],
+    scan = OciRecordReader().scan(registry, ["v1.0.0-staging", "floe-prod-index", "nope"],
                                   ledger_id="ledger-a")
     assert sorted(r.digest for r in scan.records) == sorted([theirs, lock])
     promotion = next(r for r in scan.records if r.kind == "promotion")
@@ -53,7 +53,7 @@ def test_records_of_another_ledger_are_read_verified_and_counted(registry: Regis
     # 3 tags resolved, 1 referrers list, 2 records of 2 requests each.
     assert scan.round_trips == 3 + 1 + 2 * 2
     # Known records and this ledger's own are not fetched again.
-    again = OciRecordReader().scan(registry, ["v1.0.0-staging", "floe-lock-prod"],
+    again = OciRecordReader().scan(registry, ["v1.0.0-staging", "floe-prod-index"],
                                    known={theirs, lock}, ledger_id="ledger-a")
     assert again.records == [] and again.round_trips == 2 + 1
     mine = OciRecordReader().scan(registry, ["v1.0.0-staging"], ledger_id="ledger-b")

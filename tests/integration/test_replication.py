@@ -21,7 +21,7 @@ import httpx
 import pytest
 from conftest import USERS
 
-from floe_ledger.adapters.records import OciRecordWriter, list_records, record_tag
+from floe_ledger.adapters.records import OciRecordWriter, list_records
 from floe_ledger.adapters.registry import (
     Credentials,
     DistributionRegistry,
@@ -63,7 +63,6 @@ class Seeded:
     signature: Manifest
     sbom: Manifest
     record_digest: str
-    record_tag: str
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +136,7 @@ def seed(primary: Registry, tmp_path: Path, payload: bytes = b"") -> Seeded:
     assert record_digest is not None
     for tag in TAGS:
         primary.put_manifest(tag, artifact)
-    return Seeded(artifact, signature, sbom, record_digest, record_tag("promotion", record))
+    return Seeded(artifact, signature, sbom, record_digest)
 
 
 def blob_digests(registry: Registry, digest: str) -> list[str]:
@@ -159,8 +158,7 @@ def assert_level(primary: Registry, replica: Registry, seeded: Seeded) -> None:
     assert replica.get_manifest(sig.digest).data == seeded.signature.data
     listed = {d.digest for d in replica.referrers(digest)}
     assert {seeded.sbom.digest, seeded.record_digest} <= listed
-    tagged = replica.resolve(seeded.record_tag)
-    assert tagged is not None and tagged.digest == seeded.record_digest
+    assert not [t for t in replica.list_tags() if t.startswith("floe-")]  # records: no tags
     assert [r.digest for r in list_records(replica, digest)] == [seeded.record_digest]
 
 
@@ -374,7 +372,6 @@ def test_companions_behind_are_found_and_copied(trio: Any, connect: Any, repo_na
     assert sync_status(primary, [a], expected)[0].companions_behind == (digest,)
     assert sync_replicas(primary, [a], expected)[0].ok
     assert later_digest in {d.digest for d in a.referrers(digest)}
-    assert a.resolve(record_tag("promotion", later)).digest == later_digest  # type: ignore[union-attr]
     assert sync_status(primary, [a], expected)[0].level
 
 

@@ -34,8 +34,8 @@ SIGKILLED = -9
 
 _VERSION = re.compile(r"v\d+\.\d+\.\d+")
 _PATTERNS = [(re.compile(r"-rollback-\d+"), "-rollback-{n}"),
-             (re.compile(r"floe-record-[0-9a-f]+"), "floe-record-*"),
              (re.compile(r"sha256-[0-9a-f]{64}"), "sha256-*")]
+_ENV_INDEX = re.compile(r"PUT floe-.+-index")  # moved by every command: not a tag compared
 
 
 def shape(text: str) -> str:
@@ -62,12 +62,13 @@ class RegistryState:
         return sum(n - before.referrers.get(tag, 0) for tag, n in self.referrers.items())
 
 
-_MOVABLE = re.compile(r"latest-.*|floe-lock-.*|sha256-[0-9a-f]{64}(\.sig)?")
+_MOVABLE = re.compile(r"latest-.*|sha256-[0-9a-f]{64}(\.sig)?")
 _seen: dict[tuple[str, str], str] = {}  # (repository, immutable tag) -> digest, read once
 
 
 def registry_state(uri: str) -> RegistryState:
-    """Every tag (ledger head anchors left out) of the repository, read with the stdlib.
+    """Every tag (the environments' ``floe-<env>-index`` left out) of the repository, read
+    with the stdlib.
 
     Tags floe never moves (versions, environment and rollback tags, records) are read once:
     ``floe audit verify --registry``, run in every cell, reports any that moved."""
@@ -136,7 +137,8 @@ def expected_after(reference: Effect, k: int) -> tuple[list[str], Counter[str]]:
         where, _, what = step.partition(":")
         if where == "ledger":
             events += what.split(",")
-        elif what.startswith("PUT ") and not what.startswith(("PUT <digest>", "PUT floe-head")):
+        elif what.startswith("PUT ") and not (what.startswith("PUT <digest>")
+                                              or _ENV_INDEX.fullmatch(what)):
             tags[what.removeprefix("PUT ").removesuffix(" (referrers index)")] += 1
         elif what.startswith("referrer "):
             tags["sha256-*"] += 1  # the fallback index of the subject (no referrers API)

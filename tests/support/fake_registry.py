@@ -3,8 +3,10 @@
 It speaks enough of the distribution API for the adapter: manifests GET/HEAD/PUT
 (checking referenced blobs exist), blobs GET/HEAD, uploads (POST + PUT ?digest=,
 cross-repository mounts), tags/list with ``Link`` pagination, the OCI 1.1
-referrers API (with ``OCI-Subject`` on PUT), and Bearer token auth whose token
-endpoint requires Basic credentials. It can be told to answer 500 N times.
+referrers API (with ``OCI-Subject`` on PUT), DELETE of a tag alone (the spec's tag
+deletion, as distribution 3 and zot do; ``tag_delete=False`` answers like distribution 2.8),
+and Bearer token auth whose token endpoint requires Basic credentials. It can be told to
+answer 500 N times, and to protect tags like an immutability rule (``protect_tags``).
 
 Usage::
 
@@ -71,6 +73,7 @@ class FakeRegistry:
         oci_subject_header: bool = True,
         tags_page_size: int | None = None,
         digest_header: bool = True,
+        tag_delete: bool = True,
     ) -> None:
         self.users = dict(users or {})
         self.identity_tokens: dict[str, str] = {}  # refresh token -> user, for POST /token
@@ -78,6 +81,8 @@ class FakeRegistry:
         self.oci_subject_header = oci_subject_header
         self.tags_page_size = tags_page_size
         self.digest_header = digest_header
+        self.tag_delete = tag_delete
+        self._protected: tuple[re.Pattern[str], Reply] | None = None
         self.manifests: dict[tuple[str, str], tuple[str, bytes]] = {}
         self.tags: dict[str, dict[str, str]] = {}
         self.blobs: dict[str, bytes] = {}
@@ -136,6 +141,22 @@ class FakeRegistry:
     def delay_tag_puts(self, tag: str, seconds: float) -> None:
         """Hold every manifest PUT to ``tag`` for ``seconds`` before storing it."""
         self._tag_delays[tag] = seconds
+
+    def protect_tags(self, pattern: str, status: int = 400, code: str = "TAG_INVALID",
+                     message: str = "The image tag '{tag}' already exists in the repository "
+                     "and cannot be overwritten because the repository is immutable.") -> None:
+        """Refuse a PUT that would move an existing tag matching ``pattern`` (an
+        immutability rule; the default answer is ECR's)."""
+        self._protected = (re.compile(pattern), _error(status, code, message))
+
+    def _immutable(self, name: str, ref: str, body: bytes) -> Reply | None:
+        current = self.tags.get(name, {}).get(ref)
+        if self._protected is None or current is None or current == _digest(body):
+            return None
+        pattern, answer = self._protected
+        if not pattern.fullmatch(ref):
+            return None
+        return Reply(answer.status, answer.body.replace(b"{tag}", ref.encode()), answer.headers)
 
     def _tag_rule(self, method: str, path: str) -> Reply | None:
         match = ROUTE.match(path)
@@ -220,7 +241,10 @@ class FakeRegistry:
     def _manifests(self, method: str, name: str, ref: str, query: Any, headers: Any,
                    body: bytes) -> Reply:
         if method == "PUT":
-            return self._put_manifest(name, ref, headers.get("Content-Type", ""), body)
+            refused = None if ref.startswith("sha256:") else self._immutable(name, ref, body)
+            return refused or self._put_manifest(name, ref, headers.get("Content-Type", ""), body)
+        if method == "DELETE":
+            return self._delete_manifest(name, ref)
         digest = ref if ref.startswith("sha256:") else self.tags.get(name, {}).get(ref)
         stored = self.manifests.get((name, digest or ""))
         if stored is None:
@@ -230,6 +254,20 @@ class FakeRegistry:
         if self.digest_header:
             out["Docker-Content-Digest"] = _digest(data)
         return Reply(200, data, out)
+
+    def _delete_manifest(self, name: str, ref: str) -> Reply:
+        tags = self.tags.get(name, {})
+        if ref.startswith("sha256:"):
+            if self.manifests.pop((name, ref), None) is None:
+                return _error(404, "MANIFEST_UNKNOWN", f"manifest unknown: {ref}")
+            for tag in [t for t, d in tags.items() if d == ref]:
+                del tags[tag]
+            return Reply(202)
+        if not self.tag_delete:
+            return _error(400, "DIGEST_INVALID", "provided digest did not match uploaded content")
+        if tags.pop(ref, None) is None:
+            return _error(404, "MANIFEST_UNKNOWN", f"manifest unknown: {ref}")
+        return Reply(202)
 
     def _put_manifest(self, name: str, ref: str, media_type: str, body: bytes) -> Reply:
         doc = json.loads(body)

@@ -52,7 +52,7 @@ class Fault:
 
 
 _DIGEST_TAG = r"/manifests/sha256-[0-9a-f]{64}"
-RECORD_PUTS = r"/manifests/(floe-record-[0-9a-f]{12}|sha256:[0-9a-f]{64}|sha256-[0-9a-f]{64})$"
+RECORD_PUTS = r"/manifests/(sha256:[0-9a-f]{64}|sha256-[0-9a-f]{64})$"
 STEPS: dict[str, Step] = {
     "resolve source": Step("primary", "HEAD|GET", rf"/manifests/{VERSION}$",
                            meaning=f"HEAD of the source (release) tag {VERSION}"),
@@ -65,8 +65,8 @@ STEPS: dict[str, Step] = {
     "latest PUT": Step("primary", "PUT", rf"/manifests/{LATEST_TAG}$",
                        meaning=f"PUT {LATEST_TAG}"),
     "record PUT": Step("primary", "PUT", RECORD_PUTS,
-                       meaning="PUTs of the promotion record: its tag, its manifest by "
-                       "digest, the referrers index (the first is the tag)"),
+                       meaning="PUTs of the promotion record: its manifest by digest, then "
+                       "the referrers index (it has no tag of its own)"),
     "replica write": Step("replica", "PUT", "/v2/",
                           meaning="PUTs on the replica (the first is a blob upload)"),
     "webhook": Step("webhook", "POST", f"^{HOOK_PATH}$",

@@ -120,8 +120,8 @@ def record_blob(h: Hostile) -> str:
     return h.facts.record_blobs[0]
 
 
-def record_tag(h: Hostile) -> str:
-    return h.facts.record_tags[0]
+def record_digest(h: Hostile) -> str:
+    return h.facts.records[0]
 
 
 def on_replica(kind: str, ref: Callable[[Hostile], str] | str, status: int = 200,
@@ -150,6 +150,16 @@ def fallback_index(entries: Callable[[Hostile], list[dict[str, object]]], *,
                            "manifests": entries(h)}).encode()
         tag = v2_fallback_tag if of_v2 else fallback_tag
         manifest(tag, body, content_type=INDEX)(h)
+    return poison
+
+
+def env_index(entries: Callable[[Hostile], list[dict[str, object]]],
+              env: str = "dev") -> Callable[[Hostile], None]:
+    """The environment's index (``floe-<env>-index``) lists ``entries``."""
+    def poison(h: Hostile) -> None:
+        body = json.dumps({"schemaVersion": 2, "mediaType": INDEX,
+                           "manifests": entries(h)}).encode()
+        manifest(lambda _: f"floe-{env}-index", body, content_type=INDEX)(h)
     return poison
 
 

@@ -16,7 +16,6 @@ from support.hostile_cases import (
     OCI,
     OTHER,
     PROMOTE,
-    PROMOTION,
     PULL,
     STATUS,
     SYNC,
@@ -25,6 +24,7 @@ from support.hostile_cases import (
     Case,
     blob,
     both,
+    env_index,
     fallback_index,
     fallback_tag,
     gzip_bomb,
@@ -34,8 +34,8 @@ from support.hostile_cases import (
     manifest,
     on_replica,
     record_blob,
+    record_digest,
     record_entry,
-    record_tag,
     redirect_loop,
     sha,
     sig_payload,
@@ -46,6 +46,9 @@ from support.hostile_cases import (
 )
 from support.hostile_server import endless
 from support.hostile_setup import Hostile
+
+BAD_RECORD = json.dumps({"artifactType": "application/vnd.floe.lock.v1+json", "subject": "x",
+                         "layers": []}).encode()
 
 
 def _real(h: Hostile) -> bytes:
@@ -122,12 +125,13 @@ READ_CASES = [
          lambda h: h.proxy.route("GET", h.path("tags", "list"), 200, {
              "Link": f'<{h.path("tags", "list")}>; rel="next"'},
              b'{"name": "hostile/app", "tags": ["v1.0.0"]}'), 5, "loop"),
-    Case("audit: record by tag with a lying Docker-Content-Digest", AUDIT,
-         lambda h: manifest(record_tag, h.raw(h.facts.record_tags[0])[0],
+    Case("audit: record with a lying Docker-Content-Digest", AUDIT,
+         lambda h: manifest(record_digest, h.raw(h.facts.records[0])[0],
                             digest=sha(OTHER))(h), 14, "does not match"),
-    Case("audit: record whose subject is not an object", AUDIT,
-         manifest(record_tag, json.dumps({"artifactType": PROMOTION, "subject": "x",
-                                           "layers": []}).encode()), 14, "not a JSON object"),
+    Case("audit: a lock record the environment's index lists, its subject not an object",
+         AUDIT, both(env_index(lambda h: [record_entry(sha(BAD_RECORD)) | {
+             "annotations": {"dev.floe.record.kind": "lock"}}]),
+             manifest(lambda h: sha(BAD_RECORD), BAD_RECORD)), 14, "not a JSON object"),
     Case("audit: record blob endless (no Content-Length)", AUDIT,
          blob(record_blob, chunks=endless(), framing="close"), 14, "larger than"),
     Case("audit: record blob of 1 GiB, Content-Length announced", AUDIT,

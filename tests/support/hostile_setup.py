@@ -38,9 +38,8 @@ class Facts:
     layers: list[dict[str, Any]] = field(default_factory=list)  # its layer descriptors
     sig_tag: str = ""
     sig_layers: list[dict[str, Any]] = field(default_factory=list)
-    record_tags: list[str] = field(default_factory=list)
     record_blobs: list[str] = field(default_factory=list)
-    records: list[str] = field(default_factory=list)  # record manifest digests
+    records: list[str] = field(default_factory=list)  # v1.0.0's record manifest digests
     other_record: str = ""  # v2.0.0's record: a real floe record of another subject
     v2_digest: str = ""  # v2.0.0's manifest: what latest-dev (and so status) names
 
@@ -123,9 +122,7 @@ def hostile_workspace(root: Path, upstream: RegistryServer) -> Iterator[Hostile]
                      env={"FLOE_MANIFEST": "plain.yaml"}))
         _ok(host.run("platform", "sync"))
         host.facts.v2_digest = _digest_of(host, "v2.0.0")
-        host.facts.other_record = next(
-            d for t in list_tags(upstream.uri(REPO)) if t.startswith("floe-record-")
-            and (d := _digest_of(host, t)) not in host.facts.records)
+        host.facts.other_record = _records_of(host, host.facts.v2_digest)[0]
         yield host
 
 
@@ -136,10 +133,16 @@ def _learn(host: Hostile) -> None:
     facts.layers = doc["layers"]
     facts.sig_tag = facts.fallback_tag + ".sig"
     facts.sig_layers = host.raw(facts.sig_tag)[1]["layers"]
-    facts.record_tags = sorted(t for t in list_tags(host.upstream.uri(REPO))
-                               if t.startswith("floe-record-"))
-    facts.record_blobs = [host.raw(t)[1]["layers"][0]["digest"] for t in facts.record_tags]
-    facts.records = [_digest_of(host, t) for t in facts.record_tags]
+    facts.records = _records_of(host, facts.digest)
+    facts.record_blobs = [host.raw(d)[1]["layers"][0]["digest"] for d in facts.records]
+
+
+def _records_of(host: Hostile, digest: str) -> list[str]:
+    """The floe records of ``digest``: they carry no tag; docker-registry has no referrers
+    API, so they are listed in the ``sha256-<hex>`` fallback index."""
+    index = host.raw(digest.replace(":", "-", 1))[1]
+    return [str(e["digest"]) for e in index["manifests"]
+            if str(e.get("artifactType", "")).startswith("application/vnd.floe.")]
 
 
 def _digest_of(host: Hostile, tag: str) -> str:

@@ -85,6 +85,12 @@ class MemoryRegistry:
             raise IntegrityError(f"registry stored {actual}, not {manifest.digest}")
         return actual
 
+    def delete_tag(self, tag: str) -> bool:
+        """Like a registry that implements the spec's tag deletion: only the tag goes."""
+        self.calls["delete_tag"] += 1
+        self._check_reference(tag)
+        return self.tags.pop(tag, None) is not None
+
     def list_tags(self) -> list[str]:
         self.calls["list_tags"] += 1
         return list(self.tags)

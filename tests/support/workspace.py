@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import json
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -141,13 +142,18 @@ def raw_manifest(registry_uri: str, reference: str,
 
 
 def list_tags(registry_uri: str) -> set[str]:
-    """The repository's tags, less the ledger's head anchors (``floe-head-<ledger id>``, moved
+    """The repository's tags, less floe's environment indexes (``floe-<env>-index``, rewritten
     by every command that writes to the ledger, refusals included: not artifact tags)."""
+    return {t for t in all_tags(registry_uri) if not re.fullmatch(r"floe-.+-index", t)}
+
+
+def all_tags(registry_uri: str) -> set[str]:
+    """Every tag of the repository, read with the stdlib."""
     host, repo = _split(registry_uri)
     try:
         with urllib.request.urlopen(f"http://{host}/v2/{repo}/tags/list", timeout=5) as resp:
             tags = json.loads(resp.read()).get("tags") or []
-            return {t for t in tags if not t.startswith("floe-head-")}
+            return set(tags)
     except urllib.error.HTTPError as err:
         if err.code == 404:
             return set()

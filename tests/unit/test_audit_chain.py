@@ -127,13 +127,13 @@ def test_moving_an_event_later_in_the_log_is_a_reordering(story: Story) -> None:
 
 def test_deleting_the_newest_events_passes_the_chain_but_not_its_anchor(story: Story) -> None:
     rows = story.rows()
-    anchor = _head_anchor(rows, len(rows) - 1, "registry record floe-record-abc")
+    anchor = _head_anchor(rows, len(rows) - 1, "registry anchor floe-prod-index")
     report = verify_chain(rows[:-3])
     assert report.first_break is None  # an unkeyed chain cannot see it
     broken = check_anchor(report, anchor)
     assert broken is not None and broken.reason == "truncated"
     assert broken.version == rows[-3].version
-    assert "floe-record-abc" in broken.message
+    assert "floe-prod-index" in broken.message
 
 
 def test_editing_the_newest_event_is_caught_by_an_anchor_on_it(story: Story) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from floe_ledger.adapters.records import record_document, record_tag
+from floe_ledger.adapters.records import record_document
 from floe_ledger.adapters.records.annotations import (
     BUDGET,
     CORE,
@@ -119,9 +119,13 @@ def test_the_record_layer_has_every_fr027_field() -> None:
     assert doc["signature_status"] == "verified"
 
 
-def test_record_tags_use_the_short_id_or_the_content() -> None:
-    assert record_tag("promotion", PROMOTION) == "floe-record-0f8e7d6c5b4a"
-    lock = {"environment": "prod", "reason": "freeze", "locked_at": CREATED}
-    assert record_tag("lock", lock) == record_tag("lock", dict(lock))
-    assert record_tag("lock", lock) != record_tag("lock", dict(lock, reason="other"))
-    assert len(record_tag("lock", lock)) == len("floe-record-") + 12
+def test_a_collection_record_names_what_gc_deleted_and_never_loses_its_core() -> None:
+    record = {"collection_id": "c0ffee00-0000-4000-8000-000000000001", "version": "v1.0.0",
+              "operator": "alice", "collected_at": CREATED, "keep": 3,
+              "tags": [f"v1.0.0-e{i}" for i in range(4000)], "ledger_head": HEAD}
+    notes, cut = fit(annotations_for("collection", record, CREATED))
+    assert notes["dev.floe.collection.id"] == record["collection_id"]
+    assert (notes["dev.floe.collection.operator"], notes["dev.floe.collection.version"],
+            notes["dev.floe.collection.keep"]) == ("alice", "v1.0.0", "3")
+    assert cut == ["dev.floe.collection.tags"]  # the long list is cut, the core is not
+    assert notes["dev.floe.collection.tags"].startswith("v1.0.0-e0,v1.0.0-e1,")

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 
 from floe_ledger.adapters.records import OciRecordWriter, list_records
+from floe_ledger.adapters.records.environment import read_env_index
 from floe_ledger.adapters.records.reader import OciRecordReader
 from floe_ledger.adapters.system.crash_points import (
     CrashingLedger,
@@ -115,7 +116,7 @@ def test_an_interrupted_rollback_is_moot_once_another_version_goes_live(world) -
 def test_a_lock_saved_but_not_published_is_shown_and_published_by_running_it_again(
         world) -> None:
     store, registry = world
-    registry.down = "floe-lock-dev"
+    registry.down = "floe-dev-index"
     with pytest.raises(RegistryUnavailableError):
         locks(store, registry).lock("dev", "incident 7", ACTOR)
     status = ReconcileService(store=store, registry=registry, repository=registry.uri,
@@ -131,7 +132,8 @@ def test_a_lock_saved_but_not_published_is_shown_and_published_by_running_it_aga
     assert art is not None
     own = art.own_lock_changes["dev"]
     records = [r for r in list_records(registry, art.live["dev"].digest) if r.kind == "lock"]
-    assert len(records) == 1 and registry.resolve("floe-lock-dev").digest == records[0].digest
+    named = read_env_index(registry, "dev").lock
+    assert len(records) == 1 and named is not None and named.digest == records[0].digest
     assert records[0].annotations["dev.floe.lock.status"] == "locked"
     assert own.reason == "incident 7"  # the record says what the ledger decided
     assert status.environments(["dev"], ACTOR).warnings == []
@@ -173,7 +175,8 @@ def test_crash_points_are_off_unless_a_test_asks(tmp_path: Path) -> None:
     steps = log.read_text().splitlines()
     assert steps[0] == "ledger:ArtifactRegistered,VersionObserved,PromotionRequested"
     assert "registry:PUT v1.0.0-dev" in steps and "registry:referrer promotion" in steps
-    assert steps[-1] == "registry:PUT floe-head-*"
+    # the head anchor: its record by digest, then this ledger's entry in dev's index
+    assert steps[-2:] == ["registry:PUT <digest>", "registry:PUT floe-dev-index"]
     assert points.count == len(steps)
-    assert [step_reference(r) for r in ("sha256:ab", "sha256-ab", "floe-record-1", "x")] == [
-        "<digest>", "sha256-* (referrers index)", "floe-record-*", "x"]
+    assert [step_reference(r) for r in ("sha256:ab", "sha256-ab", "floe-dev-index", "x")] == [
+        "<digest>", "sha256-* (referrers index)", "floe-dev-index", "x"]
