@@ -35,7 +35,8 @@ _AGREE = {
                   "target_environment", "version": "version"},
     "rollback": {"id": "rollback_id", "operator": "operator", "environment": "environment",
                  "version": "version"},
-    "lock": {"status": "status", "locked-by": "operator", "environment": "environment"},
+    "lock": {"status": "status", "locked-by": "operator", "unlocked-by": "operator",
+             "environment": "environment"},
     "adoption": {"id": "adoption_id", "operator": "operator", "environment": "environment",
                  "version": "version"},
 }
