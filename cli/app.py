@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from floe_ledger.adapters.records import OciRecordWriter
     from floe_ledger.adapters.records.reader import OciRecordReader
     from floe_ledger.adapters.replication import ReplicaSet
+    from floe_ledger.adapters.replication.sync import Steps
     from floe_ledger.adapters.signing.verifier import SignatureVerifier
     from floe_ledger.adapters.store.eventstore import EventStoreLedger
     from floe_ledger.adapters.system.clock import SystemClock
@@ -157,9 +158,20 @@ class App:
         from floe_ledger.adapters.observability.logs import set_trace_id
         from floe_ledger.adapters.observability.tracing import init_tracing
 
-        telemetry = init_tracing(self.settings.env)
+        telemetry = init_tracing(self.settings.env, trace_id=self.run_trace_id)
         set_trace_id(telemetry.trace_id)
         return telemetry
+
+    @cached_property
+    def run_trace_id(self) -> str:
+        """The run's trace id without starting OpenTelemetry (read-only commands print it);
+        the telemetry, if the command starts it later, uses the same id."""
+        from floe_ledger.adapters.observability.logs import set_trace_id
+        from floe_ledger.adapters.observability.tracing import current_trace_id
+
+        trace_id = current_trace_id(self.settings.env)
+        set_trace_id(trace_id)
+        return trace_id
 
     @property
     def trace_id(self) -> str:
@@ -307,14 +319,15 @@ class App:
                                 repository=self.repository, clock=self.clock,
                                 reader=self.record_reader)
 
-    def sync_service(self) -> SyncService:
-        """Replicas compared with, and levelled from, what the ledger says the primary holds."""
-        from floe_ledger.adapters.replication.sync import ReplicaSyncer
+    def sync_service(self, steps: Steps | None = None) -> SyncService:
+        """Replicas compared with, and levelled from, what the ledger says the primary holds;
+        ``steps`` shows how far it got (a progress bar)."""
+        from floe_ledger.adapters.replication.sync import NoSteps, ReplicaSyncer
         from floe_ledger.domain.services.sync import SyncService
 
         return SyncService(store=lambda: self.store, repository=self.repository,
                            registry=lambda: self.registry,
-                           replicas=ReplicaSyncer(self.replicas.replicas))
+                           replicas=ReplicaSyncer(self.replicas.replicas, steps or NoSteps()))
 
     def close(self) -> None:
         """Flush the trace, close the registries and the store (folding the views once).

@@ -51,8 +51,9 @@ def floe_command(*, traced: bool = False, ledger_option: bool = False,
     """Wrap a command body ``(app, out, **options)`` into what click calls.
 
     Args:
-        traced: start the trace before the body and print its id (commands that write
-            or verify the ledger); read-only commands stay untraced and fast.
+        traced: start the trace before the body (commands that write or verify the
+            ledger); read-only commands stay untraced and fast, and print a trace id all
+            the same (the one the trace would have, chosen without OpenTelemetry).
         ledger_option: add ``--ledger PATH|URL`` (the ``floe audit`` commands).
         manifest_option: add ``--manifest`` (only ``floe artifact keygen`` has none).
     """
@@ -64,6 +65,7 @@ def floe_command(*, traced: bool = False, ledger_option: bool = False,
             run: Callable[..., None] = body
             with handle_errors(out):
                 app = _invocation_app(click.get_current_context(), manifest, ledger)
+                out.trace_id = app.run_trace_id
                 try:
                     if traced:
                         out.trace_id = app.trace_id

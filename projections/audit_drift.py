@@ -18,7 +18,7 @@ from typing import Any
 
 from floe_ledger.domain.model import events as ev
 from floe_ledger.domain.model.state import ledger_id
-from floe_ledger.domain.model.values import VERSION_RE
+from floe_ledger.domain.model.values import split_env_tag
 
 
 @dataclass(frozen=True)
@@ -137,11 +137,10 @@ def unexplained_tags(live: dict[str, str | None], explained: set[str],
     ``explained``: the tags whose live digest is the one floe recorded."""
     drift = []
     for tag, got in sorted(live.items()):
-        env = next((e for e in environments if tag.endswith(f"-{e}")), None)
-        if got is None or env is None or env in trusted or tag in explained:
+        split = split_env_tag(tag, environments)
+        if got is None or split is None or split[1] in trusted or tag in explained:
             continue
-        if VERSION_RE.match(tag[: -len(env) - 1]):
-            drift.append(TagDrift(tag, "unexplained", None, got))
+        drift.append(TagDrift(tag, "unexplained", None, got))
     return drift
 
 

@@ -35,10 +35,11 @@ class FixedTraceIdGenerator(RandomIdGenerator):
         return self._trace_id
 
 
-def extract_parent(env: Mapping[str, str]) -> tuple[Context, str]:
+def extract_parent(env: Mapping[str, str],
+                   fallback: str | None = None) -> tuple[Context, str]:
     """The CI's span from TRACEPARENT/TRACESTATE (W3C) as a parent context, and the trace id.
 
-    Without a valid TRACEPARENT: an empty context and a fresh random trace id.
+    Without a valid TRACEPARENT: an empty context and ``fallback`` (else a fresh random id).
     """
     carrier = {"traceparent": env.get("TRACEPARENT", "").strip()}
     if env.get("TRACESTATE", "").strip():
@@ -47,7 +48,7 @@ def extract_parent(env: Mapping[str, str]) -> tuple[Context, str]:
     span_context = trace.get_current_span(ctx).get_span_context()
     if span_context.is_valid:
         return ctx, format(span_context.trace_id, "032x")
-    return Context(), secrets.token_hex(16)
+    return Context(), fallback or secrets.token_hex(16)
 
 
 def _sampler(name: str, arg: str) -> sampling.Sampler:

@@ -270,19 +270,22 @@ class Telemetry:
         return False
 
 
-def init_tracing(env: Mapping[str, str], service_name: str = "floe") -> Telemetry:
+def init_tracing(env: Mapping[str, str], service_name: str = "floe", *,
+                 trace_id: str | None = None) -> Telemetry:
     """Tracing configured by the standard OTEL_* variables in ``env`` (never os.environ).
 
     Args:
         env: the process environment (or a test's mapping).
         service_name: ``service.name`` unless OTEL_SERVICE_NAME is set.
+        trace_id: the id to use when TRACEPARENT names none (one already printed);
+            default: a fresh one.
     """
     settings = export_settings(env, service_name)
     parsed = parse_traceparent(env.get("TRACEPARENT"))
     if settings is None:
-        return Telemetry(parsed[0] if parsed else secrets.token_hex(16))
+        return Telemetry(parsed[0] if parsed else trace_id or secrets.token_hex(16))
     from floe_ledger.adapters.observability.otel_sdk import build_provider, extract_parent
 
-    root_context, trace_id = extract_parent(env)
+    root_context, trace_id = extract_parent(env, trace_id)
     return Telemetry(trace_id, provider=build_provider(settings, int(trace_id, 16), sys.stderr),
                      root_context=root_context, secrets=frozenset(secret_values(env)))

@@ -35,7 +35,8 @@ CORE = frozenset({
     P + "version",
     R + "id", R + "operator", R + "rolled-back-at", R + "previous-digest", R + "environment",
     R + "version",
-    L + "id", L + "status", L + "locked-by", L + "locked-at", L + "environment",
+    L + "id", L + "status", L + "locked-by", L + "locked-at", L + "unlocked-by",
+    L + "unlocked-at", L + "environment",
     A + "id", A + "operator", A + "adopted-at", A + "environment", A + "version",
     C + "id", C + "operator", C + "collected-at", C + "version",
 })
@@ -80,12 +81,16 @@ def _rollback(r: dict[str, Any], created: str) -> dict[str, str | None]:
 
 
 def _lock(r: dict[str, Any], created: str) -> dict[str, str | None]:
+    """A lock names who locked it and when (ANN-14, ANN-15); an unlock, who unlocked it and
+    when, under ``unlocked-by`` and ``unlocked-at``."""
+    status = str(r.get("status") or "locked")
+    verb = "unlocked" if status == "unlocked" else "locked"
     return {
         LOCK_ID: _s(r.get("lock_id")),
-        L + "status": _s(r.get("status") or "locked"),                # ANN-12
+        L + "status": status,                                         # ANN-12
         L + "reason": _s(r.get("reason")),                            # ANN-13
-        L + "locked-by": _s(r.get("locked_by") or r.get("operator")),  # ANN-14
-        L + "locked-at": _s(r.get("locked_at") or created),           # ANN-15
+        L + f"{verb}-by": _s(r.get(f"{verb}_by") or r.get("operator")),  # ANN-14
+        L + f"{verb}-at": _s(r.get(f"{verb}_at") or r.get("locked_at") or created),  # ANN-15
         L + "environment": _s(r.get("environment")),
     }
 

@@ -40,6 +40,7 @@ _AGREE = {
     "rollback": {"id": "rollback_id", "operator": "operator", "environment": "environment",
                  "version": "version"},
     "lock": {"id": "lock_id", "status": "status", "locked-by": "operator",
+             "unlocked-by": "operator",
              "environment": "environment"},
     "adoption": {"id": "adoption_id", "operator": "operator", "environment": "environment",
                  "version": "version"},

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from floe_ledger.adapters.replication import (
     DEFAULT_TIMEOUT_S,
@@ -63,22 +63,50 @@ class ReplicaDrift:
                 "companions_behind": list(self.companions_behind), "error": self.error}
 
 
+class Steps(Protocol):
+    """Where a sync reports its progress (a terminal's progress bar; by default nowhere):
+    one step per digest read from the primary, per replica compared, per digest copied."""
+
+    def update(self, completed: int, total: int | None = None) -> None: ...
+
+    def advance(self, steps: int = 1) -> None: ...
+
+
+class NoSteps:
+    def update(self, completed: int, total: int | None = None) -> None:
+        return None
+
+    def advance(self, steps: int = 1) -> None:
+        return None
+
+
 def sync_status(
     source: Registry, replicas: Sequence[Registry], expected: Mapping[str, str], *,
     check_companions: bool = True, max_workers: int = 8,
-    timeout: float | None = DEFAULT_TIMEOUT_S,
+    timeout: float | None = DEFAULT_TIMEOUT_S, steps: Steps | None = None,
 ) -> list[ReplicaDrift]:
     """Per replica: which ``expected`` tags (tag → digest) are missing or point elsewhere,
     and (with ``check_companions``) which digests lack signatures or referrers."""
-    companions = _companions_by_digest(source, expected) if check_companions else {}
-    return _drifts(replicas, expected, companions, max_workers, timeout)
+    steps = steps or NoSteps()
+    steps.update(0, _reads(expected) * check_companions + len(replicas))
+    companions = _companions_by_digest(source, expected, steps) if check_companions else {}
+    return _drifts(replicas, expected, companions, max_workers, timeout, steps)
+
+
+def _reads(expected: Mapping[str, str]) -> int:
+    return len(set(expected.values()))
 
 
 def _drifts(replicas: Sequence[Registry], expected: Mapping[str, str],
             companions: Mapping[str, Companions | None], max_workers: int,
-            timeout: float | None) -> list[ReplicaDrift]:
+            timeout: float | None, steps: Steps) -> list[ReplicaDrift]:
     def one(dest: Registry) -> Callable[[], ReplicaDrift]:
-        return lambda: _drift(dest, expected, companions)
+        def compare() -> ReplicaDrift:
+            try:
+                return _drift(dest, expected, companions)
+            finally:
+                steps.advance()
+        return compare
 
     results = run_concurrently([one(r) for r in replicas], max_workers, timeout)
     return [res if res is not None else ReplicaDrift(r.uri, error=f"{r.uri} did not answer "
@@ -86,14 +114,15 @@ def _drifts(replicas: Sequence[Registry], expected: Mapping[str, str],
             for r, res in zip(replicas, results, strict=True)]
 
 
-def _companions_by_digest(source: Registry,
-                          expected: Mapping[str, str]) -> dict[str, Companions | None]:
+def _companions_by_digest(source: Registry, expected: Mapping[str, str],
+                          steps: Steps) -> dict[str, Companions | None]:
     found: dict[str, Companions | None] = {}
     for digest in dict.fromkeys(expected.values()):
         try:
             found[digest] = find_companions(source, digest)
         except Exception:  # the source lacks it: sync reports that per replica
             found[digest] = None
+        steps.advance()
     return found
 
 
@@ -120,6 +149,7 @@ def _drift(dest: Registry, expected: Mapping[str, str],
 def sync_replicas(
     source: Registry, replicas: Sequence[Registry], expected: Mapping[str, str], *,
     max_workers: int = 8, timeout: float | None = DEFAULT_TIMEOUT_S,
+    steps: Steps | None = None,
 ) -> list[ReplicaStatus]:
     """Bring every replica level with ``expected`` (tag → digest, from the ledger).
 
@@ -127,11 +157,15 @@ def sync_replicas(
     truth; a replica is a mirror), copying artifacts and companions as needed.
     Returns one status per replica; ``tags`` lists the tags written.
     """
-    companions = _companions_by_digest(source, expected)
-    drifts = _drifts(replicas, expected, companions, max_workers, timeout)
+    steps = steps or NoSteps()
+    compared = _reads(expected) + len(replicas)
+    steps.update(0, compared)
+    companions = _companions_by_digest(source, expected, steps)
+    drifts = _drifts(replicas, expected, companions, max_workers, timeout, steps)
+    steps.update(compared, compared + sum(len(_to_copy(d, expected)) for d in drifts))
 
     def one(dest: Registry, drift: ReplicaDrift) -> Callable[[], ReplicaStatus]:
-        return lambda: _level(source, dest, drift, expected, companions)
+        return lambda: _level(source, dest, drift, expected, companions, steps)
 
     tasks = [one(r, d) for r, d in zip(replicas, drifts, strict=True)]
     results = run_concurrently(tasks, max_workers, timeout)
@@ -144,32 +178,41 @@ class ReplicaSyncer:
     """The ``ReplicaSync`` port over the configured replica registries."""
 
     replicas: Sequence[Registry]
+    steps: Steps = field(default_factory=NoSteps)
 
     @property
     def configured(self) -> bool:
         return bool(self.replicas)
 
     def check(self, primary: Registry, expected: Mapping[str, str]) -> list[ReplicaDrift]:
-        return sync_status(primary, self.replicas, expected)
+        return sync_status(primary, self.replicas, expected, steps=self.steps)
 
     def sync(self, primary: Registry, expected: Mapping[str, str]) -> list[ReplicaStatus]:
-        return sync_replicas(primary, self.replicas, expected)
+        return sync_replicas(primary, self.replicas, expected, steps=self.steps)
 
 
-def _level(source: Registry, dest: Registry, drift: ReplicaDrift, expected: Mapping[str, str],
-           companions: Mapping[str, Companions | None]) -> ReplicaStatus:
+def _to_copy(drift: ReplicaDrift, expected: Mapping[str, str]) -> dict[str, list[str]]:
+    """Digest -> the tags to write for it (none: only its companions are behind)."""
     if drift.error is not None:
-        return ReplicaStatus(dest.uri, "failed", drift.error)
+        return {}
     by_digest: dict[str, list[str]] = {}
     for tag in (*drift.missing, *drift.mismatched):
         by_digest.setdefault(expected[tag], []).append(tag)
     for digest in drift.companions_behind:
         by_digest.setdefault(digest, [])
+    return by_digest
+
+
+def _level(source: Registry, dest: Registry, drift: ReplicaDrift, expected: Mapping[str, str],
+           companions: Mapping[str, Companions | None], steps: Steps) -> ReplicaStatus:
+    if drift.error is not None:
+        return ReplicaStatus(dest.uri, "failed", drift.error)
     written: list[str] = []
     errors: list[str] = []
     stats = CopyStats()
-    for digest, tags in by_digest.items():
+    for digest, tags in _to_copy(drift, expected).items():
         status = replicate_tags(source, dest, digest, tags, companions=companions.get(digest))
+        steps.advance()
         written += [t for t in status.stats.tags_written if t in tags]
         _add(stats, status.stats)
         if status.error:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar, cast
 from uuid import UUID
@@ -208,10 +208,13 @@ class EventStoreLedger:
             log.warning("views.catch_up_failed", error=str(err))
             return 0
 
-    def rebuild_views(self) -> int:
+    def rebuild_views(self, on_progress: Callable[[int], object] | None = None) -> int:
+        """Fold the views again from the first event; ``on_progress(position)`` after each
+        page (positions count every event, folded or not)."""
         self.views.drop()
         self.views.create_schema()
-        return self.views.catch_up(self.view_notifications, head=self.max_position)
+        return self.views.catch_up(self.view_notifications, head=self.max_position,
+                                   on_page=on_progress)
 
 
 class _AutoCommit:

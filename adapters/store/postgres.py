@@ -286,8 +286,11 @@ class PostgresViewReader:
     def statuses(self, artifact_id: str, environments: list[str]) -> list[EnvironmentStatus]:
         return read_statuses(self.conn, "%s", artifact_id, environments)
 
-    def history(self, artifact_id: str, environment: str | None, limit: int) -> list[HistoryEntry]:
-        return read_history(self.conn, "%s", artifact_id, environment, limit)
+    def history(self, artifact_id: str, environment: str | None, limit: int, *,
+                kinds: Sequence[str] | None = None,
+                version: str | None = None) -> list[HistoryEntry]:
+        return read_history(self.conn, "%s", artifact_id, environment, limit, kinds=kinds,
+                            version=version)
 
     def close(self) -> None:
         self.conn.close()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -79,14 +79,22 @@ def _open_rollback(requested: tuple[str, str] | None, live_since: str | None) ->
 
 
 def read_history(conn: _Conn, ph: str, artifact_id: str, environment: str | None,
-                 limit: int) -> list[HistoryEntry]:
-    """The newest ``limit`` history entries, newest first."""
+                 limit: int, *, kinds: Sequence[str] | None = None,
+                 version: str | None = None) -> list[HistoryEntry]:
+    """The newest ``limit`` history entries, newest first; only ``kinds`` (None: all) and
+    only ``version`` (None: any) when given."""
     sql = ("SELECT environment, kind, version, digest, operator, at, reason, ref_id, details "  # noqa: S608
            f"FROM floe_history WHERE artifact_id = {ph}")
     params: list[Any] = [artifact_id]
     if environment:
         sql += f" AND environment = {ph}"
         params.append(environment)
+    if kinds is not None:
+        sql += f" AND kind IN ({', '.join([ph] * len(kinds))})" if kinds else " AND 1 = 0"
+        params += list(kinds)
+    if version is not None:
+        sql += f" AND version = {ph}"
+        params.append(version)
     sql += f" ORDER BY position DESC, seq DESC LIMIT {ph}"
     params.append(limit)
     return [history_entry(r) for r in conn.execute(sql, params).fetchall()]
@@ -124,9 +132,11 @@ class ViewReader(Protocol):
         """One status per environment, in the order given."""
         ...
 
-    def history(self, artifact_id: str, environment: str | None,
-                limit: int) -> list[HistoryEntry]:
-        """The newest ``limit`` history entries (of one environment, or all), newest first."""
+    def history(self, artifact_id: str, environment: str | None, limit: int, *,
+                kinds: Sequence[str] | None = None,
+                version: str | None = None) -> list[HistoryEntry]:
+        """The newest ``limit`` history entries (of one environment, or all), newest first;
+        only of ``kinds`` and of ``version`` when given."""
         ...
 
     def close(self) -> None: ...
@@ -151,8 +161,11 @@ class SqliteViewReader:
     def statuses(self, artifact_id: str, environments: list[str]) -> list[EnvironmentStatus]:
         return read_statuses(self.conn, "?", artifact_id, environments)
 
-    def history(self, artifact_id: str, environment: str | None, limit: int) -> list[HistoryEntry]:
-        return read_history(self.conn, "?", artifact_id, environment, limit)
+    def history(self, artifact_id: str, environment: str | None, limit: int, *,
+                kinds: Sequence[str] | None = None,
+                version: str | None = None) -> list[HistoryEntry]:
+        return read_history(self.conn, "?", artifact_id, environment, limit, kinds=kinds,
+                            version=version)
 
     def close(self) -> None:
         self.conn.close()
@@ -197,24 +210,48 @@ def open_reader(location: LedgerLocation, env: Mapping[str, str], *,
 
 def status_rows(location: LedgerLocation, env: Mapping[str, str], artifact_id: str,
                 environments: list[str], history: int, *,
-                catch_up: Callable[[], object]) -> list[dict[str, Any]]:
-    """One dict per environment in the order given, each with its last ``history`` events.
+                catch_up: Callable[[], object], every_kind: bool = False) -> list[dict[str, Any]]:
+    """One dict per environment in the order given, each with its last ``history`` events:
+    promotions, rollbacks and adoptions (:data:`DEPLOYMENTS`), or every kind of entry
+    (locks, break-glass entries, refusals too) with ``every_kind``.
 
     A ledger that does not exist yet gives empty rows (nothing deployed, nothing locked).
     """
     reader = open_reader(location, env, catch_up=catch_up)
     if reader is None:
         return [{"environment": e, "version": None, "digest": None, "promoted_by": None,
-                 "promoted_at": None, "locked": False, "history": [] if history else None}
-                for e in environments]
+                 "promoted_at": None, "rolled_back_by": None, "rolled_back_at": None,
+                 "locked": False, "history": [] if history else None} for e in environments]
+    kinds = None if every_kind else DEPLOYMENTS
     try:
         rows = []
         for st in reader.statuses(artifact_id, environments):
-            row = st.as_dict()
+            row = _with_promoter(reader, artifact_id, st.as_dict())
             if history:
-                row["history"] = [h.as_dict() for h in reader.history(artifact_id,
-                                                                     st.environment, history)]
+                row["history"] = [h.as_dict() for h in reader.history(
+                    artifact_id, st.environment, history, kinds=kinds)]
             rows.append(row)
         return rows
     finally:
         reader.close()
+
+
+DEPLOYMENTS = ("PROMOTED", "ROLLBACK", "ADOPTED")
+"""The history kinds ``status --history N`` shows without ``--all``: how versions came to
+run in an environment (refusals, locks and break-glass entries are behind ``--all``)."""
+
+
+def _with_promoter(reader: ViewReader, artifact_id: str, row: dict[str, Any]) -> dict[str, Any]:
+    """``promoted_by``/``promoted_at`` name who promoted the running version into the
+    environment, also after a rollback; ``rolled_back_by``/``rolled_back_at`` who rolled the
+    environment back to it, and when (the views keep the rollback's operator as the
+    environment's last change)."""
+    row["rolled_back_by"] = row["rolled_back_at"] = None
+    if row.get("via") != "rollback" or not row.get("version"):
+        return row
+    row["rolled_back_by"], row["rolled_back_at"] = row["promoted_by"], row["promoted_at"]
+    promoted = reader.history(artifact_id, row["environment"], 1,
+                              kinds=("PROMOTED", "ADOPTED"), version=row["version"])
+    row["promoted_by"] = promoted[0].operator if promoted else None
+    row["promoted_at"] = promoted[0].at if promoted else None
+    return row

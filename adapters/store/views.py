@@ -91,11 +91,13 @@ class EnvironmentViews:
         return int(row[0]) if row else 0
 
     def catch_up(self, notifications: Notifications, page: int = 500,
-                 head: Callable[[], int] | None = None) -> int:
+                 head: Callable[[], int] | None = None,
+                 on_page: Callable[[int], object] | None = None) -> int:
         """Apply every notification after the tracked position; returns how many.
 
         ``notifications`` may leave out events no view needs; ``head`` (the log's last
         position, read before the first page) then lets the position move past them.
+        ``on_page(position)`` is told the position reached after each page.
         """
         applied = 0
         top = head() if head is not None else None
@@ -105,8 +107,12 @@ class EnvironmentViews:
             if not batch:
                 if top is not None and top > start:
                     self._advance(top)
+                if on_page is not None:
+                    on_page(max(start, top or 0))
                 return applied
             applied += self._apply_batch(batch)
+            if on_page is not None:
+                on_page(batch[-1][0])
 
     def _advance(self, position: int) -> None:
         """Move the tracked position forward over events that change no view."""

@@ -126,8 +126,9 @@ def verify(app: App, out: Output, ref: str, no_cache: bool) -> None:
     if out.structured:
         out.result({"digest": digest, "verdict": data})
     else:
-        out.console.print(f"[green]Signature verified[/green]: {ref} ({digest}) "
-                          f"{verdict.summary()}")
+        from floe_ledger.cli.render.text import escape
+
+        out.console.print(f"[green]{escape(verdict.summary())}[/green]: {escape(ref)} ({digest})")
 
 
 @click.command()

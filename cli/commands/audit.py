@@ -25,6 +25,7 @@ from floe_ledger.cli.app import App
 from floe_ledger.cli.complete import environments as complete_environments
 from floe_ledger.cli.options import MAX_ROWS, floe_command, writing
 from floe_ledger.cli.output import Output
+from floe_ledger.cli.progress import progress, shows_progress
 from floe_ledger.domain.model.errors import UsageError, quoted
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -59,9 +60,11 @@ def verify(app: App, out: Output, check_registry: bool, checkpoint: Path | None,
     from floe_ledger.adapters.audit import verify as audit_ops
     from floe_ledger.cli.render.audit import render_verify
 
-    outcome = audit_ops.verify_ledger(app, audit_ops.ledger_rows(app, export),
-                                      registry=check_registry, checkpoint=checkpoint,
-                                      public_key=public_key, snapshots=export is None)
+    rows = audit_ops.ledger_rows(app, export)
+    with progress(out, "verifying events", _size(app, out) if export is None else None) as bar:
+        outcome = audit_ops.verify_ledger(app, bar.track(rows), registry=check_registry,
+                                          checkpoint=checkpoint, public_key=public_key,
+                                          snapshots=export is None)
     if not out.structured:
         render_verify(out, outcome)
     if not outcome.ok:
@@ -168,8 +171,8 @@ def export(app: App, out: Output, fmt: str, out_path: Path, force: bool) -> None
 
     rows = audit_ops.ledger_rows(app)
     writer = export_jsonl if fmt == "jsonl" else export_sqlite
-    with writing(out_path):
-        summary = writer(rows, out_path, force=force)
+    with writing(out_path), progress(out, "exporting events", _size(app, out)) as bar:
+        summary = writer(bar.track(rows), out_path, force=force)
     if out.structured:
         out.result(summary.as_dict())
     else:
@@ -201,6 +204,11 @@ def checkpoint(app: App, out: Output, key: Path, out_path: Path) -> None:
         out.console.print(f"checkpoint of {len(result['heads'])} stream(s), "
                           f"{result['events']} events, signed ({result['algorithm']}) "
                           f"to {result['path']}")
+
+
+def _size(app: App, out: Output) -> int | None:
+    """The ledger's events, for a progress bar: asked only when one is shown."""
+    return app.store.max_position() if shows_progress(out) else None
 
 
 for _command in (verify, replay, history, export, checkpoint):

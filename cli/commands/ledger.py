@@ -9,6 +9,7 @@ from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.complete import environments
 from floe_ledger.cli.options import floe_command, require_reason
 from floe_ledger.cli.output import Output
+from floe_ledger.cli.progress import progress
 
 
 @click.group()
@@ -36,9 +37,10 @@ def rebuild(app: App, out: Output) -> None:
     import time
 
     start = time.perf_counter()
-    count = app.store.rebuild_views()
-    seconds = time.perf_counter() - start
     total = app.store.max_position()
+    with progress(out, "folding events into the views", total) as bar:
+        count = app.store.rebuild_views(on_progress=bar.update)
+    seconds = time.perf_counter() - start
     if out.structured:
         out.result({"events": count, "ledger_events": total, "seconds": round(seconds, 3)})
     else:

@@ -12,6 +12,7 @@ from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.complete import environments, versions
 from floe_ledger.cli.options import MAX_ROWS, floe_command, plain_text, require_reason
 from floe_ledger.cli.output import Output
+from floe_ledger.cli.progress import progress
 from floe_ledger.cli.render.lock import lock_payload, render_lock
 from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
 from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
@@ -66,10 +67,13 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
-            err.envelope = {"gate_results": err.details.get("gate_results", [])}
+            err.envelope = {**(err.envelope or {}),
+                            "gate_results": err.details.get("gate_results", [])}
             raise
         payload = promote_payload(result, app.operator.name)
         if out.structured:
+            if result.blocking:  # the error the real run would end with
+                payload["error"] = _blocking_error(result.blocking[0])
             out.result(payload, success=not result.blocking)
         else:
             render_promotion(out, result)
@@ -82,23 +86,37 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
             notify_webhooks(app, out)
 
 
+def _blocking_error(blocking: dict[str, Any]) -> dict[str, Any]:
+    """A dry run's first blocking check as the ``error`` object of the real run's failure."""
+    error = {key: blocking[key] for key in ("code", "message", "hint")}
+    if blocking.get("details"):
+        error["details"] = blocking["details"]
+    return error
+
+
 @click.command()
 @click.option("--env", "environment", default=None, metavar="ENV", shell_complete=environments,
               help="Only this environment.")
 @click.option("--history", type=click.IntRange(min=0, max=MAX_ROWS), default=0, show_default=True,
-              help="Also show the last N events (promotions, rollbacks, locks, refusals).")
+              help="Also show each environment's last N promotions and rollbacks.")
+@click.option("--all", "every_kind", is_flag=True,
+              help="With --history: every kind of entry, locks and refusals too.")
 @floe_command()
-def status(app: App, out: Output, environment: str | None, history: int) -> None:
-    """What runs in each environment: version, digest, who promoted it, when, locks."""
-    rows = _status_rows(app, out, environment, history)
+def status(app: App, out: Output, environment: str | None, history: int,
+           every_kind: bool) -> None:
+    """What runs in each environment: version, digest, who promoted it, when, locks.
+
+    JSON/YAML: the rows are under "environments".
+    """
+    rows = _status_rows(app, out, environment, history, every_kind)
     if out.structured:
-        out.document(rows)
+        out.result({"environments": rows})
     else:
         render_status(out, rows, history)
 
 
-def _status_rows(app: App, out: Output, environment: str | None,
-                 history: int) -> list[dict[str, Any]]:
+def _status_rows(app: App, out: Output, environment: str | None, history: int,
+                 every_kind: bool) -> list[dict[str, Any]]:
     """One row per environment in path order (or just ``environment``), read from the views
     after folding in what other ledgers recorded in the registry about those environments.
 
@@ -121,7 +139,7 @@ def _status_rows(app: App, out: Output, environment: str | None,
         out.warn(warning)
     aid = str(artifact_id(summary.repository))
     rows = status_rows(app.ledger_location, app.settings.env, aid, envs, history,
-                       catch_up=lambda: app.store.refresh_views())
+                       catch_up=lambda: app.store.refresh_views(), every_kind=every_kind)
     if _agree(rows, read.facts):
         return rows
     # The views are derived: rows that differ from the verified events were edited.
@@ -129,7 +147,7 @@ def _status_rows(app: App, out: Output, environment: str | None,
              "again from the events ('floe audit verify' names such edits)")
     app.store.rebuild_views()
     return status_rows(app.ledger_location, app.settings.env, aid, envs, history,
-                       catch_up=lambda: app.store.refresh_views())
+                       catch_up=lambda: app.store.refresh_views(), every_kind=every_kind)
 
 
 def _agree(rows: list[dict[str, Any]], facts: dict[str, Any]) -> bool:
@@ -234,8 +252,9 @@ def sync(app: App, out: Output, check: bool) -> None:
       floe platform sync
       floe platform sync --check -o json
     """
-    service = app.sync_service()
-    result = service.check() if check else service.sync()
+    with progress(out, "checking replicas" if check else "syncing replicas") as bar:
+        service = app.sync_service(bar)
+        result = service.check() if check else service.sync()
     rows = [r.as_dict() for r in result.replicas]
     code = result.exit_code
     if out.structured:

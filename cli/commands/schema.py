@@ -8,6 +8,10 @@ from typing import Any
 
 import click
 
+from floe_ledger.cli.app import App
+from floe_ledger.cli.options import floe_command, writing
+from floe_ledger.cli.output import Output
+
 
 def manifest_schema() -> dict[str, Any]:
     """The schema, with the gate, policy and verification blocks described by their own models."""
@@ -40,14 +44,23 @@ def manifest_schema() -> dict[str, Any]:
 @click.command()
 @click.option("-O", "--output-file", "target", type=click.Path(dir_okay=False), default=None,
               help="Write the schema to this file instead of stdout.")
-def schema(target: str | None) -> None:
-    """Print the JSON Schema of manifest.yaml, for editor completion and CI validation."""
-    text = json.dumps(manifest_schema(), indent=2) + "\n"
+@floe_command(manifest_option=False)
+def schema(app: App, out: Output, target: str | None) -> None:
+    """Print the JSON Schema of manifest.yaml, for editor completion and CI validation.
+
+    With the default -o table the schema itself is printed (or written to -O FILE);
+    -o json|yaml print the usual envelope, the schema under "schema" (or the file
+    written under "path").
+    """
+    document = manifest_schema()
     if target:
-        try:
-            Path(target).write_text(text)
-        except OSError as err:  # not a floe_command: click's own usage error, exit 2
-            raise click.UsageError(f"cannot write {target}: {err.strerror or err}") from None
-        click.echo(f"wrote {target}", err=True)
+        with writing(target):
+            Path(target).write_text(json.dumps(document, indent=2) + "\n")
+        if out.structured:
+            out.result({"path": target})
+        else:
+            click.echo(f"wrote {target}", err=True)
+    elif out.structured:
+        out.result({"schema": document})
     else:
-        click.echo(text, nl=False)
+        click.echo(json.dumps(document, indent=2) + "\n", nl=False)

@@ -14,7 +14,9 @@ def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None
     from floe_ledger.cli.render.text import escape
 
     table = Table(title="Environments", title_justify="left")
-    for col in ("Environment", "Version", "Digest", "Promoted By", "At", "Lock"):
+    rolled_back = any(r.get("rolled_back_by") for r in rows)  # its column only when needed
+    for col in ("Environment", "Version", "Digest", "Promoted By", "At",
+                *(["Rolled Back By"] if rolled_back else []), "Lock"):
         table.add_column(col)
     for r in rows:
         lock = (f"LOCKED by {r.get('locked_by')} at {utc_time(r.get('locked_at'))}: "
@@ -26,9 +28,11 @@ def render_status(out: Output, rows: list[dict[str, Any]], history: int) -> None
             version += f" (interrupted rollback to {r['open_rollback']})"
         if r.get("via") == "rollback":
             version += " (rollback)"
+        rolled = (f"{r['rolled_back_by']} at {utc_time(r.get('rolled_back_at'))}"
+                  if r.get("rolled_back_by") else "")
         table.add_row(escape(r["environment"]), escape(version), short_digest(r.get("digest")),
                       escape(r.get("promoted_by") or "-"), utc_time(r.get("promoted_at")),
-                      escape(lock))
+                      *([escape(rolled)] if rolled_back else []), escape(lock))
     out.console.print(table)
     if not history:
         return

@@ -105,20 +105,42 @@ def identified_as(operator: Operator) -> str:
 
 
 def _refusal(d: AuthorizationDecision, action: str, env: str, why: str) -> UnauthorizedError:
-    required = []
-    if d.required_groups:
-        required.append(f"required groups [{', '.join(d.required_groups)}]")
-    if d.required_operators:
-        required.append(f"or operators [{', '.join(d.required_operators)}]")
-    if not required:
-        required.append("any authenticated operator")
+    options = [o for o in (_one_of("group", d.required_groups),
+                           _one_of("operator", d.required_operators)) if o]
+    either = ", or " if any(" or " in o for o in options) else " or "
+    required = either.join(options) or "any authenticated operator"
     return UnauthorizedError(
-        f"Unauthorized: {why}; {' '.join(required)}; operator's groups "
-        f"[{', '.join(d.operator_groups)}]",
+        f"Unauthorized: {why}; required: {required}; {_groups_of(d)}",
         hint="authenticate with FLOE_OIDC_TOKEN or registry credentials (docker login); "
         f"see environments[{env}].authorization in manifest.yaml",
         details=d.as_dict() | {"action": action, "environment": env},
     )
+
+
+def _one_of(noun: str, names: tuple[str, ...]) -> str:
+    """``group a``, ``one of the groups a or b``, ``one of the groups a, b or c`` ('' if none)."""
+    if not names:
+        return ""
+    if len(names) == 1:
+        return f"{noun} {names[0]}"
+    return f"one of the {noun}s {join_words(names, 'or')}"
+
+
+def _groups_of(d: AuthorizationDecision) -> str:
+    """``alice is in group a`` / ``in groups a and b`` / ``in no group``."""
+    groups = d.operator_groups
+    if not groups:
+        return f"{d.operator} is in no group"
+    return f"{d.operator} is in group{'s' if len(groups) > 1 else ''} " \
+        f"{join_words(groups, 'and')}"
+
+
+def join_words(words: tuple[str, ...] | list[str], last: str) -> str:
+    """``a``, ``a or b``, ``a, b or c`` (``last`` is the word before the last item)."""
+    items = list(words)
+    if len(items) < 2:
+        return "".join(items)
+    return f"{', '.join(items[:-1])} {last} {items[-1]}"
 
 
 def check_separation_of_duties(policy: AuthorizationConfig | None, operator: Operator,

@@ -35,6 +35,10 @@ class AuthorizationConfig(_Strict):
     break_glass_groups: list[str] = []
 
 
+ROLLBACK_SUFFIX = re.compile(r"(?:^|[-_])rollback[-_][0-9]+\Z")
+"""An environment name ending like this would make ``{version}-{env}`` read as a rollback tag."""
+
+
 class EnvironmentConfig(_Strict):
     name: str
     gates: dict[str, Any] = {}
@@ -50,8 +54,12 @@ class EnvironmentConfig(_Strict):
         if not ENV_NAME_RE.match(value):
             raise ValueError(
                 f"{value!r} is not a valid environment name (lower-case letters and digits, "
-                "starting with a letter, at most 31 characters)"
+                "in words joined by single '-' or '_', starting with a letter, at most 31 "
+                "characters)"
             )
+        if ROLLBACK_SUFFIX.search(value):
+            raise ValueError(f"{value!r} is not a valid environment name: it ends like a "
+                             "rollback tag ('-rollback-<N>')")
         return value
 
     @field_validator("gates")

@@ -16,7 +16,10 @@ VERSION_RE = re.compile(
     r"\.(?P<patch>0|[1-9][0-9]{0,29})"
     r"(?:-(?P<pre>[0-9A-Za-z.-]+))?(?:\+(?P<build>[0-9A-Za-z.-]+))?\Z"
 )
-ENV_NAME_RE = re.compile(r"^[a-z][a-z0-9]{0,30}\Z")
+# Lower-case letters and digits in words joined by single "-" or "_" ("pre-prod", "us_east"),
+# starting with a letter, at most 31 characters: tags end in "-<env>", and are matched
+# against the configured names, longest first (:func:`split_env_tag`).
+ENV_NAME_RE = re.compile(r"^(?=.{1,31}\Z)[a-z][a-z0-9]*(?:[-_][a-z0-9]+)*\Z")
 TAG_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9._-]{0,127}\Z")
 
 
@@ -102,13 +105,40 @@ def rollback_tag(version: str, env: str, n: int) -> str:
     return check_tag(f"{version}-{env}-rollback-{n}")
 
 
-def strip_env_suffix(version: str, environments: tuple[str, ...]) -> str:
-    """Accept ``v1.2.3-dev`` where ``v1.2.3`` is meant (CLI-01)."""
-    for env in environments:
+def split_env_tag(tag: str, environments: tuple[str, ...]) -> tuple[str, str] | None:
+    """``(version, env)`` of ``{version}-{env}``, or None if ``tag`` is not one.
+
+    The configured names are tried longest first: with environments ``prod`` and
+    ``pre-prod``, ``v1.0.0-pre-prod`` is v1.0.0 in pre-prod, not v1.0.0-pre in prod.
+    """
+    for env in sorted(environments, key=len, reverse=True):
         suffix = f"-{env}"
-        if version.endswith(suffix) and VERSION_RE.match(version[: -len(suffix)]):
-            return version[: -len(suffix)]
-    return version
+        if tag.endswith(suffix) and VERSION_RE.match(tag[: -len(suffix)]):
+            return tag[: -len(suffix)], env
+    return None
+
+
+def strip_env_suffix(version: str, environments: tuple[str, ...], expected: str | None,
+                     option: str = "--from") -> str:
+    """Accept ``v1.2.3-dev`` where ``v1.2.3`` is meant (CLI-01), if ``dev`` is ``expected``
+    (the environment the command names with ``option``).
+
+    Raises:
+        UsageError: the suffix names another configured environment than ``expected``, or
+            ``expected`` is None (a promotion from the release tag): a version given as
+            ``v1.2.3-dev`` with ``--from staging`` is a mistake, not something to guess at.
+    """
+    split = split_env_tag(version, environments)
+    if split is None:
+        return version
+    bare, env = split
+    if env == expected:
+        return bare
+    named = f"{option} {expected}" if expected else f"no {option} (the release tag)"
+    raise UsageError(
+        f"{version} names environment {env}, but the command gives {named}",
+        hint=f"give the version alone ({bare}), or the environment it names ({option} {env})",
+        details={"version": version, "environment": env, "expected": expected})
 
 
 @dataclass(frozen=True)

@@ -51,7 +51,7 @@ class AdoptionService:
         """Record the adoption (VersionAdopted) and its registry record; refusals recorded."""
         env = req.environment
         self.config.path.index(env)
-        version = strip_env_suffix(req.version, self.config.path.names)
+        version = strip_env_suffix(req.version, self.config.path.names, env, "--env")
         tag = env_tag(version, env)
         aid = self.clock.new_id()
         session = ArtifactSession(self.store, self.repository, actor, self.clock,

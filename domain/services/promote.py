@@ -63,7 +63,7 @@ from floe_ledger.domain.services.resolve import (
     source_tag,
 )
 from floe_ledger.domain.services.tracing import SPAN_PROMOTE, NoopTracer, Tracer
-from floe_ledger.domain.services.unit_of_work import ArtifactSession
+from floe_ledger.domain.services.unit_of_work import ArtifactSession, identify_refusal
 
 __all__ = ["PromoteRequest", "PromoteResult", "PromotionService"]
 
@@ -105,18 +105,21 @@ class PromotionService:
     def _promote(self, req: PromoteRequest, actor: Actor,
                  session: ArtifactSession) -> PromoteResult:
         path = self.config.path
-        version = strip_env_suffix(req.version, path.names)
-        Version.parse(version)
         path.index(req.target)
         if req.source is not None:
             path.index(req.source)
+        version = strip_env_suffix(req.version, path.names, req.source)
+        Version.parse(version)
         pid = self.clock.new_id()
+        digest: str | None = None  # once the source tag is resolved
 
         def refuse(err: FloeError) -> FloeError:
             if req.dry_run:
+                identify_refusal(err, "promote", pid,
+                                 digest or session.current().versions.get(version))
                 return err
             session.refuse(err, action="promote", target=req.target, version=version,
-                           source=req.source, ref_id=pid)
+                           source=req.source, ref_id=pid, digest=digest)
 
         try:  # what needs no registry: the path, and who may enter the target
             path.check_transition(req.source, req.target)
@@ -144,6 +147,7 @@ class PromotionService:
                                     resolved=reconciled.resolved,
                                     trusted=req.source is None
                                     or self.config.trusts_unrecorded_tags(req.source))
+            digest = source.digest
             artifact.check_observed(version, source.digest, source.tag)
             target_state = check_target_tag(self.registry, version, req.target, source.digest,
                                             force=req.force)

@@ -14,7 +14,7 @@ from floe_ledger.domain.model.errors import (
     UnexplainedTagError,
 )
 from floe_ledger.domain.model.oci import Descriptor
-from floe_ledger.domain.model.values import VERSION_RE, env_tag
+from floe_ledger.domain.model.values import VERSION_RE, env_tag, split_env_tag
 from floe_ledger.domain.services.ports import Registry
 
 
@@ -60,7 +60,7 @@ def resolve_source(registry: Registry, artifact: Artifact, version: str, source:
                 hint="the tag was removed outside floe; run 'floe audit verify --registry'",
             )
         available = available_versions(registry, artifact, source, environments)
-        where = f"in {source}" if source else "as a release tag"
+        where = f"promoted to {source}" if source else "released"
         raise NotFoundError(
             f"{version} is not {where} in {registry.uri} (no tag {tag})",
             hint=("versions available: " + ", ".join(available)) if available
@@ -98,11 +98,12 @@ def available_versions(registry: Registry, artifact: Artifact, source: str | Non
     """Versions present in ``source`` (or released, for None), from the registry and ledger."""
     found: set[str] = set()
     for tag in registry.list_tags():
+        split = split_env_tag(tag, environments)
         if source is None:
-            if VERSION_RE.match(tag) and not any(tag.endswith(f"-{e}") for e in environments):
+            if VERSION_RE.match(tag) and split is None:
                 found.add(tag)
-        elif tag.endswith(f"-{source}") and VERSION_RE.match(tag[: -len(source) - 1]):
-            found.add(tag[: -len(source) - 1])
+        elif split is not None and split[1] == source:
+            found.add(split[0])
     if source is not None:
         found.update(artifact.versions_in(source))
     return sorted(found, key=_version_key)

@@ -52,7 +52,7 @@ from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite
 from floe_ledger.domain.services.requests import RollbackRequest, RollbackResult
 from floe_ledger.domain.services.resolve import check_explained, resolve_tag
 from floe_ledger.domain.services.tracing import SPAN_ROLLBACK, NoopTracer, Tracer
-from floe_ledger.domain.services.unit_of_work import ArtifactSession
+from floe_ledger.domain.services.unit_of_work import ArtifactSession, identify_refusal
 
 __all__ = ["RollbackRequest", "RollbackResult", "RollbackService"]
 
@@ -91,11 +91,12 @@ class RollbackService:
                   session: ArtifactSession) -> RollbackResult:
         env = req.environment
         self.config.path.index(env)
-        version = strip_env_suffix(req.version, self.config.path.names)
+        version = strip_env_suffix(req.version, self.config.path.names, env, "--env")
         rid = self.clock.new_id()
 
         def refuse(err: FloeError) -> FloeError:
             if req.dry_run:
+                identify_refusal(err, "rollback", rid, session.current().versions.get(version))
                 return err
             session.refuse(err, action="rollback", target=env, version=version, ref_id=rid)
 

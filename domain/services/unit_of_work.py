@@ -94,18 +94,24 @@ class ArtifactSession:
         raise AssertionError("unreachable")
 
     def refuse(self, error: FloeError, *, action: str, target: str, version: str = "",
-               source: str | None = None, ref_id: str | None = None) -> NoReturn:
+               source: str | None = None, ref_id: str | None = None,
+               digest: str | None = None) -> NoReturn:
         """Record ``error`` as the refusal of ``action`` (an audit fact), then raise it."""
         self.record_refusal(error, action=action, target=target, version=version,
-                            source=source, ref_id=ref_id)
+                            source=source, ref_id=ref_id, digest=digest)
         raise error
 
     def record_refusal(self, error: FloeError, *, action: str, target: str, version: str = "",
-                       source: str | None = None, ref_id: str | None = None) -> None:
+                       source: str | None = None, ref_id: str | None = None,
+                       digest: str | None = None) -> None:
+        """Record the refusal; ``error`` then names it (:func:`identify_refusal`), with
+        ``digest`` or the digest the ledger knows for ``version``."""
         ref = ref_id or self.clock.new_id()
         self.apply(lambda art: art.reject(error, promotion_id=ref, version=version,
                                           source=source, target=target, actor=self.actor,
                                           action=action))
+        known = self.current().versions.get(version) if version else None
+        identify_refusal(error, action, ref, digest or known)
 
     def close(self) -> list[str]:
         """Anchor the head if this command saved anything; a warning (never an error: the
@@ -130,3 +136,12 @@ class ArtifactSession:
         artifact = self.current()
         return LedgerHead(str(artifact.id), artifact.version, artifact.chain_head,
                           artifact.ledger_id)
+
+
+def identify_refusal(error: FloeError, action: str, ref_id: str, digest: str | None) -> None:
+    """Put on ``error``'s JSON envelope what joins it to the audit trail: the refused
+    operation's id (``promotion_id`` for a promotion, ``operation_id`` for a rollback, lock,
+    unlock or adoption; the id its rejection event records) and ``artifact_digest`` (None
+    when not known). A dry run's refusal names the id the real run would have had."""
+    key = "promotion_id" if action == "promote" else "operation_id"
+    error.envelope = {**(error.envelope or {}), key: ref_id, "artifact_digest": digest}

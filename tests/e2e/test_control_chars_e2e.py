@@ -33,7 +33,7 @@ def test_an_operator_name_with_escapes_is_shown_escaped_and_kept_raw_in_json(wor
                          env=evil).returncode == 0
     code, out = workspace.json("platform", "status")
     assert code == 0
-    assert [e["locked_by"] for e in out if e["locked"]] == [MALLORY]   # JSON: raw
+    assert [e["locked_by"] for e in out["environments"] if e["locked"]] == [MALLORY]   # JSON: raw
     outputs = {
         "status": workspace.run("platform", "status", "--history", "5"),
         "audit history": workspace.run("audit", "history", "--env", "prod"),

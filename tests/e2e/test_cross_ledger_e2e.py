@@ -108,7 +108,8 @@ def test_locking_an_environment_that_runs_nothing_is_seen_by_every_checkout(
         two: Checkouts) -> None:
     alice = two.users["alice"]
     _ok(two.a, "platform", "lock", "--env", "prod", "--reason", "not yet", env=alice)
-    code, status = two.b.json("platform", "status", "--env", "prod", env=alice)
+    code, doc = two.b.json("platform", "status", "--env", "prod", env=alice)
+    status = doc["environments"]
     assert code == 0 and status[0]["locked"] is True
     assert status[0]["lock_reason"] == "not yet" and status[0]["locked_by"] == "alice"
 
@@ -155,7 +156,7 @@ def test_a_hand_pushed_environment_tag_is_not_evidence_until_adopted(two: Checko
         _ok(ws, "audit", "verify", "--registry", env=alice)
     code, status = two.a.json("platform", "status", "--env", "staging", "--history", "10",
                               env=alice)
-    adoption = [h for h in status[0]["history"] if h["kind"] == "ADOPTED"]
+    adoption = [h for h in status["environments"][0]["history"] if h["kind"] == "ADOPTED"]
     assert adoption and adoption[0]["operator"] == "alice"
     assert adoption[0]["reason"] == "promoted by the old pipeline"
 
@@ -173,7 +174,8 @@ def test_a_fresh_checkout_shows_the_same_status_and_can_roll_back(two: Checkouts
     code, theirs = fresh.json("platform", "status", env=alice)
     assert code == 0
     keys = ("environment", "version", "digest", "promoted_by", "locked")
-    assert [{k: r[k] for k in keys} for r in theirs] == [{k: r[k] for k in keys} for r in mine]
+    assert [{k: r[k] for k in keys} for r in theirs["environments"]] == [
+        {k: r[k] for k in keys} for r in mine["environments"]]
     # Each checkout's audit passes and tells the other ledger's records apart from its own.
     for ws in (two.a, fresh):
         audit = _ok(ws, "audit", "verify", "--registry", env=alice)
@@ -201,8 +203,9 @@ def test_an_edited_record_is_reported_and_not_folded(two: Checkouts) -> None:
         # folds its own records: they name its id; 'audit verify --registry' checks them.)
         assert record in proc.stderr and "edited" in proc.stderr
     code, status = two.b.json("platform", "status", "--env", "dev", "--history", "5", env=bob)
-    assert code == 0 and status[0]["version"] == "v1.0.0"  # from the untouched record
-    assert all(h["operator"] != "mallory" for h in status[0]["history"])
+    rows = status["environments"]
+    assert code == 0 and rows[0]["version"] == "v1.0.0"  # from the untouched record
+    assert all(h["operator"] != "mallory" for h in rows[0]["history"])
     assert "mallory" not in json.dumps(two.b.events("RecordObserved"))
     # The audit reports the edited record, whichever ledger wrote it.
     code, audit = two.a.json("audit", "verify", "--registry", env=alice)

@@ -84,15 +84,16 @@ def test_history_shows_how_each_operator_was_identified(guarded) -> None:
         "oidc", "registry", "registry"]
     assert ws.events("PromotionRejected")[-1]["identified_by"] == "local"
 
-    code, status = ws.json("platform", "status", "--history", "5", env=alice)
+    code, status = ws.json("platform", "status", "--history", "5", "--all", env=alice)
     assert code == 0, status
     history = {row["environment"]: [(h["kind"], h["operator"], h["identified_by"])
-                                    for h in row["history"]] for row in status}
+                                    for h in row["history"]] for row in status["environments"]}
     assert history["dev"] == [("PROMOTED", "ci@acme.example", "oidc")]
     assert history["staging"] == [("PROMOTED", "bob", "registry")]
     assert history["prod"] == [("PROMOTED", "alice", "registry"),
                                ("REJECTED", "ci-runner", "local")]
-    table = ws.run("platform", "status", "--env", "prod", "--history", "5", env=alice)
+    table = ws.run("platform", "status", "--env", "prod", "--history", "5", "--all",
+                   env=alice)
     assert table.returncode == 0 and "Identified By" in table.stdout
     assert "local" in table.stdout and "registry" in table.stdout
 
@@ -129,7 +130,7 @@ def test_break_glass_needs_an_authenticated_operator_in_the_groups(guarded) -> N
     assert code == 12, out
     message = out["error"]["message"]
     assert "bob (identified by a registry credential)" in message
-    assert "platform-admins, sre" in message
+    assert "required: one of the groups platform-admins or sre" in message
     code, out = ws.json("platform", "promote", "v1.0.0", "--from", "staging", "--to", "prod",
                         "--break-glass", "hotfix", env=alice)
     assert code == 0, out

@@ -32,8 +32,9 @@ def test_init_writes_a_manifest_status_runs_on_at_once(workspace: Workspace) -> 
     assert "# public_keys:" in text and "# trusted_issuers:" in text and "# gates:" in text
     assert load_manifest(path).artifacts.registry.uri == workspace.registry_uri
 
-    code, rows = workspace.json("platform", "status")
-    assert code == 0, rows
+    code, doc = workspace.json("platform", "status")
+    assert code == 0, doc
+    rows = doc["environments"]
     assert [r["environment"] for r in rows] == ["dev", "staging", "prod"]
     assert all(r["version"] is None for r in rows)
 

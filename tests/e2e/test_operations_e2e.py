@@ -68,8 +68,8 @@ def test_only_the_allowed_group_may_promote_to_prod(secured) -> None:
     rejected = ws.events("PromotionRejected")[-1]
     assert rejected["operator"] == "bob" and rejected["code"] == "unauthorized"
     # AS4 and FR-048: refusals are visible in history.
-    code, status = ws.json("platform", "status", "--env", "prod", "--history", "5")
-    kinds = [h["kind"] for h in status[0]["history"]]
+    code, status = ws.json("platform", "status", "--env", "prod", "--history", "5", "--all")
+    kinds = [h["kind"] for h in status["environments"][0]["history"]]
     assert kinds[:2] == ["PROMOTED", "REJECTED"]
 
 
@@ -119,7 +119,8 @@ def test_a_lock_set_by_one_process_refuses_another_until_unlocked(secured) -> No
     assert "incident INC-7" in out["error"]["message"]
     assert "alice" in out["error"]["hint"]
     assert out["error"]["details"]["locked_at"]
-    code, status = ws.json("platform", "status", "--env", "prod", env=users["bob"])
+    code, doc = ws.json("platform", "status", "--env", "prod", env=users["bob"])
+    status = doc["environments"]
     assert status[0]["locked"] is True and status[0]["locked_by"] == "alice"
     assert status[0]["lock_reason"] == "incident INC-7"
     assert ws.run("platform", "unlock", "--env", "prod", "--reason", "resolved",
@@ -171,7 +172,8 @@ def test_rollback_repoints_latest_and_explains_what_it_undoes(secured) -> None:
     event = ws.events("RolledBack")[-1]
     assert event["reason"] == "bad v2" and event["operator"] == "alice"
     assert event["previous_digest"] and event["impact"]["risk"] == "BLOCKED"
-    code, status = ws.json("platform", "status", "--env", "prod", env=alice)
+    code, doc = ws.json("platform", "status", "--env", "prod", env=alice)
+    status = doc["environments"]
     assert status[0]["version"] == "v1.0.0" and status[0]["via"] == "rollback"
     # RB-06: rolling back to what is live does nothing.
     code, out = ws.json("platform", "rollback", "v1.0.0", "--env", "prod", "--reason", "again",

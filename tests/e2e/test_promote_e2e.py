@@ -34,7 +34,7 @@ def test_promote_dev_to_staging_copies_the_exact_bytes_and_status_shows_it(works
     # A new process reads the ledger's projection.
     code, status = workspace.json("platform", "status")
     assert code == 0
-    by_env = {row["environment"]: row for row in status}
+    by_env = {row["environment"]: row for row in status["environments"]}
     assert by_env["staging"]["version"] == "v1.2.3"
     assert by_env["staging"]["digest"] == digest
     assert by_env["staging"]["promoted_by"] == "ci-runner"

@@ -41,7 +41,7 @@ def test_a_registry_failing_the_second_put_is_finished_by_a_rerun(fake_ws) -> No
     assert "v1.0.0-staging" in fake.tags["acme/app"]
     assert "latest-staging" not in fake.tags["acme/app"]
     code, status = ws.json("platform", "status", "--env", "staging")
-    assert status[0]["open_promotion"] == "v1.0.0"
+    assert status["environments"][0]["open_promotion"] == "v1.0.0"
     # The same command again completes it.
     code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
     assert code == 0, out
@@ -53,7 +53,8 @@ def test_a_registry_failing_the_second_put_is_finished_by_a_rerun(fake_ws) -> No
     assert events.count("PromotionCompleted") == 1
     assert events.count("SignatureVerified") == 1  # not re-verified on resume
     code, status = ws.json("platform", "status", "--env", "staging")
-    assert status[0]["version"] == "v1.0.0" and status[0]["open_promotion"] is None
+    row = status["environments"][0]
+    assert row["version"] == "v1.0.0" and row["open_promotion"] is None
 
 
 @pytest.mark.requirement("NFR-004", "TXN-03")

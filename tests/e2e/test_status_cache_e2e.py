@@ -13,13 +13,15 @@ import pytest
 def test_an_edited_manifest_summary_is_not_what_status_shows(workspace) -> None:
     ws = workspace
     assert ws.run("platform", "lock", "--env", "prod", "--reason", "freeze").returncode == 0
-    code, rows = ws.json("platform", "status")
-    assert code == 0 and [r["environment"] for r in rows] == ["dev", "staging", "prod"]
+    code, doc = ws.json("platform", "status")
+    assert code == 0 and [r["environment"] for r in doc["environments"]] == [
+        "dev", "staging", "prod"]
     cache = ws.root / ".floe" / "manifest-summary.json"
     doc = json.loads(cache.read_text())
     cache.write_text(json.dumps({**doc, "environments": ["dev", "staging"]}))  # prod hidden
-    code, rows = ws.json("platform", "status")
+    code, doc = ws.json("platform", "status")
     assert code == 0
+    rows = doc["environments"]
     assert [r["environment"] for r in rows] == ["dev", "staging", "prod"]
     assert rows[2]["locked"] is True
     # The summary was validated again and sealed anew.
@@ -44,7 +46,8 @@ def test_an_edited_status_row_is_named_by_the_audit_and_rebuilt(sqlite_workspace
     assert ws.run("ledger", "rebuild").returncode == 0
     code, audit = ws.json("audit", "verify")
     assert code == 0, audit
-    code, rows = ws.json("platform", "status", "--env", "dev")
+    code, doc = ws.json("platform", "status", "--env", "dev")
+    rows = doc["environments"]
     assert rows[0]["version"] == "v1.0.0" and rows[0]["promoted_by"] == "ci-runner"
 
 
@@ -61,7 +64,7 @@ def test_status_checks_its_views_against_the_verified_events(sqlite_workspace) -
         db.execute("UPDATE floe_env_state SET locked = 0 WHERE environment = 'prod'")
     proc = ws.run("platform", "status", "-o", "json")
     assert proc.returncode == 0, proc.stderr
-    rows = {r["environment"]: r for r in json.loads(proc.stdout)}
+    rows = {r["environment"]: r for r in json.loads(proc.stdout)["environments"]}
     assert rows["dev"]["version"] == "v1.0.0" and rows["prod"]["locked"] is True
     assert "status views differ" in proc.stderr
     assert ws.json("audit", "verify")[0] == 0  # folded again from the events

@@ -132,7 +132,7 @@ def argv(command: str, param: str, value: str, output: str) -> tuple[list[str], 
     chosen = {**required, param: value}
     options = [part for name, v in chosen.items() if not name.isupper() for part in (name, v)]
     positional = [v for name, v in chosen.items() if name.isupper()]
-    if "-o" not in chosen and command != "schema":
+    if "-o" not in chosen:
         options += ["-o", output]
     allowed = DOCUMENTED
     if param in NAMES and plainly_invalid(param, value):
@@ -144,8 +144,7 @@ def cases() -> list[tuple[str, str]]:
     found = []
     for command, (_, required, optional) in COMMANDS.items():
         found += [(command, p) for p in [*required, *optional]]
-        if command != "schema":
-            found.append((command, "-o"))
+        found.append((command, "-o"))
     return found
 
 

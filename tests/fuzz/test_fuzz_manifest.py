@@ -159,7 +159,7 @@ def test_yaml_11_booleans_are_strings_and_enforcement_off_needs_no_quotes(site, 
                "    environments:\n" + "".join(f"      - name: {n}\n" for n in names))
     result = invoke(["platform", "status", "-o", "json", "--manifest", str(site.manifest)],
                     count, {0}, site.env)
-    assert [row["environment"] for row in json.loads(result.stdout)] == names
+    assert [row["environment"] for row in json.loads(result.stdout)["environments"]] == names
     site.write(H + "    verification:\n      enforcement: yes\n")
     result = invoke([*DRY_RUN, "--manifest", str(site.manifest)], count, {2}, site.env)
     assert "enforcement" in json.loads(result.stdout)["error"]["message"]

@@ -143,7 +143,7 @@ def test_sixteen_racing_promotions_of_one_version_have_exactly_one_winner(
     # status, a fresh process, sees the winner's promotion.
     status = floe(["platform", "status", "-o", "json"], env)
     assert status.returncode == 0, status.stderr
-    rows = {row["environment"]: row for row in json.loads(status.stdout)}
+    rows = {row["environment"]: row for row in json.loads(status.stdout)["environments"]}
     assert rows["staging"]["version"] == "v1.0.0"
     assert rows["staging"]["digest"] == pushed.digest
 

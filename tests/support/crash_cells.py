@@ -216,4 +216,4 @@ def status_row(ws: Workspace, env: str) -> tuple[dict[str, Any], str]:
     """``floe platform status --env ENV -o json``: the row, and the warnings (stderr)."""
     proc = ws.run("platform", "status", "--env", env, "-o", "json")
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    return dict(json.loads(proc.stdout)[0]), proc.stderr
+    return dict(json.loads(proc.stdout)["environments"][0]), proc.stderr

@@ -187,7 +187,7 @@ def _check_state(rig: Rig, step: str, fault: str) -> str:
     ``status`` says so: ``nothing`` (decided nothing), ``open`` or ``completed``."""
     ws, host, repo = rig.ws, rig.server.host, rig.repo
     kinds = ws.event_kinds()
-    status = _json(ws.run("platform", "status", "--env", ENV, "-o", "json"))[0]
+    status = _json(ws.run("platform", "status", "--env", ENV, "-o", "json"))["environments"][0]
     in_registry = {t: tag_digest(host, repo, t) for t in (ENV_TAG, LATEST_TAG)}
     assert set(in_registry.values()) <= {None, rig.digest}, in_registry  # never a wrong digest
     for event in ws.events("TagWritten"):  # the ledger never claims more than the registry

@@ -71,6 +71,17 @@ def test_lock_annotations_carry_the_ann_keys() -> None:
     assert notes["dev.floe.lock.locked-at"] == CREATED
 
 
+@pytest.mark.requirement("ANN-12", "ANN-14", "ANN-15")
+def test_an_unlock_names_who_unlocked_it_and_when_in_unlock_fields() -> None:
+    at = "2026-11-27T10:00:00+00:00"
+    notes = annotations_for("lock", {"environment": "prod", "reason": "thaw", "operator": "dave",
+                                     "status": "unlocked", "locked_at": at}, CREATED)
+    assert notes["dev.floe.lock.status"] == "unlocked"
+    assert notes["dev.floe.lock.unlocked-by"] == "dave"
+    assert notes["dev.floe.lock.unlocked-at"] == at
+    assert not {"dev.floe.lock.locked-by", "dev.floe.lock.locked-at"} & notes.keys()
+
+
 def test_no_gates_is_said_plainly() -> None:
     assert gates_summary([]) == "none"
 
