@@ -123,8 +123,12 @@ def verify(app: App, out: Output, ref: str, no_cache: bool) -> None:
     if out.structured:
         out.result({"digest": digest, "verdict": data})
     else:
-        out.console.print(f"[green]Signature verified[/green]: {ref} ({digest}) "
-                          f"{verdict.summary()}")
+        from floe_ledger.cli.render.text import escape
+        from floe_ledger.domain.model.signature import signer
+
+        cached = " (cached verdict)" if verdict.cached else ""
+        out.console.print(f"[green]Signature verified[/green]: {escape(ref)} ({digest}), "
+                          f"signed by {escape(signer(data))}{cached}")
 
 
 @click.command()
@@ -145,7 +149,7 @@ def pull(app: App, out: Output, ref: str, dest: str) -> None:
             raise SignatureError(f"{ref}: {outcome.message}",
                                  hint="nothing was written; sign the artifact or fix the "
                                  "verification settings", details={"verdict": outcome.verdict})
-        status = "Signature verified" if outcome.decision == "proceed" else outcome.message
+        status = outcome.message  # verified: who signed, as everywhere (signature.signer)
         if outcome.decision == "warn" and not out.structured:
             out.warn(outcome.message)
     files = pull_files(app.registry, digest, Path(dest))

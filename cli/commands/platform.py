@@ -13,7 +13,12 @@ from floe_ledger.cli.complete import environments, versions
 from floe_ledger.cli.options import floe_command, plain_text, require_reason
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.lock import lock_payload, render_lock
-from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
+from floe_ledger.cli.render.promotion import (
+    gate_progress,
+    promote_payload,
+    render_gate_failure,
+    render_promotion,
+)
 from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
 from floe_ledger.cli.render.status import render_status
 from floe_ledger.domain.model.errors import FloeError
@@ -66,7 +71,10 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
-            err.envelope = {"gate_results": err.details.get("gate_results", [])}
+            gates = err.details.get("gate_results", [])
+            err.envelope = {"gate_results": gates}
+            if gates and not out.structured:
+                render_gate_failure(out, gates)
             raise
         payload = promote_payload(result, app.operator.name)
         if out.structured:
