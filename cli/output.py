@@ -75,8 +75,10 @@ class Output:
             sys.stdout.write(json.dumps(payload, indent=2, default=str) + "\n")
         sys.stdout.flush()
 
-    def result(self, fields: dict[str, Any], *, success: bool = True) -> None:
-        self.document({"success": success, "trace_id": self.trace_id, "error": None, **fields})
+    def result(self, fields: dict[str, Any], *, success: bool = True,
+               error: dict[str, Any] | None = None) -> None:
+        """The command's fields in the envelope; ``error`` names what would stop a dry run."""
+        self.document({"success": success, "trace_id": self.trace_id, "error": error, **fields})
 
     def note(self, text: str) -> None:
         """A human line on stderr (never on stdout in JSON/YAML mode)."""

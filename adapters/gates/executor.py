@@ -17,6 +17,7 @@ import contextvars
 import time
 from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from typing import Any
 
 from floe_ledger.adapters.gates.cel_policy import run_policy_gate
 from floe_ledger.adapters.gates.command import run_command_gate
@@ -58,7 +59,11 @@ def run_gate(spec: GateSpec, ctx: GateContext,
         result = GateResult.failed(
             spec.name, f"gate crashed: {type(exc).__name__}: {exc}", exception=type(exc).__name__)
     elapsed = max(0, round((time.monotonic() - started) * 1000))
-    return scrubbed(result, ctx).model_copy(update={"gate": spec.name, "duration_ms": elapsed})
+    update: dict[str, Any] = {"gate": spec.name, "duration_ms": elapsed}
+    if spec.kind != "policy":  # the policy gate runs no command: no timeout applies
+        update |= {"timeout_seconds": spec.timeout_seconds,
+                   "timeout_requested": spec.timeout_requested}
+    return scrubbed(result, ctx).model_copy(update=update)
 
 
 def scrubbed(result: GateResult, ctx: GateContext) -> GateResult:

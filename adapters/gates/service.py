@@ -143,7 +143,9 @@ class ConfiguredGates:
     def plan(self, target: str) -> list[GateSpec]:
         """The gates that will run before promoting into ``target`` (dry-run shows these)."""
         _, env = self._environment(target)
-        return plan_gates(target, self.gates_for(target), self.gate_commands, self._timeout(env))
+        cap = env.gate_timeout_seconds if "gate_timeout_seconds" in env.model_fields_set else None
+        return plan_gates(target, self.gates_for(target), self.gate_commands, self._timeout(env),
+                          env_cap=cap)
 
     def validate(self, *, expressions: bool = True) -> None:
         """Check every environment's gates, gate_commands and policies (ConfigError).

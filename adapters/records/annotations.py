@@ -149,11 +149,12 @@ def _s(value: Any) -> str | None:
 
 
 def gates_summary(results: list[Any]) -> str:
-    """``2/3 passed: policy=passed, trivy=failed, tests=passed`` (or ``none``)."""
+    """``2/3 passed: policy=passed, trivy=failed, tests=passed`` (or ``none``); a warning
+    passes, a skipped gate did not run and is not counted as passed."""
     gates = [g for g in results if isinstance(g, dict)]
     if not gates:
         return "none"
-    ok = sum(1 for g in gates if g.get("status") in ("passed", "warning", "skipped"))
+    ok = sum(1 for g in gates if g.get("status") in ("passed", "warning"))
     detail = ", ".join(f"{g.get('gate', '?')}={g.get('status', '?')}" for g in gates)
     return f"{ok}/{len(gates)} passed: {detail}"
 

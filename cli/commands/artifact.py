@@ -149,7 +149,7 @@ def pull(app: App, out: Output, ref: str, dest: str) -> None:
             raise SignatureError(f"{ref}: {outcome.message}",
                                  hint="nothing was written; sign the artifact or fix the "
                                  "verification settings", details={"verdict": outcome.verdict})
-        status = "Signature verified" if outcome.decision == "proceed" else outcome.message
+        status = outcome.message  # verified: who signed, as everywhere (signature.signer)
         if outcome.decision == "warn" and not out.structured:
             out.warn(outcome.message)
     with writing(dest):

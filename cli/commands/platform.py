@@ -14,7 +14,12 @@ from floe_ledger.cli.options import MAX_ROWS, floe_command, plain_text, require_
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.progress import progress
 from floe_ledger.cli.render.lock import lock_payload, render_lock
-from floe_ledger.cli.render.promotion import gate_progress, promote_payload, render_promotion
+from floe_ledger.cli.render.promotion import (
+    gate_progress,
+    promote_payload,
+    render_gate_failure,
+    render_promotion,
+)
 from floe_ledger.cli.render.rollback import render_impact, render_rollback, rollback_payload
 from floe_ledger.cli.render.status import render_status
 from floe_ledger.domain.model.errors import FloeError
@@ -67,8 +72,10 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
         try:
             result = service.promote(request, app.actor())
         except FloeError as err:
-            err.envelope = {**(err.envelope or {}),
-                            "gate_results": err.details.get("gate_results", [])}
+            gates = err.details.get("gate_results", [])
+            err.envelope = {**(err.envelope or {}), "gate_results": gates}
+            if gates and not out.structured:
+                render_gate_failure(out, gates)
             raise
         payload = promote_payload(result, app.operator.name)
         if out.structured:
@@ -161,35 +168,54 @@ def _agree(rows: list[dict[str, Any]], facts: dict[str, Any]) -> bool:
 @click.option("--env", "environment", required=True, metavar="ENV", shell_complete=environments,
               help="Environment to roll back.")
 @click.option("--reason", default=None, help="Why (recorded; prompted for on a terminal).")
-@click.option("--dry-run", is_flag=True, help="Show the impact analysis; write nothing.")
+@click.option("--dry-run", is_flag=True,
+              help="Show the impact analysis; write nothing; exit as the real run would.")
+@click.option("-y", "--yes", is_flag=True,
+              help="Confirm a rollback the impact analysis says is RISKY (asked on a terminal).")
 @click.option("--force", is_flag=True, help="Roll back even if the impact analysis says BLOCKED.")
 @click.option("--break-glass", default=None, metavar="REASON",
               help="Enter a locked environment (recorded; needs an authenticated operator, "
               "in allowed_groups or break_glass_groups where the environment lists them).")
 @floe_command(traced=True)
 def rollback(app: App, out: Output, version: str, environment: str, reason: str | None,
-             dry_run: bool, force: bool, break_glass: str | None) -> None:
+             dry_run: bool, yes: bool, force: bool, break_glass: str | None) -> None:
     """Re-point ENV to VERSION, a version promoted to it before.
 
     Writes VERSION-ENV-rollback-N (immutable) and moves latest-ENV; immutable tags are
-    untouched. --dry-run shows what it would undo, later environments that run newer
-    versions, semver-major steps, the manifest differences, affected dependents and a
-    risk level (SAFE / RISKY / BLOCKED).
+    untouched. The impact analysis lists the versions it undoes, later environments that run
+    newer versions, semver-major steps, the files that change or disappear and affected
+    dependents, with a risk: SAFE goes ahead; RISKY asks on a terminal and needs --yes
+    otherwise (exit 2); BLOCKED needs --force (exit 9). --dry-run exits as the real run would.
     """
     from floe_ledger.domain.services.requests import RollbackRequest
+
+    shown: list[bool] = []
+
+    def ask(impact: dict[str, Any]) -> bool:
+        """On a terminal: the analysis on stderr, then the question (default no)."""
+        render_impact(out.err_console.print, impact)
+        shown.append(True)
+        return click.confirm(f"Roll {environment} back to {version}? The impact analysis "
+                             "says RISKY", default=False, err=True)
 
     try:
         # a dry run needs no reason, but refuses one the real run would refuse
         text = plain_text(reason, "--reason") if dry_run else require_reason(reason, "rollback")
         req = RollbackRequest(version, environment, text or "", dry_run=dry_run, force=force,
-                              break_glass=plain_text(break_glass, "--break-glass"))
+                              break_glass=plain_text(break_glass, "--break-glass"), yes=yes,
+                              confirm=ask if sys.stdin.isatty() else None)
         result = app.rollback_service().rollback(req, app.actor())
         if out.structured:
-            out.result(rollback_payload(result, text, app.operator.name))
+            out.result(rollback_payload(result, text, app.operator.name),
+                       success=not result.blocking,
+                       error={k: result.blocking[0][k] for k in ("code", "message", "hint")}
+                       if result.blocking else None)
         else:
             render_rollback(out, result, text or "")
-            if result.impact:
-                render_impact(out, result.impact)
+            if result.impact and not shown:
+                render_impact(out.console.print, result.impact)
+        if result.blocking:
+            raise SystemExit(int(result.blocking[0]["exit_code"]))
     finally:
         if not dry_run:
             notify_webhooks(app, out)

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.output import Output
+from floe_ledger.cli.render.gates import render_gates
+from floe_ledger.domain.model.signature import signer
 
 if TYPE_CHECKING:
     from floe_ledger.domain.model.gate_results import GateResult
@@ -69,35 +71,20 @@ def render_promotion(out: Output, result: PromoteResult) -> None:
         kind = "mutable" if tag.startswith("latest-") else "immutable"
         verb = "would write" if result.dry_run else "tag"
         c.print(f"  {verb:<11} {escape(tag)} ({kind})")
-    _render_gates(out, result.gate_results)
+    render_gates(c.print, result.gate_results, dry_run=result.dry_run)
     sig = result.signature or {}
     if sig:
-        # keyless: who signed (subject and issuer, in full), never the throwaway key
-        detail = (f"{sig['subject']} (issuer {sig.get('issuer')})"
-                  if sig.get("mode") == "keyless" and sig.get("subject")
-                  else str(sig.get("key_fingerprint") or "")[:40])
-        c.print(f"  signature   {escape(str(sig.get('status')))} "
-                f"{escape(str(sig.get('mode') or ''))} {escape(detail)}")
+        c.print(f"  signature   {escape(str(sig.get('status')))} {escape(signer(sig))}".rstrip())
     c.print(f"  trace id    {out.trace_id}")
 
 
-def _render_gates(out: Output, gates: list[GateResult]) -> None:
-    from floe_ledger.cli.render.text import escape
+def render_gate_failure(out: Output, gates: list[dict[str, Any]]) -> None:
+    """On stderr, before the error: every gate of a promotion a gate stopped, with what each
+    found (the error names every failed gate; these lines show why)."""
+    from floe_ledger.domain.model.gate_results import GateResult
 
-    if not gates:
-        out.console.print("  gates       none configured")
-        return
-    passed = sum(1 for g in gates if g.status != "failed")
-    out.console.print(f"  gates       {passed}/{len(gates)} passed")
-    for g in gates:
-        status = str(g.status)
-        colour = {"passed": "green", "warning": "yellow", "failed": "red"}.get(status, "dim")
-        line = f"    [{colour}]{status:<8}[/{colour}] {escape(g.gate)}"
-        if g.status != "skipped":  # a skipped gate never ran: it has no duration
-            line += f" ({g.duration_ms} ms)"
-        if g.error:
-            line += f": {escape(g.error)}"
-        out.console.print(line)
+    results = [GateResult.model_validate(g) for g in gates]
+    render_gates(out.err_console.print, results)
 
 
 def gate_progress(out: Output) -> Callable[[GateResult], None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.output import Output
@@ -20,7 +21,10 @@ def rollback_payload(result: RollbackResult, reason: str | None,
         "previous_digest": result.previous_digest, "rollback_tag": result.rollback_tag,
         "tags": result.tags, "reason": reason, "impact_analysis": result.impact,
         "dry_run": result.dry_run, "nothing_to_do": result.nothing_to_do,
-        "resumed": result.resumed, "operator": operator,
+        "resumed": result.resumed,
+        "would_succeed": not result.blocking if result.dry_run else None,
+        "needs_confirmation": result.needs_confirmation, "blocking": result.blocking,
+        "operator": operator,
     }
 
 
@@ -33,7 +37,14 @@ def render_rollback(out: Output, result: RollbackResult, reason: str) -> None:
         c.print(f"{version} is already live in {env}; nothing to do")
         return
     if result.dry_run:
-        c.print(f"Dry run: roll {env} back to {version}")
+        verdict = ("[bold red]BLOCKED[/bold red]" if result.blocking
+                   else "[yellow]would ask to confirm[/yellow]" if result.needs_confirmation
+                   else "[green]would succeed[/green]")
+        c.print(f"Dry run: roll {env} back to {version}: {verdict}")
+        for block in result.blocking:
+            c.print(f"  [red]blocked:[/red] {escape(block['message'])}")
+            if block.get("hint"):
+                c.print(f"  hint: {escape(block['hint'])}")
     else:
         c.print(f"[yellow]Rolled back[/yellow] {env} to {version}")
     c.print(f"  previous    {escape(result.previous_version or '-')} "
@@ -48,33 +59,33 @@ def render_rollback(out: Output, result: RollbackResult, reason: str) -> None:
     c.print(f"  trace id    {out.trace_id}")
 
 
-def render_impact(out: Output, impact: dict[str, Any]) -> None:
+def render_impact(say: Callable[[str], None], impact: dict[str, Any]) -> None:
+    """The impact analysis, one fact a line; ``say`` prints a line (stdout or stderr)."""
     from floe_ledger.cli.render.text import escape
 
-    c = out.console
     colour = {"SAFE": "green", "RISKY": "yellow", "BLOCKED": "red"}.get(impact["risk"], "white")
-    c.print(f"Impact analysis: [{colour}]{impact['risk']}[/{colour}]")
+    say(f"Impact analysis: [{colour}]{impact['risk']}[/{colour}]")
     undone = impact.get("undone") or []
-    c.print(f"  undoes {len(undone)} version(s): " + ", ".join(
+    say(f"  undoes {len(undone)} version(s): " + ", ".join(
         f"{escape(u['version'])} (live since {u['went_live_at']})" for u in undone))
     breaking = impact.get("breaking_changes") or []
-    c.print(f"  breaking changes: {len(breaking)}")
+    say(f"  breaking changes: {len(breaking)}")
     for b in breaking:
-        c.print(f"    - {escape(b['detail'])}")
+        say(f"    - {escape(b['detail'])}")
     for lat in impact.get("later_environments_newer") or []:
-        c.print(f"  {escape(lat['environment'])} runs newer {escape(lat['version'])}")
+        say(f"  {escape(lat['environment'])} runs newer {escape(lat['version'])}")
     products = impact.get("affected_products") or []
-    c.print(f"  affected products: {len(products)}")
+    say(f"  affected products: {len(products)}")
     for p in products:
         state = {True: "ok", False: "BREAKS", None: "notify"}[p["satisfied"]]
-        c.print(f"    - {escape(p['name'])} {escape(p['constraint'] or '')} ({state})")
+        say(f"    - {escape(p['name'])} {escape(p['constraint'] or '')} ({state})")
     diff = impact.get("diff") or {}
     if diff:
         ann = diff.get("annotations", {})
         layers = diff.get("layers", {})
-        c.print(f"  diff: annotations +{len(ann.get('added', {}))} -{len(ann.get('removed', {}))}"
-                f" ~{len(ann.get('changed', {}))}; layers +{len(layers.get('added', []))} "
-                f"-{len(layers.get('removed', []))}; config changed: "
-                f"{diff.get('config_changed')}")
+        say(f"  diff: annotations +{len(ann.get('added', {}))} -{len(ann.get('removed', {}))}"
+            f" ~{len(ann.get('changed', {}))}; files +{len(layers.get('added', []))} "
+            f"-{len(layers.get('removed', []))} ~{len(layers.get('changed', []))}; "
+            f"config changed: {diff.get('config_changed')}")
     for rec in impact.get("recommendations") or []:
-        c.print(f"  recommendation: {escape(rec)}")
+        say(f"  recommendation: {escape(rec)}")

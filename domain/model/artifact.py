@@ -254,7 +254,7 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
 
     def record_gate(self, promotion_id: str, result: GateResult, actor: Actor) -> None:
         cls = ev.GateFailed if result.status is GateStatus.FAILED else ev.GatePassed
-        self._emit(cls, actor, promotion_id=promotion_id, result=result.model_dump(mode="json"))
+        self._emit(cls, actor, promotion_id=promotion_id, result=result.recorded())
 
     def record_tag(
         self, promotion_id: str, registry: str, tag: str, digest: str, *, mutable: bool,

@@ -38,6 +38,11 @@ class GateResult(BaseModel):
     error: str | None = None
     details: dict[str, Any] = Field(default_factory=dict)
     security_summary: SecuritySummary | None = None
+    timeout_seconds: float | None = None
+    """The timeout the gate's command ran under (None for gates that run no command)."""
+    timeout_requested: float | None = None
+    """The longer timeout the gate's own settings asked for, when the environment's
+    ``gate_timeout_seconds`` capped it."""
 
     @model_validator(mode="after")
     def _failed_says_why(self) -> GateResult:
@@ -52,6 +57,27 @@ class GateResult(BaseModel):
     @classmethod
     def skipped(cls, gate: str, reason: str = "not enabled for this environment") -> GateResult:
         return cls(gate=gate, status=GateStatus.SKIPPED, details={"reason": reason})
+
+    def recorded(self) -> dict[str, Any]:
+        """The result as the ledger keeps it: without the output tails, which only the
+        command's own output shows (security review §9: the ledger is forever)."""
+        data = self.model_dump(mode="json")
+        data["details"] = {k: v for k, v in data["details"].items() if k not in OUTPUT_TAILS}
+        return data
+
+
+OUTPUT_TAILS = ("stdout_tail", "stderr_tail")
+"""Keys of ``details`` holding the last bytes a gate command printed (scrubbed)."""
+
+
+def tally(results: Iterable[GateResult]) -> dict[str, int]:
+    """How many gates ran and passed (warnings pass), failed, were skipped, in all."""
+    statuses = [r.status for r in results]
+    return {"total": len(statuses),
+            "passed": sum(s in (GateStatus.PASSED, GateStatus.WARNING) for s in statuses),
+            "warning": statuses.count(GateStatus.WARNING),
+            "failed": statuses.count(GateStatus.FAILED),
+            "skipped": statuses.count(GateStatus.SKIPPED)}
 
 
 def verdict(results: Iterable[GateResult]) -> GateVerdict:
@@ -69,7 +95,8 @@ def gate_failure(results: Sequence[GateResult]) -> GateFailedError | None:
     lines = "; ".join(f"{r.gate}: {r.error}" for r in failed)
     return GateFailedError(
         f"gate {names} failed: {lines}" if len(failed) == 1 else f"gates {names} failed: {lines}",
-        hint="fix what the gate reports and promote again; nothing was tagged",
+        hint="promotion aborted, artifact not tagged; fix what each gate reports and promote "
+        "again",
         details={"failed_gates": [r.gate for r in failed],
-                 "gate_results": [r.model_dump(mode="json") for r in results]},
+                 "failures": [{"gate": r.gate, "error": r.error} for r in failed]},
     )

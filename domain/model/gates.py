@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 import shlex
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated, Any, Literal
 
 from pydantic import (
@@ -199,6 +199,16 @@ class GateSpec:
     error: str | None = None
     env: tuple[str, ...] = ()
     """Variables passed to the command as they are, besides the allowlist (``env:``)."""
+    timeout_requested: float | None = None
+    """The longer timeout the gate's own settings asked for, when the environment's
+    ``gate_timeout_seconds`` capped it to ``timeout_seconds``; None when not capped."""
+
+
+def capped(spec: GateSpec, cap: int | None) -> GateSpec:
+    """``spec`` with its timeout cut to the environment's ``cap`` (if set and shorter)."""
+    if cap is None or spec.timeout_seconds <= cap:
+        return spec
+    return replace(spec, timeout_seconds=cap, timeout_requested=spec.timeout_seconds)
 
 
 def _timeout(name: str, inline: int | None, commands: Mapping[str, GateCommand],
@@ -248,6 +258,7 @@ def plan_gates(
     gates: GatesConfig,
     gate_commands: Mapping[str, GateCommand],
     env_timeout_seconds: int = DEFAULT_GATE_TIMEOUT,
+    env_cap: int | None = None,
 ) -> list[GateSpec]:
     """The gates to run before promoting into ``env``, policy first (FR-006, FR-012).
 
@@ -257,6 +268,8 @@ def plan_gates(
         gate_commands: ``artifacts.promotion.gate_commands``.
         env_timeout_seconds: the environment's ``gate_timeout_seconds`` (else the
             promotion-wide default); used by command gates with no timeout of their own.
+        env_cap: the environment's ``gate_timeout_seconds`` when it sets one: no gate of
+            the environment runs longer, whatever its own settings ask (FR-012d).
     """
     specs = [GateSpec(POLICY_GATE, "policy", env_timeout_seconds)]
     for name, cfg in gates.settings().items():
@@ -271,7 +284,7 @@ def plan_gates(
             else:
                 specs.append(GateSpec(name, "command", timeout, split_command(command),
                                       env=_pass_env(cfg.env, name, gate_commands)))
-    return specs
+    return [capped(spec, env_cap) for spec in specs]
 
 
 def config_error(exc: ValidationError, path: str) -> ConfigError:

@@ -15,6 +15,7 @@ from packaging.version import Version as PepVersion
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.config import DependentConfig
 from floe_ledger.domain.model.errors import UsageError
+from floe_ledger.domain.model.state import Live
 from floe_ledger.domain.model.values import EnvironmentPath, Version
 
 SAFE, RISKY, BLOCKED = "SAFE", "RISKY", "BLOCKED"
@@ -48,15 +49,19 @@ def outline_manifest(digest: str, media_type: str, doc: dict[str, Any]) -> Manif
 def analyze_rollback(artifact: Artifact, path: EnvironmentPath, version: str, env: str,
                      target: ManifestOutline, current: ManifestOutline | None,
                      dependents: list[DependentConfig]) -> dict[str, Any]:
-    """The impact of re-pointing ``env`` to ``version`` (a dict stored in RolledBack)."""
+    """The impact of re-pointing ``env`` to ``version`` (a dict stored in RolledBack).
+
+    Risk: BLOCKED when a dependent's constraint excludes ``version``; RISKY when the major
+    version changes or a file present now is absent in ``version``; else SAFE.
+    """
     live = artifact.live.get(env)
     current_version = live.version if live else None
-    undone = _undone(artifact, env, version)
+    undone = _undone(artifact.timeline.get(env, []), version)
     later = _later_newer(artifact, path, env, version)
     breaking = _breaking(version, current_version, undone)
     diff = _diff(target, current) if current else {}
     products = _dependents(dependents, version)
-    risk = _risk(breaking, later, products, diff)
+    risk = _risk(breaking, products, diff)
     return {
         "environment": env, "target_version": version, "target_digest": target.digest,
         "current_version": current_version, "current_digest": live.digest if live else None,
@@ -67,11 +72,30 @@ def analyze_rollback(artifact: Artifact, path: EnvironmentPath, version: str, en
     }
 
 
-def _undone(artifact: Artifact, env: str, version: str) -> list[dict[str, Any]]:
-    timeline = artifact.timeline.get(env, [])
-    last = max((i for i, lv in enumerate(timeline) if lv.version == version), default=-1)
+def in_effect(timeline: list[Live]) -> list[Live]:
+    """What still stands in an environment, oldest first: each promotion stacks on the last;
+    a rollback to a version takes off everything above it (those versions are undone) and
+    that version goes live again."""
+    stack: list[Live] = []
+    for lv in timeline:
+        if lv.via == "rollback":
+            below = max((i for i, s in enumerate(stack) if s.version == lv.version), default=-1)
+            del stack[below if below >= 0 else len(stack):]
+        elif stack and stack[-1].version == lv.version:
+            stack.pop()  # the same version again (another ledger's record of it)
+        stack.append(lv)
+    return stack
+
+
+def _undone(timeline: list[Live], version: str) -> list[dict[str, Any]]:
+    """The versions a rollback to ``version`` takes off: those above it in what still stands
+    (a version an earlier rollback already undid is not undone again); if ``version`` does
+    not stand there any more, what runs now."""
+    stack = in_effect(timeline)
+    below = max((i for i, lv in enumerate(stack) if lv.version == version), default=-1)
+    above = stack[below + 1:] if below >= 0 else stack[-1:]
     seen: dict[str, dict[str, Any]] = {}
-    for lv in timeline[last + 1:]:
+    for lv in above:
         if lv.version != version:
             seen.setdefault(lv.version, {"version": lv.version, "went_live_at":
                                          lv.at.isoformat(), "by": lv.by, "via": lv.via})
@@ -113,10 +137,17 @@ def _breaking(version: str, current: str | None,
     return out
 
 
+def _files(outline: ManifestOutline) -> dict[str, dict[str, Any]]:
+    """Layers by file name (their title), or by position when untitled (image layers)."""
+    return {title or f"layer {i}": {"title": title, "digest": d, "size": s}
+            for i, (d, s, title) in enumerate(outline.layers)}
+
+
 def _diff(target: ManifestOutline, current: ManifestOutline) -> dict[str, Any]:
+    """What changes from ``current`` to ``target``: annotations, and files added, removed
+    (present now, absent in the target) or changed (the same name, other content)."""
     ta, ca = target.annotations, current.annotations
-    t_layers = {d: (s, t) for d, s, t in target.layers}
-    c_layers = {d: (s, t) for d, s, t in current.layers}
+    t_files, c_files = _files(target), _files(current)
     return {
         "annotations": {
             "added": {k: ta[k] for k in ta.keys() - ca.keys()},
@@ -125,10 +156,13 @@ def _diff(target: ManifestOutline, current: ManifestOutline) -> dict[str, Any]:
                         if ta[k] != ca[k]},
         },
         "layers": {
-            "added": [{"digest": d, "size": s, "title": t} for d, (s, t) in t_layers.items()
-                      if d not in c_layers],
-            "removed": [{"digest": d, "size": s, "title": t} for d, (s, t) in c_layers.items()
-                        if d not in t_layers],
+            "added": [f for k, f in t_files.items() if k not in c_files],
+            "removed": [f for k, f in c_files.items() if k not in t_files],
+            "changed": [{"title": f["title"], "name": k, "from_digest": c_files[k]["digest"],
+                         "to_digest": f["digest"], "from_size": c_files[k]["size"],
+                         "to_size": f["size"]}
+                        for k, f in t_files.items()
+                        if k in c_files and c_files[k]["digest"] != f["digest"]],
         },
         "config_changed": target.config_digest != current.config_digest,
         "media_type_changed": target.media_type != current.media_type,
@@ -149,12 +183,10 @@ def _dependents(dependents: list[DependentConfig], version: str) -> list[dict[st
     return out
 
 
-def _risk(breaking: list[Any], later: list[Any], products: list[dict[str, Any]],
-          diff: dict[str, Any]) -> str:
+def _risk(breaking: list[Any], products: list[dict[str, Any]], diff: dict[str, Any]) -> str:
     if any(p["satisfied"] is False for p in products):
         return BLOCKED
-    layers = diff.get("layers") or {}
-    if breaking or later or products or layers.get("removed") or layers.get("added"):
+    if breaking or (diff.get("layers") or {}).get("removed"):
         return RISKY
     return SAFE
 
@@ -177,8 +209,13 @@ def _recommendations(env: str, version: str, undone: list[dict[str, Any]],
     if undone:
         names = ", ".join(u["version"] for u in undone)
         recs.append(f"this undoes {names} in {env}; make sure no data written by them is lost")
-    removed = (diff.get("layers") or {}).get("removed") or []
+    layers = diff.get("layers") or {}
+    removed = layers.get("removed") or []
     if removed:
         titles = ", ".join(r["title"] or r["digest"][:19] for r in removed)
-        recs.append(f"content present now and absent in {version}: {titles}")
+        recs.append(f"files present now and absent in {version}: {titles}")
+    changed = layers.get("changed") or []
+    if changed:
+        names = ", ".join(c["name"] for c in changed)
+        recs.append(f"files with other content in {version}: {names}")
     return recs

@@ -79,6 +79,7 @@ class Finding(BaseModel):
     id: str
     severity: Severity
     package: str = ""
+    installed_version: str = ""
     fixed: bool = False
     fixed_version: str = ""
 
@@ -101,6 +102,26 @@ class SecuritySummary(BaseModel):
     def blocking_ids(self) -> tuple[str, ...]:
         """The IDs of the blocking findings, without repeats, in report order."""
         return tuple(dict.fromkeys(f.id for f in self.blocking))
+
+    @property
+    def warning_band(self) -> Severity:
+        """The severity just below the lowest one that blocks (MEDIUM for the default
+        CRITICAL/HIGH): findings from there up are worth a person's reading."""
+        ranks = [_RANK[Severity(s)] for s in self.block_on_severity if s != "UNKNOWN"]
+        lowest = min(ranks, default=_RANK[Severity.CRITICAL])
+        return next(s for s, r in _RANK.items() if r == max(lowest - 1, 1))
+
+    def notable(self) -> list[Finding]:
+        """Blocking findings, then the others at or above :attr:`warning_band`, each group
+        most severe first (the order within a severity is the report's)."""
+        band = _RANK[self.warning_band]
+        rest = [f for f in self.warnings if f.severity is not Severity.UNKNOWN
+                and _RANK[f.severity] >= band]
+        return _most_severe_first(self.blocking) + _most_severe_first(rest)
+
+
+def _most_severe_first(found: Iterable[Finding]) -> list[Finding]:
+    return sorted(found, key=lambda f: -_RANK[f.severity])
 
 
 def _fail(fmt: str, what: str, hint: str = "") -> ScanReportError:
@@ -178,7 +199,8 @@ def parse_trivy(data: object) -> list[Finding]:
             _count(found, "trivy")
             found.append(Finding(
                 id=vid, severity=Severity.parse(vuln.get("Severity")),
-                package=_text(vuln.get("PkgName")), fixed=bool(fixed_version),
+                package=_text(vuln.get("PkgName")),
+                installed_version=_text(vuln.get("InstalledVersion")), fixed=bool(fixed_version),
                 fixed_version=fixed_version,
             ))
     return found
@@ -210,7 +232,8 @@ def parse_grype(data: object) -> list[Finding]:
         _count(found, "grype")
         found.append(Finding(
             id=vid, severity=Severity.parse(vuln.get("severity")),
-            package=_text(artifact.get("name")), fixed=_text(fix.get("state")).lower() == "fixed",
+            package=_text(artifact.get("name")), installed_version=_text(artifact.get("version")),
+            fixed=_text(fix.get("state")).lower() == "fixed",
             fixed_version=_text(", ".join(versions)),
         ))
     return found

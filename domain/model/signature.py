@@ -126,19 +126,25 @@ class SignatureVerdict(BaseModel):
         return self.status == "verified"
 
     def summary(self) -> str:
-        """One line for humans, e.g. ``Signature verified (key 3f2a…)``."""
+        """One line for humans, e.g. ``Signature verified: key 3f2a…``."""
         if self.status == "verified":
-            who = (
-                f"key {self.key_fingerprint[:12]}"
-                if self.mode == "key" and self.key_fingerprint
-                else f"{self.subject} via {self.issuer}"
-            )
-            return f"Signature verified ({who}{', cached' if self.cached else ''})"
+            cached = " (cached verdict)" if self.cached else ""
+            return f"Signature verified: {signer(self.model_dump())}{cached}"
         if self.status == "skipped":
             return "Signature verification skipped (enforcement off)"
         if self.status == "unsigned":
             return "Artifact is unsigned"
         return "Signature verification failed: " + "; ".join(self.reasons or ["no valid signature"])
+
+
+def signer(verdict: Mapping[str, Any]) -> str:
+    """Who signed, the same words wherever a verdict is shown: a keyless signature's
+    subject and issuer in full (its key is thrown away after one use, so its fingerprint
+    names nobody), a key's fingerprint; '' when nothing verified names a signer."""
+    if verdict.get("mode") == "keyless" and verdict.get("subject"):
+        return f"keyless {verdict['subject']} (issuer {verdict.get('issuer') or '?'})"
+    fingerprint = verdict.get("key_fingerprint")
+    return f"key {str(fingerprint)[:40]}" if verdict.get("mode") == "key" and fingerprint else ""
 
 
 def decide(enforcement: Enforcement, verdict: SignatureVerdict) -> Decision:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from floe_ledger.domain.model.artifact import Artifact, Promotion
-from floe_ledger.domain.model.errors import FloeError, GateFailedError, SignatureError
-from floe_ledger.domain.model.gate_results import GateResult, GateStatus
+from floe_ledger.domain.model.errors import FloeError, SignatureError
+from floe_ledger.domain.model.gate_results import GateResult, GateStatus, gate_failure
 from floe_ledger.domain.model.oci import Manifest
 from floe_ledger.domain.model.values import env_tag, latest_tag
 from floe_ledger.domain.services.ports import GateRequest, GateRunner, Registry, SignatureCheck
@@ -122,14 +122,9 @@ class PromotionRun:
             self.session.apply(lambda a: self._record_checks(a, promo, results))
         result.warnings += [f"gate {g.gate}: warning" for g in results
                             if g.status is GateStatus.WARNING]
-        failed = [g for g in results if g.status is GateStatus.FAILED]
-        if failed:
-            names = ", ".join(g.gate for g in failed)
-            self._block(GateFailedError(
-                f"gate {names} failed: {failed[0].error or 'see gate_results'}",
-                hint="promotion aborted, artifact not tagged; fix the cause and re-run",
-                details={"failed_gates": [g.gate for g in failed]},
-            ), promo, req, result)
+        failure = gate_failure(results)  # every failed gate, each with its own message
+        if failure is not None:
+            self._block(failure, promo, req, result)
 
     def _record_checks(self, art: Artifact, promo: Promotion, gates: list[GateResult]) -> None:
         """The signature verdict and the gate results, appended together."""

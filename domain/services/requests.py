@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,12 +43,18 @@ class PromoteResult:
 
 @dataclass(frozen=True)
 class RollbackRequest:
+    """``force`` overrides a BLOCKED impact analysis (and confirms); ``yes`` confirms a
+    RISKY one; else ``confirm`` is asked, with the analysis (a person on a terminal), and
+    with neither the rollback is refused before anything is written (exit 2)."""
+
     version: str
     environment: str
     reason: str
     dry_run: bool = False
     force: bool = False
     break_glass: str | None = None
+    yes: bool = False
+    confirm: Callable[[dict[str, Any]], bool] | None = None
 
 
 @dataclass
@@ -67,6 +74,10 @@ class RollbackResult:
     registries: list[dict[str, Any]] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     resumed: bool = False  # finished a rollback a killed run had requested
+    blocking: list[dict[str, Any]] = field(default_factory=list)
+    """A dry run: what would stop the real rollback (code, exit_code, message, hint)."""
+    needs_confirmation: bool = False
+    """A dry run: the real rollback would ask before writing (RISKY, on a terminal)."""
 
 
 def estimate_gates(history: dict[str, list[int]], gates: list[str]) -> dict[str, Any]:

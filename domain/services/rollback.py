@@ -5,7 +5,8 @@
 
 A version counts as having run in the environment when the ledger recorded its promotion
 there, or, like promote's source tag, when the registry holds ``{version}-{env}``. The impact
-analysis can block the rollback (``--force`` overrides). Tags and the record are written
+analysis decides how it goes on: SAFE goes ahead, RISKY only when confirmed (``yes``, or the
+request's ``confirm`` answered yes), BLOCKED only with ``force``. Tags and the record are written
 through the same :class:`RegistryWriter` as a promotion, saved through the same
 :class:`ArtifactSession`.
 """
@@ -19,10 +20,16 @@ from dataclasses import dataclass, field, replace
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.authorization import authorize_entry
 from floe_ledger.domain.model.config import DependentConfig, PromotionConfig
-from floe_ledger.domain.model.errors import ExitCode, FloeError, InvalidTransitionError
+from floe_ledger.domain.model.errors import (
+    ExitCode,
+    FloeError,
+    InvalidTransitionError,
+    UsageError,
+)
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.impact import (
     BLOCKED,
+    RISKY,
     ManifestOutline,
     analyze_rollback,
     outline_manifest,
@@ -135,12 +142,16 @@ class RollbackService:
             art, self.config.path, version, env, self._outline(digest),
             self._outline(live.digest) if live else None, self.dependents)
         if result.impact["risk"] == BLOCKED and not req.force:
-            if req.dry_run:
-                return result
-            raise refuse(InvalidTransitionError(
+            blocked = InvalidTransitionError(
                 f"rollback of {env} to {version} is BLOCKED by its impact analysis",
                 hint="; ".join(result.impact["recommendations"]) + " (--force overrides)",
-                details={"impact": result.impact}))
+                details={"impact": result.impact})
+            if req.dry_run:
+                result.blocking.append(_blocking(blocked))
+                return result
+            raise refuse(blocked)
+        if result.impact["risk"] == RISKY and not (req.force or req.yes):
+            self._confirm(req, result)
         sequence, present = self._sequence(art, version, env, digest)
         result.rollback_tag = rollback_tag(version, env, sequence)
         if req.dry_run:
@@ -171,6 +182,19 @@ class RollbackService:
             session.apply(lambda a: a.enter(env, req.break_glass, session.actor))
         self._write(session, replace(req, reason=opened.reason), result, opened.sequence, None)
         return result
+
+    @staticmethod
+    def _confirm(req: RollbackRequest, result: RollbackResult) -> None:
+        """A RISKY rollback goes on only when confirmed; refused (exit 2) before anything is
+        written otherwise. A dry run says which of the two the real run would meet."""
+        if req.dry_run:
+            if req.confirm is None:
+                result.blocking.append(_blocking(_unconfirmed(result, asked=False)))
+            else:
+                result.needs_confirmation = True
+            return
+        if req.confirm is None or not req.confirm(result.impact):
+            raise _unconfirmed(result, asked=req.confirm is not None)
 
     def _registry_digest(self, art: Artifact, version: str, env: str,
                          resolved: Mapping[str, Descriptor | None]) -> str | None:
@@ -241,3 +265,21 @@ class RollbackService:
             if found is not None and found.digest == digest:
                 return highest, True
         return max(highest, recorded) + 1, False
+
+
+def _unconfirmed(result: RollbackResult, *, asked: bool) -> UsageError:
+    """Exit 2: a confirmation is missing, like a missing ``--reason`` off a terminal."""
+    where = f"rollback of {result.environment} to {result.version}"
+    if asked:
+        return UsageError(f"{where} is RISKY and was not confirmed; nothing was written",
+                          hint="re-run and answer y, or pass --yes",
+                          details={"risk": RISKY})
+    return UsageError(f"{where} is RISKY and needs confirming; nothing was written",
+                      hint="read the impact analysis (--dry-run), then pass --yes (the "
+                      "question is only asked on a terminal)", details={"risk": RISKY})
+
+
+def _blocking(err: FloeError) -> dict[str, object]:
+    """What would stop the real run, as a dry run lists it (like promote's ``blocking``)."""
+    return {"code": err.code, "exit_code": int(err.exit_code), "message": err.message,
+            "hint": err.hint}

@@ -69,7 +69,8 @@ def _ok(ws: Workspace, *args: str, env: dict[str, str]) -> dict:
 
 
 def _release(ws: Workspace, version: str, env: dict[str, str], *, to: str = "staging") -> str:
-    path = ws.root / f"{version}.yaml"
+    path = ws.root / "releases" / version / "release.yaml"  # one file name in every release
+    path.parent.mkdir(parents=True)
     path.write_text(f"release: {version}\n")
     digest = _ok(ws, "artifact", "push", str(path), version, env=env)["digest"]
     source = None

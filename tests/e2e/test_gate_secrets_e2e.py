@@ -105,7 +105,8 @@ def test_gate_output_secrets_never_reach_the_ledger_the_record_or_the_output(
     assert "Bearer [REDACTED]" in tests["details"]["stderr_tail"]
     ledger = "\n".join(json.dumps(e) for kind in ("GatePassed", "GateFailed", "GateWarning")
                        for e in ws.events(kind))
-    assert "stdout_tail" in ledger       # the tail is kept, scrubbed
+    assert '"gate": "tests"' in ledger
+    assert "stdout_tail" not in ledger and "stderr_tail" not in ledger  # output only (§9)
     records = _record_layers(ws.registry_uri)
     assert '"gate": "tests"' in records or '"gate":"tests"' in records
     assert "stdout_tail" not in records and "stderr_tail" not in records

@@ -12,12 +12,12 @@ def test_pull_refuses_a_symlink_planted_in_the_destination(workspace, tmp_path) 
     victim.write_text("original\n")
     dest = tmp_path / "pulled"
     dest.mkdir()
-    (dest / "v1.0.0-a.yaml").symlink_to(victim)
+    (dest / "a.yaml").symlink_to(victim)
     proc = workspace.run("artifact", "pull", "v1.0.0", "-d", str(dest))
     assert proc.returncode == 2, proc.stdout + proc.stderr
     assert "symbolic link" in proc.stderr
     assert victim.read_text() == "original\n"
-    (dest / "v1.0.0-a.yaml").unlink()
+    (dest / "a.yaml").unlink()
     ok = workspace.run("artifact", "pull", "v1.0.0", "-d", str(dest))
     assert ok.returncode == 0, ok.stderr
-    assert (dest / "v1.0.0-a.yaml").read_text() == "payload: 1\n"
+    assert (dest / "a.yaml").read_text() == "payload: 1\n"

@@ -92,7 +92,7 @@ def test_pull_verifies_before_writing_any_file(workspace) -> None:
     assert ws.run("artifact", "sign", "v1.0.0", "--key", "keys/trusted.key").returncode == 0
     ok = ws.run("artifact", "pull", "v1.0.0", "-d", "out")
     assert ok.returncode == 0, ok.stderr
-    assert (ws.root / "out" / "v1.0.0-bundle.yaml").read_text() == "payload"
+    assert (ws.root / "out" / "bundle.yaml").read_text() == "payload"
 
 
 @pytest.mark.requirement("FR-001", "FR-002")

@@ -58,7 +58,10 @@ class Workspace:
                                  f"{proc.stdout}\n--- stderr ---\n{proc.stderr}") from None
 
     def push(self, tag: str, content: str = "", name: str = "bundle.yaml") -> str:
-        path = self.root / f"{tag}-{name}"
+        """Publish ``name`` as release ``tag``: every release holds a file of that name, as
+        a real artifact does, so a rollback sees it changed, not removed and added."""
+        path = self.root / "releases" / tag / name
+        path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(content or f"release: {tag}\n")
         code, out = self.json("artifact", "push", str(path), tag)
         assert code == 0, out

@@ -86,6 +86,14 @@ def test_no_gates_is_said_plainly() -> None:
     assert gates_summary([]) == "none"
 
 
+@pytest.mark.requirement("ANN-06")
+def test_a_skipped_gate_is_not_counted_as_passed() -> None:
+    assert gates_summary([{"gate": "policy", "status": "passed"},
+                          {"gate": "scan", "status": "warning"},
+                          {"gate": "cost", "status": "skipped"}]) == (
+        "2/3 passed: policy=passed, scan=warning, cost=skipped")
+
+
 @pytest.mark.requirement("NFR-005")
 def test_a_record_far_over_budget_is_cut_to_fit_keeping_core_fields() -> None:
     many = [{"gate": f"gate-{i:04d}-" + "x" * 40, "status": "passed"} for i in range(3000)]

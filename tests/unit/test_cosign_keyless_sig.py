@@ -187,7 +187,8 @@ def test_signature_verifier_finds_the_keyless_sig_beside_keys_and_bundles(
     assert outcome.decision == "proceed", outcome.message
     assert (outcome.verdict["issuer"], outcome.verdict["subject"]) == (sample.ISSUER,
                                                                        sample.SUBJECT)
-    assert outcome.message == f"Signature verified ({sample.SUBJECT} via {sample.ISSUER})"
+    assert outcome.message == (f"Signature verified: keyless {sample.SUBJECT} "
+                               f"(issuer {sample.ISSUER})")
     wrong = SignatureVerifier(policy.model_copy(update={"trusted_issuers": [
         TrustedIssuer(issuer=sample.ISSUER, subject_regex=sample.OTHER_REGEX)]}),
         "production", base_dir=tmp_path).check(registry, sample.DIGEST, use_cache=False)

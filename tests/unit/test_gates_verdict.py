@@ -83,7 +83,11 @@ def test_the_gate_failure_names_each_failed_gate_and_maps_to_exit_8() -> None:
     assert error.message == "gate 'tests' failed: tests: gate command exited with code 2: " \
         "3 tests failed"
     assert error.details["failed_gates"] == ["tests"]
-    assert len(error.details["gate_results"]) == 3
+    assert error.details["failures"] == [
+        {"gate": "tests", "error": "gate command exited with code 2: 3 tests failed"}]
+    # the results themselves (output tails included) are added by the promotion after the
+    # refusal is recorded: the ledger keeps them without tails (security review §9)
+    assert "gate_results" not in error.details
 
 
 def test_skipped_results_say_why() -> None:

@@ -46,10 +46,11 @@ def grype() -> Any:
 def test_the_real_trivy_report_yields_its_two_findings(trivy: Any) -> None:
     findings = {f.id: f for f in parse_report(trivy, "trivy")}
     assert findings["CVE-2019-18224"] == Finding(
-        id="CVE-2019-18224", severity=Severity.CRITICAL, package="libidn2-0", fixed=True,
-        fixed_version="2.0.5-1+deb10u1")
+        id="CVE-2019-18224", severity=Severity.CRITICAL, package="libidn2-0",
+        installed_version="2.0.5-1", fixed=True, fixed_version="2.0.5-1+deb10u1")
     assert findings["CVE-2019-18276"] == Finding(
-        id="CVE-2019-18276", severity=Severity.LOW, package="bash", fixed=False)
+        id="CVE-2019-18276", severity=Severity.LOW, package="bash",
+        installed_version="5.0-4", fixed=False)
 
 
 @pytest.mark.requirement("FR-057")
@@ -58,6 +59,7 @@ def test_the_real_grype_report_normalises_severity_and_fix_state(grype: Any) -> 
     assert findings["CVE-1999-0001"].severity is Severity.LOW
     assert findings["CVE-1999-0001"].fixed is True
     assert findings["CVE-1999-0001"].package == "package-1"
+    assert findings["CVE-1999-0001"].installed_version == "1.1.1"
     assert findings["CVE-1999-0002"].severity is Severity.CRITICAL
     assert findings["CVE-1999-0002"].fixed is False
 

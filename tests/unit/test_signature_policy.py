@@ -85,10 +85,10 @@ def test_messages() -> None:
     assert refusal_message(failed).endswith("bad key")
     verified = SignatureVerdict(digest=DIGEST, status="verified", mode="key",
                                 key_fingerprint="f" * 64)
-    assert verified.summary().startswith("Signature verified (key ffffffffffff")
+    assert verified.summary() == "Signature verified: key " + "f" * 40
     keyless = SignatureVerdict(digest=DIGEST, status="verified", mode="keyless", issuer="i",
                                subject="s", cached=True)
-    assert keyless.summary() == "Signature verified (s via i, cached)"
+    assert keyless.summary() == "Signature verified: keyless s (issuer i) (cached verdict)"
 
 
 @pytest.mark.requirement("FR-022")

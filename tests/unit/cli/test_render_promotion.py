@@ -40,7 +40,7 @@ def test_a_promotion_names_the_digest_each_tag_each_gate_the_signature_and_the_t
         f"  digest      {DIGEST}",
         "  tag         v1.2.3-staging (immutable)",
         "  tag         latest-staging (mutable)",
-        "  gates       3/3 passed",
+        "  gates       2/3 passed, 1 skipped",
         "    passed   tests (1200 ms)",
         "    warning  scan (350 ms): 2 MEDIUM [x]",
         "    skipped  policy",
@@ -80,7 +80,7 @@ def test_a_blocked_dry_run_says_why_and_what_it_would_write(terminal) -> None:
         f"  digest      {DIGEST}",
         "  would write v1.2.3-staging (immutable)",
         "  would write latest-staging (mutable)",
-        "  gates       0/1 passed",
+        "  gates       0/1 passed, 1 failed",
         "    failed   tests (40 ms): 3 tests failed",
         "  trace id    4bf92f3577b34da6a3ce929d0e0e4736",
     ]

@@ -41,10 +41,17 @@ def dry_run() -> RollbackResult:
 @RISKY
 def test_a_dry_run_shows_the_rollback_then_its_impact(terminal, dry_run) -> None:
     render_rollback(terminal.out, dry_run, "bad v2")
-    render_impact(terminal.out, dry_run.impact)
+    render_impact(terminal.out.console.print, dry_run.impact)
     went_live = dry_run.impact["undone"][0]["went_live_at"]
+    recommendations = ("orders-pipeline requires >=2.0.0, which v1.0.0 does not satisfy: "
+                       "roll it back first or keep the current version; check schema and API "
+                       "compatibility: major version 2 -> 1: APIs or schemas introduced in "
+                       "v2.0.0 disappear; this undoes v2.0.0 in dev; make sure no data written "
+                       "by them is lost; files with other content in v1.0.0: layer 0")
     assert terminal.lines() == [
-        "Dry run: roll dev back to v1.0.0",
+        "Dry run: roll dev back to v1.0.0: BLOCKED",
+        "  blocked: rollback of dev to v1.0.0 is BLOCKED by its impact analysis",
+        f"  hint: {recommendations} (--force overrides)",
         f"  previous    v2.0.0 ({dry_run.previous_digest})",
         f"  digest      {dry_run.digest}",
         '  reason      "bad v2"',
@@ -55,13 +62,13 @@ def test_a_dry_run_shows_the_rollback_then_its_impact(terminal, dry_run) -> None
         "    - major version 2 -> 1: APIs or schemas introduced in v2.0.0 disappear",
         "  affected products: 1",
         "    - orders-pipeline >=2.0.0 (BREAKS)",
-        "  diff: annotations +0 -0 ~0; layers +1 -1; config changed: False",
+        "  diff: annotations +0 -0 ~0; files +0 -0 ~1; config changed: False",
         "  recommendation: orders-pipeline requires >=2.0.0, which v1.0.0 does not satisfy: "
         "roll it back first or keep the current version",
         "  recommendation: check schema and API compatibility: major version 2 -> 1: APIs or "
         "schemas introduced in v2.0.0 disappear",
         "  recommendation: this undoes v2.0.0 in dev; make sure no data written by them is lost",
-        "  recommendation: content present now and absent in v1.0.0: sha256:e88943084352",
+        "  recommendation: files with other content in v1.0.0: layer 0",
     ]
 
 
