@@ -183,7 +183,8 @@ def rollback_runs(ws: Workspace, pub: Publisher) -> Iterator[Run]:
             return f"open_rollback {version}"
 
         yield Run("rollback", ["platform", "rollback", version, "--env", ENV, "--reason",
-                               f"crash cell {i}"], digests[version], shows)
+                               f"crash cell {i}", "--yes"],  # v1 <-> v2: RISKY, confirmed
+                  digests[version], shows)
         i += 1
 
 

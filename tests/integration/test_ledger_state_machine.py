@@ -168,8 +168,8 @@ class LedgerMachine(RuleBasedStateMachine):
         version, env = _pick(data, ran, st.tuples(VERSION, ENV), "version, env")
         expect = self.model.rollback(version, env, break_glass=glass)
         sequence, live = self.model.next_rollback(version, env), self.model.live.get(env)
-        request = RollbackRequest(version, env, reason="bad deploy",
-                                  break_glass="hotfix" if glass else None)
+        request = RollbackRequest(version, env, reason="bad deploy",  # confirmed, as with --yes
+                                  break_glass="hotfix" if glass else None, yes=True)
         result = self._run(name, "rollback", lambda app, actor: app.rollback_service().rollback(
             request, actor), expect)
         if result is None:
