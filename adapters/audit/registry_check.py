@@ -22,6 +22,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -181,38 +182,36 @@ def _newest_latest(newest: dict[str, tuple[datetime, str]], content: dict[str, A
 
 def _check_promotion(found: RegistryFindings, notes: dict[str, str], tags: TagFold, aid: str,
                      where: str) -> None:
-    pid = notes.get(P + "id")
-    if not pid:
-        return
-    if pid not in tags.requested:
-        found.breaks.append(ChainBreak(
-            aid, 0, "PromotionRequested", "removed",
-            f"registry record {where} names promotion {pid}, which the ledger does not have: "
-            "its events were removed"))
-    elif pid not in tags.completed:
-        # The registry witnessed the promotion (its record is written after its tags) but the
-        # ledger never completed it: interrupted, or its final events were deleted. Neither is
-        # a verified ledger, so this fails closed until the promotion is resumed.
-        found.incomplete.append({
-            "kind": "promotion", "promotion_id": pid, "record": where,
-            "version": notes.get(P + "version", ""),
-            "source_environment": notes.get(P + "source-env", ""),
-            "target_environment": notes.get(P + "target-env", "")})
+    _check_recorded(found, "promotion", notes.get(P + "id"), tags.requested, tags.completed,
+                    aid, where, lambda: {
+                        "version": notes.get(P + "version", ""),
+                        "source_environment": notes.get(P + "source-env", ""),
+                        "target_environment": notes.get(P + "target-env", "")})
 
 
 def _check_rollback(found: RegistryFindings, notes: dict[str, str], tags: TagFold, aid: str,
                     where: str) -> None:
-    """As a promotion: a rollback's record is written after its tags and before RolledBack.
-    (A ledger older than RollbackRequested has RolledBack alone: complete.)"""
-    rid = notes.get(R + "id")
-    if not rid or rid in tags.rolled_back:
+    """(A ledger older than RollbackRequested has RolledBack alone: complete.)"""
+    _check_recorded(found, "rollback", notes.get(R + "id"),
+                    tags.rollbacks_requested | tags.rolled_back, tags.rolled_back, aid, where,
+                    lambda: {"version": notes.get(R + "version", ""),
+                             "environment": notes.get(R + "environment", "")})
+
+
+def _check_recorded(found: RegistryFindings, kind: str, ident: str | None,
+                    requested: set[str], completed: set[str], aid: str, where: str,
+                    facts: Callable[[], dict[str, str]]) -> None:
+    """A record of this ledger's ``kind`` ``ident``: its request must be in the ledger (else
+    its events were removed). The registry witnessed the operation (its record is written
+    after its tags) but if the ledger never completed it (interrupted, or its final events
+    deleted) this is not a verified ledger: it fails closed until the same command finishes
+    it."""
+    if not ident:
         return
-    if rid not in tags.rollbacks_requested:
+    if ident not in requested:
         found.breaks.append(ChainBreak(
-            aid, 0, "RollbackRequested", "removed",
-            f"registry record {where} names rollback {rid}, which the ledger does not have: "
+            aid, 0, f"{kind.capitalize()}Requested", "removed",
+            f"registry record {where} names {kind} {ident}, which the ledger does not have: "
             "its events were removed"))
-        return
-    found.incomplete.append({
-        "kind": "rollback", "rollback_id": rid, "record": where,
-        "version": notes.get(R + "version", ""), "environment": notes.get(R + "environment", "")})
+    elif ident not in completed:
+        found.incomplete.append({"kind": kind, f"{kind}_id": ident, "record": where, **facts()})
