@@ -11,16 +11,13 @@ import time
 import pytest
 
 from support.fake_registry import FakeRegistry
-from support.workspace import FLOE, Workspace, base_env
+from support.workspace import FLOE, Workspace, workspace_on
 
 
 @pytest.fixture
 def fake_ws(tmp_path):
     with FakeRegistry() as fake:
-        uri = fake.uri("acme/app")
-        ws = Workspace(tmp_path, uri, {"registry": {"uri": uri, "plain_http": True}},
-                       env=base_env(tmp_path))
-        ws.write_manifest()
+        ws = workspace_on(tmp_path, fake.uri("acme/app"))
         ws.push("v1.0.0")
         assert ws.run("platform", "promote", "v1.0.0", "--to", "dev").returncode == 0
         yield ws, fake

@@ -23,7 +23,7 @@ from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_
 from support.fake_registry import FakeRegistry
 from support.registry_server import RegistryServer
 from support.tables import add_row
-from support.workspace import Workspace, all_tags, base_env, make_workspace
+from support.workspace import Workspace, all_tags, make_workspace, workspace_on
 
 pytestmark = pytest.mark.requirement("FR-023", "FR-026", "FR-035", "TAG-02", "TAG-03", "TAG-04")
 
@@ -124,10 +124,7 @@ def test_a_busy_repository_lists_no_tag_per_operation_or_ledger(
 def test_a_registry_that_refuses_to_move_a_tag_names_it_and_the_way_out(
         tmp_path: Path, status: int, code: str, message: str) -> None:
     with FakeRegistry() as fake:
-        uri = fake.uri("acme/app")
-        ws = Workspace(tmp_path, uri, {"registry": {"uri": uri, "plain_http": True}},
-                       env=base_env(tmp_path))
-        ws.write_manifest()
+        ws = workspace_on(tmp_path, fake.uri("acme/app"))
         ws.push("v1.0.0")
         ws.push("v1.1.0")
         _ok(ws, "platform", "promote", "v1.0.0", "--to", "dev")

@@ -171,3 +171,10 @@ def copy_tag(registry_uri: str, source: str, dest: str) -> None:
     req = urllib.request.Request(f"http://{host}/v2/{repo}/manifests/{dest}", data=data,
                                  method="PUT", headers={"Content-Type": media_type})
     urllib.request.urlopen(req, timeout=5).close()
+
+
+def workspace_on(root: Path, uri: str) -> Workspace:
+    """A checkout in ``root`` whose manifest names only the plain-HTTP registry ``uri``."""
+    ws = Workspace(root, uri, {"registry": {"uri": uri, "plain_http": True}}, env=base_env(root))
+    ws.write_manifest()
+    return ws
