@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from _results import load_line, record  # noqa: E402
+
 from support.fault_proxy import FaultProxy, Seen  # noqa: E402
 from support.registry_server import start_registry  # noqa: E402
 
