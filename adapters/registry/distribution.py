@@ -42,9 +42,9 @@ from floe_ledger.adapters.registry._http import (
     BODY_DEADLINE_S,
     DEFAULT_TIMEOUT_S,
     MANIFEST_MAX_BYTES,
-    CredentialSource,
     RegistryHttp,
 )
+from floe_ledger.adapters.registry._http_auth import CredentialSource
 from floe_ledger.adapters.registry._listing import read_tag_pages
 from floe_ledger.adapters.registry._referrers import Referrers
 from floe_ledger.adapters.registry.auth import Credentials
