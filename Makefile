@@ -70,6 +70,7 @@ demo: $(STAMP)
 # Benchmarks print numbers against named peers; they assert nothing.
 bench: system-deps $(STAMP)
 	$(PY) benchmarks/promote.py
+	$(PY) benchmarks/latency.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_store.py
 
 clean:

@@ -31,7 +31,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from floe_ledger.adapters.observability.logs import get_logger
-from floe_ledger.adapters.observability.redact import scrub
 from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
     LEDGER_ID,
@@ -41,14 +40,19 @@ from floe_ledger.adapters.records.annotations import (
     annotations_for,
     fit,
 )
+from floe_ledger.adapters.records.document import TIME_FIELDS, iso, record_document
 from floe_ledger.adapters.records.environment import (
+    UNREAD,
+    Current,
     add_anchor,
     entry,
+    read_current,
     read_env_index,
     set_lock,
 )
 from floe_ledger.adapters.registry._common import TITLE, load_json
 from floe_ledger.adapters.registry.artifacts import EMPTY_CONFIG, EMPTY_DESCRIPTOR
+from floe_ledger.adapters.system.parallel import Later, each, pair
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.domain.model.oci import (
     OCI_EMPTY,
@@ -75,9 +79,6 @@ FOLDED_KINDS = ("promotion", "rollback", "lock", "adoption")
 """The kinds other ledgers fold before deciding (heads and collections are for audits)."""
 ID_NOTES = {"promotion": "dev.floe.promotion.id", "rollback": "dev.floe.rollback.id",
             "adoption": "dev.floe.adoption.id", "collection": "dev.floe.collection.id"}
-TIME_FIELDS = {"promotion": "promoted_at", "rollback": "rolled_back_at", "lock": "locked_at",
-               "adoption": "adopted_at", "head": "anchored_at", "collection": "collected_at"}
-
 
 def _now() -> datetime:
     return datetime.now(UTC)
@@ -120,8 +121,8 @@ class OciRecordWriter:
     def __init__(self, clock: Callable[[], datetime] = _now) -> None:
         self.clock = clock
 
-    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any]
-              ) -> str | None:
+    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any], *,
+              prepared: object = None) -> str | None:
         """Attach ``record`` to ``subject_digest``; returns the record manifest's digest.
 
         ``record["kind"]`` is ``promotion`` (default), ``rollback``, ``lock``, ``adoption``,
@@ -131,11 +132,7 @@ class OciRecordWriter:
         there alone. A head anchor (no subject) becomes its ledger's entry in the index of
         each environment in ``record["environments"]``.
         """
-        record = json.loads(json.dumps(record, default=str))
-        kind = str(record.get("kind") or "promotion")
-        if kind not in ARTIFACT_TYPES:
-            raise UsageError(f"unknown record kind {kind!r}",
-                             hint=f"use one of {', '.join(ARTIFACT_TYPES)}")
+        kind, record = _kind_of(record)
         if kind in ("lock", "head"):
             return self._write_listed(registry, subject_digest, kind, record)
         if not subject_digest:
@@ -143,13 +140,29 @@ class OciRecordWriter:
         existing = self._existing(registry, subject_digest, kind, record)
         if existing is not None:
             return existing
+        manifest = (prepared.result() if isinstance(prepared, _Prepared)
+                    and prepared.matches(registry, subject_digest, record)
+                    else self._built(registry, subject_digest, kind, record))
+        registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
+        return manifest.digest
+
+    def prepare(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> object:
+        """Upload the record's layer on a background thread (the promotion writes
+        ``latest-<env>`` meanwhile); :meth:`write` stores the manifest. Records with their
+        own index entry (lock, head) and those without a subject are written as usual."""
+        kind, record = _kind_of(record)
+        if kind in ("lock", "head") or not subject_digest:
+            return None
+        return _Prepared(registry, subject_digest, record,
+                         Later(lambda: self._built(registry, subject_digest, kind, record)))
+
+    def _built(self, registry: Registry, subject_digest: str, kind: str,
+               record: dict[str, Any]) -> Manifest:
         subject = registry.resolve(subject_digest)
         if subject is None:
             raise NotFoundError(f"cannot write a {kind} record: {subject_digest} is not in "
                                 f"{registry.uri}", hint="check the digest the record describes")
-        manifest = self.build(registry, subject, kind, record)
-        registry.attach_referrer(subject_digest, manifest, ARTIFACT_TYPES[kind])
-        return manifest.digest
+        return self.build(registry, subject, kind, record)
 
     def _write_listed(self, registry: Registry, subject_digest: str, kind: str,
                       record: dict[str, Any]) -> str:
@@ -158,22 +171,29 @@ class OciRecordWriter:
         A lock record whose id (its event's) is already there is kept: a lock killed
         before its record was published is published by running it again, never twice.
         """
+        envs = [str(record["environment"])] if kind == "lock" else [
+            str(env) for env in dict.fromkeys(record.get("environments") or [])]
         manifest = self._listed_lock(registry, subject_digest, record) if kind == "lock" \
             else None
+        current: list[Current] = [UNREAD] * len(envs)
         if manifest is None:
             subject = registry.resolve(subject_digest) if subject_digest else None
-            manifest = self.build(registry, subject, kind, record)
+            built = manifest = self.build(registry, subject, kind, record)
             if subject is not None:
-                registry.attach_referrer(subject.digest, manifest, ARTIFACT_TYPES[kind])
+                def store() -> None:
+                    registry.attach_referrer(subject.digest, built, ARTIFACT_TYPES[kind])
             else:
-                registry.put_manifest(manifest.digest, manifest)
+                def store() -> None:
+                    registry.put_manifest(built.digest, built)
+            # the environments' indexes are read while the record is stored
+            _, current = pair(store, lambda: each(lambda e: read_current(registry, e), envs))
         notes = _object(load_json(manifest.data, "record"), "annotations", "record")
         listed = entry(manifest, ARTIFACT_TYPES[kind], {str(k): str(v) for k, v in notes.items()})
-        if kind == "lock":
-            set_lock(registry, str(record["environment"]), listed)
-        else:
-            for env in dict.fromkeys(record.get("environments") or []):
-                add_anchor(registry, str(env), listed)
+        for env, first in zip(envs, current, strict=True):  # in order: each write is a step
+            if kind == "lock":
+                set_lock(registry, env, listed, current=first)
+            else:
+                add_anchor(registry, env, listed, current=first)
         return manifest.digest
 
     @staticmethod
@@ -212,12 +232,12 @@ class OciRecordWriter:
     def build(self, registry: Registry, subject: Descriptor | None, kind: str,
               record: dict[str, Any]) -> Manifest:
         """Upload the record layer and return its (not yet stored) referrer manifest."""
-        created = str(record.get(TIME_FIELDS[kind]) or _iso(self.clock()))
+        created = str(record.get(TIME_FIELDS[kind]) or iso(self.clock()))
         document = record_document(kind, record, subject.digest if subject else "", created)
         layer = sorted_json(document)
         artifact_type = ARTIFACT_TYPES[kind]
-        registry.put_blob(EMPTY_CONFIG, OCI_EMPTY)
-        registry.put_blob(layer, artifact_type)
+        pair(lambda: registry.put_blob(EMPTY_CONFIG, OCI_EMPTY),
+             lambda: registry.put_blob(layer, artifact_type))
         annotations, cut = fit(annotations_for(kind, document, created))
         if cut:
             log.warning("record.annotations_truncated", kind=kind, keys=cut)
@@ -235,42 +255,30 @@ class OciRecordWriter:
         return Manifest(sha256_digest(data), OCI_MANIFEST, data)
 
 
-GATE_FIELDS = ("gate", "status", "duration_ms")
-ERROR_SUMMARY = 300
-"""Characters of a gate's error a record keeps."""
+@dataclass(frozen=True)
+class _Prepared:
+    """A record whose manifest :meth:`OciRecordWriter.prepare` is building."""
+
+    registry: Registry
+    subject: str
+    record: dict[str, Any]
+    manifest: Later[Manifest]
+
+    def matches(self, registry: Registry, subject: str, record: dict[str, Any]) -> bool:
+        return (registry, subject, record) == (self.registry, self.subject, self.record)
+
+    def result(self) -> Manifest:
+        return self.manifest.result()
 
 
-def record_gate(result: Any) -> dict[str, Any]:
-    """A gate result as a record carries it: name, status, duration and a scrubbed error
-    summary; never output tails or other details (§9: anyone who can pull reads it)."""
-    if not isinstance(result, dict):
-        return {"gate": "?", "status": "?"}
-    out = {k: result[k] for k in GATE_FIELDS if k in result}
-    if result.get("error"):
-        error = scrub(str(result["error"]))
-        out["error"] = error if len(error) <= ERROR_SUMMARY else error[:ERROR_SUMMARY] + "…"
-    return out
-
-
-def record_document(kind: str, record: dict[str, Any], subject: str,
-                    created: str) -> dict[str, Any]:
-    """The layer: the record plus the FR-027 field names, its kind and its time.
-
-    Gate results are summarised by :func:`record_gate`.
-    """
-    doc = {"schema": f"dev.floe.{kind}.v1", "kind": kind, "artifact_digest": subject,
-           "timestamp": created, **record}
-    if isinstance(record.get("gate_results"), list):
-        doc["gate_results"] = [record_gate(g) for g in record["gate_results"]]
-    doc.setdefault(TIME_FIELDS[kind], created)
-    signature = record.get("signature")
-    if kind == "promotion" and isinstance(signature, dict):
-        doc.setdefault("signature_status", signature.get("status"))
-    return doc
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+def _kind_of(record: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """The record's kind, and the record as JSON holds it (UsageError for an unknown kind)."""
+    record = json.loads(json.dumps(record, default=str))
+    kind = str(record.get("kind") or "promotion")
+    if kind not in ARTIFACT_TYPES:
+        raise UsageError(f"unknown record kind {kind!r}",
+                         hint=f"use one of {', '.join(ARTIFACT_TYPES)}")
+    return kind, record
 
 
 # ---- reading -----------------------------------------------------------------------------

@@ -78,17 +78,32 @@ def read_env_index(registry: Registry, env: str) -> EnvIndex:
     return EnvIndex(tag, manifest.descriptor, lock, anchors)
 
 
+class Unread:
+    """The index was not read yet."""
+
+
+UNREAD = Unread()
+Current = dict[str, Any] | None | Unread
+"""An index document as just read (None: the tag is absent), or :data:`UNREAD`."""
+
+
+def read_current(registry: Registry, env: str) -> dict[str, Any] | None:
+    """The index document of ``env`` as it is now (None: the tag is absent); a writer given
+    it starts from it instead of reading again."""
+    return _read(registry, env_index_tag(env))
+
+
 def set_lock(registry: Registry, env: str, lock: Descriptor, *,
-             sleep: Callable[[float], None] = time.sleep) -> None:
+             sleep: Callable[[float], None] = time.sleep, current: Current = UNREAD) -> None:
     """Make ``lock`` the environment's lock entry (the newest lock or unlock record)."""
     def change(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
         kept = [e for e in entries if _kind(e) != "lock"]
         return [descriptor_to_json(lock), *kept]
-    _rewrite(registry, env, change, lock.digest, sleep)
+    _rewrite(registry, env, change, lock.digest, sleep, current)
 
 
 def add_anchor(registry: Registry, env: str, anchor: Descriptor, *,
-               sleep: Callable[[float], None] = time.sleep) -> None:
+               sleep: Callable[[float], None] = time.sleep, current: Current = UNREAD) -> None:
     """Make ``anchor`` its ledger's head anchor in the index, keeping the newest
     :data:`MAX_ANCHORS` ledgers' anchors."""
     ledger = anchor.annotations.get(LEDGER_ID, "")
@@ -98,16 +113,18 @@ def add_anchor(registry: Registry, env: str, anchor: Descriptor, *,
         heads = [e for e in entries if _kind(e) == "head" and _notes(e).get(LEDGER_ID) != ledger]
         heads.sort(key=lambda e: _notes(e).get(CREATED, ""), reverse=True)
         return [*others, descriptor_to_json(anchor), *heads[:MAX_ANCHORS - 1]]
-    _rewrite(registry, env, change, anchor.digest, sleep)
+    _rewrite(registry, env, change, anchor.digest, sleep, current)
 
 
 def _rewrite(registry: Registry, env: str,
              change: Callable[[list[dict[str, Any]]], list[dict[str, Any]]], digest: str,
-             sleep: Callable[[float], None]) -> None:
-    """Read, change, write, read back; again while another writer's version hid ours."""
+             sleep: Callable[[float], None], current: Current) -> None:
+    """Read (unless ``current`` was just read), change, write, read back; again while
+    another writer's version hid ours."""
     tag = env_index_tag(env)
     for attempt in range(ATTEMPTS):
-        current = _read(registry, tag)
+        if isinstance(current, Unread) or attempt:
+            current = _read(registry, tag)
         doc = {"schemaVersion": 2, "mediaType": OCI_INDEX, "artifactType": ENV_INDEX_TYPE,
                "manifests": change(_entries(current)), "annotations": {ENVIRONMENT: env}}
         if doc == current:

@@ -22,10 +22,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from floe_ledger.adapters.records import ARTIFACT_TYPES, FOLDED_KINDS, KIND_OF_TYPE, TIME_FIELDS
+from floe_ledger.adapters.records import ARTIFACT_TYPES, FOLDED_KINDS, KIND_OF_TYPE
 from floe_ledger.adapters.records.annotations import LEDGER_ID
+from floe_ledger.adapters.records.document import TIME_FIELDS
 from floe_ledger.adapters.records.environment import read_env_index
 from floe_ledger.adapters.registry._common import load_json
+from floe_ledger.adapters.system.parallel import each
 from floe_ledger.domain.model.errors import FloeError
 from floe_ledger.domain.model.oci import Descriptor
 from floe_ledger.domain.model.records import ObservedRecord, RecordScan, RejectedRecord
@@ -54,60 +56,92 @@ class InvalidRecord(ValueError):
 
 
 class OciRecordReader:
-    """The RecordReader port over an OCI registry."""
+    """The RecordReader port over an OCI registry.
+
+    Independent reads go out at once (a remote registry's round trips overlap): every tag,
+    then the referrers of every digest they name, then the records to verify.
+    """
 
     def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),
-             ledger_id: str = "") -> RecordScan:
+             ledger_id: str = "", also: Sequence[str] = ()) -> RecordScan:
         scan = RecordScan()
-        subjects: set[str] = set()
-        for tag in dict.fromkeys(tags):
-            scan.round_trips += 1
+        wanted = list(dict.fromkeys(tags))
+        only = [t for t in dict.fromkeys(also) if t not in wanted]  # resolved, not scanned
+        scan.round_trips += len(wanted) + len(only)
+        found = each(lambda tag: self._read_tag(registry, tag), [*wanted, *only])
+        for tag, (resolved, _) in zip(only, found[len(wanted):], strict=True):
+            scan.resolved[tag] = resolved
+        found = found[:len(wanted)]
+        subjects: list[str] = []
+        for tag, (resolved, _) in zip(wanted, found, strict=True):
+            scan.resolved[tag] = resolved
+            if not is_env_index(tag) and resolved is not None \
+                    and resolved.digest not in subjects:
+                subjects.append(resolved.digest)
+        scan.round_trips += len(subjects)
+        listed = dict(zip(subjects, each(
+            lambda digest: self._others(registry, digest, ledger_id), subjects), strict=True))
+        todo: list[tuple[str, str | None, str]] = []  # (record, subject, tag) in tag order
+        for tag, (resolved, lock) in zip(wanted, found, strict=True):
+            candidates: list[tuple[str, str | None]]
             if is_env_index(tag):
-                candidates = self._env_lock(registry, tag, scan)
+                candidates = [] if lock is None else [(lock.digest, None)]
+            elif resolved is not None and resolved.digest in listed:
+                candidates = listed.pop(resolved.digest)
             else:
-                candidates = self._referrers(registry, tag, ledger_id, subjects, scan)
+                candidates = []
             for digest, subject in candidates:
-                if digest in known or digest in scan.seen:
-                    continue
-                scan.seen.add(digest)
-                record = self._read(registry, digest, subject, ledger_id, scan)
-                if record is not None and subject is None:
-                    scan.lock_records[tag] = record
+                if digest not in known and digest not in scan.seen:
+                    scan.seen.add(digest)
+                    todo.append((digest, subject, tag))
+        scan.round_trips += 2 * len(todo)
+        checked = each(lambda item: _outcome(registry, item[0], item[1]), todo)
+        for (digest, subject, tag), outcome in zip(todo, checked, strict=True):
+            record = self._keep(scan, digest, outcome, ledger_id)
+            if record is not None and subject is None:
+                scan.lock_records[tag] = record
         return scan
 
     @staticmethod
-    def _env_lock(registry: Registry, tag: str, scan: RecordScan) -> list[tuple[str, str | None]]:
-        """The lock record ``floe-<env>-index`` lists, this ledger's too (read, never folded:
-        a lock this ledger saved but never published shows)."""
-        index = read_env_index(registry, env_of_index(tag))
-        scan.resolved[tag] = index.descriptor
-        return [] if index.lock is None else [(index.lock.digest, None)]
+    def _read_tag(registry: Registry, tag: str) -> tuple[Descriptor | None, Descriptor | None]:
+        """What ``tag`` names, and for a ``floe-<env>-index`` the lock record it lists (this
+        ledger's too: read, never folded, so a lock this ledger saved but never published
+        shows)."""
+        if is_env_index(tag):
+            index = read_env_index(registry, env_of_index(tag))
+            return index.descriptor, index.lock
+        return registry.resolve(tag), None
 
     @staticmethod
-    def _referrers(registry: Registry, tag: str, ledger_id: str, subjects: set[str],
-                   scan: RecordScan) -> list[tuple[str, str | None]]:
-        """The other ledgers' records that are referrers of the digest ``tag`` names."""
-        found: Descriptor | None = registry.resolve(tag)
-        scan.resolved[tag] = found
-        if found is None or found.digest in subjects:
-            return []
-        subjects.add(found.digest)
-        scan.round_trips += 1
-        return [(d.digest, found.digest) for d in registry.referrers(found.digest)
+    def _others(registry: Registry, digest: str,
+                ledger_id: str) -> list[tuple[str, str | None]]:
+        """The other ledgers' records that are referrers of ``digest``."""
+        return [(d.digest, digest) for d in registry.referrers(digest)
                 if d.artifact_type in FOLDED_TYPES
                 and not (ledger_id and d.annotations.get(LEDGER_ID) == ledger_id)]
 
-    def _read(self, registry: Registry, digest: str, subject: str | None, ledger_id: str,
-              scan: RecordScan) -> ObservedRecord | None:
-        scan.round_trips += 2
+    @staticmethod
+    def _keep(scan: RecordScan, digest: str, outcome: CheckedRecord | Exception,
+              ledger_id: str) -> ObservedRecord | None:
         try:
-            record = observed(check_record(registry, digest, subject))
+            if isinstance(outcome, Exception):
+                raise outcome
+            record = observed(outcome)
         except (InvalidRecord, FloeError) as err:
             scan.rejected.append(RejectedRecord(digest, str(err)))
             return None
         if record.ledger_id != ledger_id:
             scan.records.append(record)
         return record
+
+
+def _outcome(registry: Registry, digest: str,
+             subject: str | None) -> CheckedRecord | Exception:
+    """The checked record, or why it cannot be trusted (kept to be reported in order)."""
+    try:
+        return check_record(registry, digest, subject)
+    except (InvalidRecord, FloeError) as err:
+        return err
 
 
 @dataclass(frozen=True)

@@ -18,12 +18,20 @@ from floe_ledger.adapters.registry._common import (
     index_entries,
     load_json,
 )
+from floe_ledger.adapters.system.parallel import each
 from floe_ledger.domain.model.errors import ConcurrencyError, NotFoundError
 from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest, sha256_digest, sorted_json
 from floe_ledger.domain.model.values import DIGEST_RE
 from floe_ledger.domain.services.ports import Registry
 
 ATTEMPTS = 3
+
+
+class Unread:
+    """The index was not read yet."""
+
+
+UNREAD = Unread()
 
 
 def read_fallback(registry: Registry, subject: str, artifact_type: str | None) -> list[Descriptor]:
@@ -45,12 +53,18 @@ def read_fallback(registry: Registry, subject: str, artifact_type: str | None) -
     return filter_referrers(index_entries(manifest.data, f"fallback index {tag}"), artifact_type)
 
 
+def read_index(registry: Registry, subject: str) -> dict[str, Any] | None:
+    """The fallback index document of ``subject`` as it is now (None: there is none)."""
+    return _read_doc(registry, fallback_tag(subject))
+
+
 def add_to_fallback(
     registry: Registry,
     subject: str,
     entry: Descriptor,
     *,
     sleep: Callable[[float], None] = time.sleep,
+    current: dict[str, Any] | Unread | None = UNREAD,
 ) -> None:
     """Add ``entry`` to the fallback index of ``subject``, keeping every live entry.
 
@@ -62,13 +76,16 @@ def add_to_fallback(
         subject: the subject manifest digest.
         entry: the referrer's descriptor (with artifact type and annotations).
         sleep: pause between attempts (injectable for tests).
+        current: the index as :func:`read_index` read it just now, while the referrer
+            manifest was stored (the first attempt starts from it instead of reading).
 
     Raises:
         ConcurrencyError: the entry was still missing after the last attempt.
     """
     tag = fallback_tag(subject)
     for attempt in range(ATTEMPTS):
-        current = _read_doc(registry, tag)
+        if isinstance(current, Unread) or attempt:
+            current = _read_doc(registry, tag)
         doc, changed = _merge(registry, current, entry)
         if not changed:
             return
@@ -107,7 +124,8 @@ def _merge(
 ) -> tuple[dict[str, Any], bool]:
     """The new index document, and whether it differs from ``current``."""
     old = _entries(current)
-    kept = [e for e in old if e.get("digest") == entry.digest or _exists(registry, e)]
+    live = each(lambda e: e.get("digest") == entry.digest or _exists(registry, e), old)
+    kept = [e for e, keep in zip(old, live, strict=True) if keep]
     present = any(e.get("digest") == entry.digest for e in kept)
     if not present:
         kept.append(descriptor_to_json(entry))

@@ -29,6 +29,7 @@ redirect loops end after 20 hops; an answer that cannot be decoded is refused (e
 from __future__ import annotations
 
 import ssl
+import threading
 import time
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -100,6 +101,10 @@ class RegistryHttp:
         self._sleep = sleep
         self._client: httpx.Client | None = None
         self.accepted_user: str | None = None
+        # Requests may run on several threads at once (adapters/system/parallel.py): one
+        # client is made, and one thread at a time answers an auth challenge.
+        self._client_lock = threading.Lock()
+        self._auth_lock = threading.Lock()
 
     @property
     def credentials(self) -> Credentials | None:
@@ -108,12 +113,14 @@ class RegistryHttp:
 
     def client(self) -> httpx.Client:
         """The one httpx client of this registry, created on first use."""
-        if self._client is None:
-            self._client = httpx.Client(
-                timeout=self._timeout, verify=self._ssl_context(), transport=self._transport,
-                trust_env=False, headers={"User-Agent": "floe-ledger"},
-            )
-        return self._client
+        with self._client_lock:
+            if self._client is None:
+                self._client = httpx.Client(
+                    timeout=self._timeout, verify=self._ssl_context(),
+                    transport=self._transport, trust_env=False,
+                    headers={"User-Agent": "floe-ledger"},
+                )
+            return self._client
 
     def _ssl_context(self) -> ssl.SSLContext:
         if self._plain_http:
@@ -187,9 +194,12 @@ class RegistryHttp:
             "headers": dict(headers or {}), "content": content, "params": params,
             "follow_redirects": follow_redirects, "max_bytes": max_bytes, "sink": sink,
         }
+        sent_with = self._auth.header
         response = self._send(method, target, **send)
         if response.status_code == 401:
-            self._auth.answer(response, scopes)
+            with self._auth_lock:  # unless another thread answered it meanwhile
+                if scopes or self._auth.header == sent_with:
+                    self._auth.answer(response, scopes)
             response = self._send(method, target, **send)
         if response.status_code in (401, 403):
             raise self._auth.refused(response)

@@ -25,8 +25,6 @@ from floe_ledger.adapters.registry._common import (
     check_reference,
     check_sha256,
     check_tag_only,
-    filter_referrers,
-    index_entries,
     is_digest,
     manifest_media_type,
     referrer_descriptor,
@@ -39,7 +37,6 @@ from floe_ledger.adapters.registry._errors import (
     registry_error,
     tag_refused,
 )
-from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
 from floe_ledger.adapters.registry._http import (
     BLOB_MAX_BYTES,
     BODY_DEADLINE_S,
@@ -48,7 +45,8 @@ from floe_ledger.adapters.registry._http import (
     RegistryHttp,
 )
 from floe_ledger.adapters.registry._http_auth import CredentialSource
-from floe_ledger.adapters.registry._listing import read_tag_pages, referrers_index
+from floe_ledger.adapters.registry._listing import read_tag_pages
+from floe_ledger.adapters.registry._referrers import Referrers
 from floe_ledger.adapters.registry.auth import Credentials
 from floe_ledger.domain.model.errors import (
     FloeError,
@@ -57,7 +55,6 @@ from floe_ledger.domain.model.errors import (
 )
 from floe_ledger.domain.model.oci import (
     MANIFEST_MEDIA_TYPES,
-    OCI_INDEX,
     Descriptor,
     Manifest,
     sha256_digest,
@@ -65,6 +62,9 @@ from floe_ledger.domain.model.oci import (
 from floe_ledger.domain.model.values import DIGEST_RE
 
 ACCEPT = {"Accept": ", ".join(MANIFEST_MEDIA_TYPES)}
+ASK_FIRST_BYTES = 256 * 1024
+"""Blobs larger than this are looked for (HEAD) before they are uploaded; smaller ones are
+sent at once (records, signatures, configs: new content nearly always)."""
 
 
 class DistributionRegistry:
@@ -109,8 +109,7 @@ class DistributionRegistry:
             timeout=timeout,
         )
         self._repository = repository
-        self._sleep = sleep
-        self._referrers_api: bool | None = None
+        self._referrers = Referrers(self, self._http, self._path, self._fail, sleep)
         self._probed_identity = False
 
     @property
@@ -256,23 +255,31 @@ class DistributionRegistry:
         verify_file(out, digest, size, f"blob in {self.uri}")
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
-        """Upload a blob (skipped if present): POST an upload, then one PUT ``?digest=``.
+        """Upload a blob monolithically: POST ``?digest=`` with the bytes (one request where
+        the registry takes a single-POST upload), else the one PUT ``?digest=`` to the
+        upload the POST opened. A blob larger than :data:`ASK_FIRST_BYTES` is skipped if
+        the registry has it (HEAD first); a small one is sent without asking, which costs
+        no more than asking would.
 
         A PUT whose answer was lost (a timeout or a cut connection) is retried, and the
         registry then no longer knows the upload (404 ``BLOB_UPLOAD_UNKNOWN``): if the blob
         is there, the first PUT did land and the upload is done.
         """
         digest = sha256_digest(data)
-        if self.has_blob(digest):
+        small = len(data) <= ASK_FIRST_BYTES
+        if not small and self.has_blob(digest):
             return digest
-        started = self._http.request("POST", self._path("blobs", "uploads/"))
+        octets = {"Content-Type": "application/octet-stream"}
+        started = self._http.request(
+            "POST", self._path("blobs", "uploads/"), params={"digest": digest} if small else None,
+            content=data if small else None, headers=octets if small else None)
+        if small and started.status_code == 201:
+            return digest
         location = started.headers.get("Location")
         if started.status_code != 202 or not location:
             raise self._fail(started, "start blob upload")
         target = httpx.URL(self._http.base_url).join(location).copy_merge_params({"digest": digest})
-        response = self._http.request(
-            "PUT", target, content=data, headers={"Content-Type": "application/octet-stream"}
-        )
+        response = self._http.request("PUT", target, content=data, headers=octets)
         if response.status_code == 404 and self.has_blob(digest):
             return digest
         if response.status_code not in (201, 204):
@@ -301,45 +308,18 @@ class DistributionRegistry:
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[Descriptor]:
         """Referrers of ``digest``: the referrers API if the registry has it, else the
         ``sha256-<hex>`` fallback index; filtered by ``artifact_type`` if given."""
-        check_sha256(digest)
-        if self._referrers_api is not False:
-            found = self._referrers_from_api(digest, artifact_type)
-            if found is not None:
-                return found
-        return read_fallback(self, digest, artifact_type)
-
-    def _referrers_from_api(
-        self, digest: str, artifact_type: str | None
-    ) -> list[Descriptor] | None:
-        params = {"artifactType": artifact_type} if artifact_type else None
-        response = self._http.request(
-            "GET", self._path("referrers", digest), params=params, headers={"Accept": OCI_INDEX}
-        )
-        index = referrers_index(response, digest, self.uri)
-        if index is None and response.status_code in (400, 404, 405):
-            self._referrers_api = False
-            return None
-        if index is None:
-            raise self._fail(response, f"list referrers of {digest}")
-        self._referrers_api = True
-        return filter_referrers(index_entries(response.content, "referrers answer"), artifact_type)
+        return self._referrers.listing(check_sha256(digest), artifact_type)
 
     @property
     def referrers_api(self) -> bool | None:
         """Whether the registry serves the OCI 1.1 referrers API (None: not asked yet)."""
-        return self._referrers_api
+        return self._referrers.api
 
     def attach_referrer(self, subject: str, manifest: Manifest, artifact_type: str) -> None:
         """PUT a referrer by digest and make it discoverable (API or fallback index)."""
         entry = referrer_descriptor(manifest, artifact_type, check_sha256(subject))
-        _, response = self._put_manifest(manifest.digest, manifest)
-        if response.headers.get("OCI-Subject"):
-            self._referrers_api = True
-            return
-        if self._referrers_api is None:
-            self._referrers_from_api(subject, None)
-        if not self._referrers_api:
-            add_to_fallback(self, subject, entry, sleep=self._sleep)
+        self._referrers.attach(subject, entry, manifest,
+                               lambda: self._put_manifest(manifest.digest, manifest)[1])
 
     def authenticated_user(self) -> str | None:
         """The username the registry accepted; checks the credentials once if need be."""

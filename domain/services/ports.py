@@ -166,12 +166,25 @@ class NoGates:
 class RecordWriter(Protocol):
     """Writes the promotion record next to the artifact (an OCI referrer)."""
 
-    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> str | None:
+    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any], *,
+              prepared: object = None) -> str | None:
+        """Store ``record`` and make it findable; returns its digest. ``prepared``: what
+        :meth:`prepare` returned for this very record (its upload is then not redone)."""
+        ...
+
+    def prepare(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> object:
+        """Start uploading what the record's manifest will name, in the background where the
+        adapter can (a blob is invisible until a manifest names it); nothing is stored
+        that another process could see."""
         ...
 
 
 class NoRecords:
-    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> str | None:
+    def write(self, registry: Registry, subject_digest: str, record: dict[str, Any], *,
+              prepared: object = None) -> str | None:
+        return None
+
+    def prepare(self, registry: Registry, subject_digest: str, record: dict[str, Any]) -> object:
         return None
 
 
@@ -179,20 +192,21 @@ class RecordReader(Protocol):
     """Reads the floe records other ledgers wrote to the registry, verified (adapters/records).
 
     ``tags``: environment, release and ``latest-<env>`` tags (their digests' referrers are
-    read) and ``floe-<env>-index`` tags (the environment's lock record). Records in ``known``
-    or written by ``ledger_id`` are skipped. Never raises for a bad record: it is returned as
-    rejected.
+    read) and ``floe-<env>-index`` tags (the environment's lock record). ``also``: tags only
+    resolved, with ``tags`` (what the command checks next; no records are read through them).
+    Every tag's descriptor is in ``resolved``. Records in ``known`` or written by
+    ``ledger_id`` are skipped. Never raises for a bad record: it is returned as rejected.
     """
 
     def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),
-             ledger_id: str = "") -> RecordScan: ...
+             ledger_id: str = "", also: Sequence[str] = ()) -> RecordScan: ...
 
 
 class NoRecordReader:
     """No shared records: this ledger knows only what it wrote."""
 
     def scan(self, registry: Registry, tags: Sequence[str], *, known: Collection[str] = (),
-             ledger_id: str = "") -> RecordScan:
+             ledger_id: str = "", also: Sequence[str] = ()) -> RecordScan:
         return RecordScan()
 
 

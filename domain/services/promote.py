@@ -13,7 +13,8 @@ no open promotion behind.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from typing import Any
 
@@ -28,7 +29,7 @@ from floe_ledger.domain.model.errors import (
 )
 from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.oci import Manifest
+from floe_ledger.domain.model.oci import Descriptor, Manifest
 from floe_ledger.domain.model.values import (
     Version,
     env_index_tag,
@@ -36,6 +37,7 @@ from floe_ledger.domain.model.values import (
     latest_tag,
     strip_env_suffix,
 )
+from floe_ledger.domain.services.command_reads import CommandReads
 from floe_ledger.domain.services.ports import (
     Clock,
     GateRunner,
@@ -86,7 +88,19 @@ class PromotionService:
     tracer: Tracer = field(default_factory=NoopTracer)
 
     def promote(self, req: PromoteRequest, actor: Actor) -> PromoteResult:
-        """Promote ``req.version``; a refusal raises a FloeError after it is recorded."""
+        """Promote ``req.version``; a refusal raises a FloeError after it is recorded.
+
+        The command reads the registry through one :class:`CommandReads`: what it read or
+        wrote is not asked again, and the source tag is read with its manifest."""
+        try:
+            fetch = [source_tag(strip_env_suffix(req.version, self.config.path.names,
+                                                 req.source), req.source)]
+        except FloeError:
+            fetch = []  # refused below, where a refusal is recorded
+        reads = CommandReads(self.registry, fetch=fetch)
+        return replace(self, registry=reads)._promote_command(req, actor)
+
+    def _promote_command(self, req: PromoteRequest, actor: Actor) -> PromoteResult:
         attrs = {"artifact_ref": f"{self.repository}:{req.version}", "from_env": req.source,
                  "to_env": req.target, "dry_run": req.dry_run}
         session = ArtifactSession(self.store, self.repository, actor, self.clock,
@@ -129,7 +143,8 @@ class PromotionService:
         except FloeError as err:
             raise refuse(err) from None
         reconciled = reconcile(session, self.registry, self.reader, [
-            source_tag(version, req.source), env_index_tag(req.target), latest_tag(req.target)])
+            source_tag(version, req.source), env_index_tag(req.target), latest_tag(req.target)],
+            also=[env_tag(version, req.target)])  # checked below: read in the same round
         warnings = reconciled.warnings
         artifact = session.current()
         try:  # a resumed promotion passes the same checks, for whoever resumes it
@@ -140,7 +155,8 @@ class PromotionService:
         if resumable is not None:
             if req.break_glass and not req.dry_run:  # entering a locked env is recorded
                 session.apply(lambda a: a.enter(req.target, req.break_glass, actor))
-            return _warned(self._run(session, resumable, req, resumed=True), warnings)
+            return _warned(self._run(session, resumable, req, resumed=True,
+                                     seen=reconciled.resolved), warnings)
         try:
             artifact.check_env_tag_free(version, req.target, force=req.force)
             source = resolve_source(self.registry, artifact, version, req.source, path.names,
@@ -150,7 +166,7 @@ class PromotionService:
             digest = source.digest
             artifact.check_observed(version, source.digest, source.tag)
             target_state = check_target_tag(self.registry, version, req.target, source.digest,
-                                            force=req.force)
+                                            force=req.force, resolved=reconciled.resolved)
         except FloeError as err:
             if err.exit_code == ExitCode.REGISTRY_UNAVAILABLE:  # no decision was made
                 raise
@@ -170,17 +186,18 @@ class PromotionService:
         except FloeError as err:
             raise refuse(err) from None
         return _warned(self._run(session, promo, req, target_state=target_state,
-                                 manifest=manifest), warnings)
+                                 manifest=manifest, seen=reconciled.resolved), warnings)
 
 
     def _run(self, session: ArtifactSession, promo: Promotion, req: PromoteRequest, *,
              target_state: str | None = None, resumed: bool = False,
-             manifest: Manifest | None = None) -> PromoteResult:
+             manifest: Manifest | None = None,
+             seen: Mapping[str, Descriptor | None] | None = None) -> PromoteResult:
         writer = RegistryWriter(self.registry, self.replicas, self.records, self.tracer)
         run = PromotionRun(session, self.registry, self.repository, self.signatures,
                            self.gates, writer, self.tracer)
         return run.run(promo, req, target_state=target_state, resumed=resumed,
-                       manifest=manifest)
+                       manifest=manifest, seen=seen)
 
     def _resumable(self, artifact: Artifact, version: str, req: PromoteRequest) -> Promotion | None:
         """An open promotion of the same version into the same environment, if it may be

@@ -10,13 +10,14 @@ tag with the completion.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from floe_ledger.domain.model.artifact import Artifact, Promotion
 from floe_ledger.domain.model.errors import FloeError, SignatureError
 from floe_ledger.domain.model.gate_results import GateResult, GateStatus, gate_failure
-from floe_ledger.domain.model.oci import Manifest
+from floe_ledger.domain.model.oci import Descriptor, Manifest
 from floe_ledger.domain.model.values import env_tag, latest_tag
 from floe_ledger.domain.services.ports import GateRequest, GateRunner, Registry, SignatureCheck
 from floe_ledger.domain.services.registry_writes import RegistryWriter, TagWrite
@@ -31,6 +32,7 @@ class _Pending:
 
     signature: dict[str, Any] | None = None  # saved with the gate results
     latest_tag: tuple[str, bool] | None = None  # (tag, already present): saved with completion
+    record: tuple[dict[str, Any], object] | None = None  # (record, its upload under way)
 
 
 @dataclass
@@ -47,10 +49,12 @@ class PromotionRun:
     _pending: _Pending = field(default_factory=_Pending, init=False)
 
     def run(self, promo: Promotion, req: PromoteRequest, *, target_state: str | None,
-            resumed: bool, manifest: Manifest | None = None) -> PromoteResult:
+            resumed: bool, manifest: Manifest | None = None,
+            seen: Mapping[str, Descriptor | None] | None = None) -> PromoteResult:
         """``target_state`` is what the decision already saw of the immutable env tag
         (``absent``/``present``), so it is not looked up again; None on a resumed run.
-        ``manifest``: the source manifest, if it was read before the decision."""
+        ``manifest``: the source manifest, if it was read before the decision. ``seen``:
+        what this command's reconciliation read of each tag (``latest-<env>`` among them)."""
         result = PromoteResult(
             promotion_id=promo.promotion_id, version=promo.version, digest=promo.digest,
             artifact_tag=promo.version if promo.source is None else env_tag(promo.version,
@@ -69,7 +73,7 @@ class PromotionRun:
             result.estimate = estimate_gates(self.session.current().gate_durations(),
                                              self.gates.gate_names(promo.target))
             return result
-        self._write_tags(promo, manifest, result, target_state)
+        self._write_tags(promo, manifest, result, target_state, seen or {})
         self._complete(promo, result)
         return result
 
@@ -152,40 +156,61 @@ class PromotionRun:
     # ---- tags, record, completion ----------------------------------------------------------
 
     def _write_tags(self, promo: Promotion, manifest: Manifest, result: PromoteResult,
-                    target_state: str | None) -> None:
+                    target_state: str | None, seen: Mapping[str, Descriptor | None]) -> None:
         """The immutable env tag (recorded in the ledger at once), then ``latest-<env>``
-        (recorded with the completion). A tag the ledger recorded is not written again."""
-        def known(tag: str, seen: str | None) -> bool | None:
+        (recorded with the completion). A tag the ledger recorded is not written again.
+
+        ``latest-<env>`` is not asked again when this command's reconciliation saw it name
+        another version (or nothing): it is PUT. Only if it already named this digest is
+        the registry asked before skipping the PUT."""
+        def known(tag: str, state: str | None) -> bool | None:
             if promo.tags.get((self.registry.uri, tag)) == promo.digest:
                 return True
-            return None if seen is None else seen == "present"
+            return None if state is None else state == "present"
 
         immutable, latest = env_tag(promo.version, promo.target), latest_tag(promo.target)
+        latest_state = None
+        if latest in seen:
+            found = seen[latest]
+            latest_state = None if found is not None and found.digest == promo.digest \
+                else "absent"
         writes = [TagWrite(immutable, present=known(immutable, target_state)),
-                  TagWrite(latest, mutable=True, present=known(latest, None))]
+                  TagWrite(latest, mutable=True, present=known(latest, latest_state))]
 
         def after_each(write: TagWrite, present: bool) -> None:
             result.tags.append(write.tag)
             if write.mutable:
                 self._pending.latest_tag = (write.tag, present)
-            else:
-                self.session.apply(lambda a: a.record_tag(
-                    promo.promotion_id, self.registry.uri, write.tag, promo.digest,
-                    mutable=False, already_present=present, actor=self.session.actor))
+                return
+            self.session.apply(lambda a: a.record_tag(
+                promo.promotion_id, self.registry.uri, write.tag, promo.digest,
+                mutable=False, already_present=present, actor=self.session.actor))
+            # the record is as it will be published (the ledger head does not move until
+            # the completion): its upload overlaps the PUT of latest-<env>
+            record = self._record(promo, result, [w.tag for w in writes])
+            self._pending.record = (record, self.writer.prepare_record(promo.digest, record))
 
         written = self.writer.write_tags(promo.digest, manifest, writes, after_each)
         result.registries = written.registries
         _add_warnings(result, written.warnings)
 
+    def _record(self, promo: Promotion, result: PromoteResult,
+                tags: list[str]) -> dict[str, Any]:
+        """The promotion's registry record."""
+        return {"promotion_id": promo.promotion_id, "version": promo.version,
+                "digest": promo.digest, "source_environment": promo.source,
+                "target_environment": promo.target, "tags": tags,
+                "gate_results": [g.model_dump(mode="json") for g in result.gate_results],
+                "signature": result.signature, "authorization": promo.authorization,
+                **self.session.record_origin()}
+
     def _complete(self, promo: Promotion, result: PromoteResult) -> None:
         actor = self.session.actor
-        record = {"promotion_id": promo.promotion_id, "version": promo.version,
-                  "digest": promo.digest, "source_environment": promo.source,
-                  "target_environment": promo.target, "tags": result.tags,
-                  "gate_results": [g.model_dump(mode="json") for g in result.gate_results],
-                  "signature": result.signature, "authorization": promo.authorization,
-                  **self.session.record_origin()}
-        published = self.writer.publish_record(promo.digest, record, result.registries)
+        record = self._record(promo, result, result.tags)
+        started = self._pending.record
+        prepared = started[1] if started is not None and started[0] == record else None
+        published = self.writer.publish_record(promo.digest, record, result.registries,
+                                               prepared=prepared)
         result.record_digest = published.digest
         result.registries = published.registries
         _add_warnings(result, published.warnings)

@@ -39,11 +39,14 @@ class Reconciled:
 
 
 def reconcile(session: ArtifactSession, registry: Registry, reader: RecordReader,
-              tags: Sequence[str]) -> Reconciled:
+              tags: Sequence[str], also: Sequence[str] = ()) -> Reconciled:
     """Fold the new, verified records found through ``tags``; returns one warning per record
-    that failed verification (reported, never folded)."""
+    that failed verification (reported, never folded). ``also``: tags the command checks
+    next, resolved in the same round trips (no records read through them)."""
     artifact = session.current()
-    scan = reader.scan(registry, tags, known=artifact.observed, ledger_id=artifact.ledger_id)
+    extra = {"also": also} if also else {}
+    scan = reader.scan(registry, tags, known=artifact.observed, ledger_id=artifact.ledger_id,
+                       **extra)
     new = sorted(scan.records, key=lambda r: r.at)
     if new:
         def fold(art: Artifact) -> None:

@@ -117,11 +117,18 @@ class RegistryWriter:
                       *replicas]
         return TagsWritten(tags, registries, present, replica_warnings(replicas))
 
+    def prepare_record(self, digest: str, record: dict[str, Any]) -> object:
+        """Start uploading ``record``'s content while other writes go on (nothing another
+        process sees: a blob is invisible until a manifest names it); pass the result to
+        :meth:`publish_record` with the same record."""
+        return self.records.prepare(self.registry, digest, record)
+
     def publish_record(self, digest: str, record: dict[str, Any],
-                       registries: Sequence[dict[str, Any]] = ()) -> RecordPublished:
+                       registries: Sequence[dict[str, Any]] = (), *,
+                       prepared: object = None) -> RecordPublished:
         """Write ``record`` as a referrer of ``digest``; where replicas were written
         (``registries[1:]``), the record travels to them too."""
-        record_digest = self.records.write(self.registry, digest, record)
+        record_digest = self.records.write(self.registry, digest, record, prepared=prepared)
         statuses = list(registries)
         if record_digest and len(statuses) > 1:
             replicas = self.replicas.push_companions(self.registry, digest, statuses[1:])

@@ -118,11 +118,13 @@ def _version_key(text: str) -> tuple[int, ...]:
 
 
 def check_target_tag(registry: Registry, version: str, target: str, digest: str, *,
-                     force: bool) -> str:
+                     force: bool,
+                     resolved: Mapping[str, Descriptor | None] | None = None) -> str:
     """Whether ``{version}-{target}`` may be written: ``absent`` or ``present`` (same digest,
-    --force). Immutable tags are never re-pointed (TAG-06, TXN-05, TXN-06)."""
+    --force). Immutable tags are never re-pointed (TAG-06, TXN-05, TXN-06). ``resolved``:
+    what this command's reconciliation read of the tag, if it did."""
     tag = env_tag(version, target)
-    found = registry.resolve(tag)
+    found = resolve_tag(registry, tag, resolved)
     if found is None:
         return "absent"
     if found.digest != digest:

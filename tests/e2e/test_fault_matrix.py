@@ -2,7 +2,7 @@
 
 Every fault the proxy injects (down, 500, 429 with Retry-After, timeout, a body cut
 mid-way, the process SIGKILLed in flight) at every step of a promotion (resolve source,
-signature fetch, gates, env tag PUT, latest PUT, record PUT, replica write, webhook) ends
+signature fetch, env tag PUT, latest PUT, record PUT, replica write, webhook) ends
 with the documented exit code and a ledger that agrees with the registry or shows exactly
 what is unfinished (and ``status`` says so); the same command re-run with the fault
 removed completes with no duplicate events, tags or records. Rows, columns and the

@@ -37,7 +37,7 @@ from floe_ledger.domain.model import events as ev
 from floe_ledger.domain.model.config import PromotionConfig
 from floe_ledger.domain.model.errors import ConcurrencyError, TagExistsError
 from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.oci import Descriptor
+from floe_ledger.domain.model.oci import Descriptor, Manifest
 from floe_ledger.domain.services.ports import Registry
 from floe_ledger.domain.services.promote import PromotionService
 from floe_ledger.domain.services.requests import PromoteRequest
@@ -149,7 +149,9 @@ def test_sixteen_racing_promotions_of_one_version_have_exactly_one_winner(
 
 
 class PausingRegistry:
-    """The real registry, except that the first ``resolve(tag)`` says so and waits for ``go``.
+    """The real registry, except that the first read of ``tag`` (``resolve``, or
+    ``get_manifest``: promote reads the source tag with its manifest) says so and waits for
+    ``go``.
 
     A hand-written seam: it holds one runner between loading the ledger and deciding.
     """
@@ -158,11 +160,18 @@ class PausingRegistry:
         self.inner, self.tag = inner, tag
         self.arrived, self.go = threading.Event(), threading.Event()
 
-    def resolve(self, reference: str) -> Descriptor | None:
+    def _pause(self, reference: str) -> None:
         if reference == self.tag and not self.arrived.is_set():
             self.arrived.set()
             assert self.go.wait(60), "the winner never decided"
+
+    def resolve(self, reference: str) -> Descriptor | None:
+        self._pause(reference)
         return self.inner.resolve(reference)
+
+    def get_manifest(self, reference: str) -> Manifest:
+        self._pause(reference)
+        return self.inner.get_manifest(reference)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.inner, name)

@@ -55,12 +55,10 @@ _DIGEST_TAG = r"/manifests/sha256-[0-9a-f]{64}"
 RECORD_PUTS = r"/manifests/(sha256:[0-9a-f]{64}|sha256-[0-9a-f]{64})$"
 STEPS: dict[str, Step] = {
     "resolve source": Step("primary", "HEAD|GET", rf"/manifests/{VERSION}$",
-                           meaning=f"HEAD of the source (release) tag {VERSION}"),
+                           meaning=f"GET of the source (release) tag {VERSION} (read with "
+                           "its manifest)"),
     "signature fetch": Step("primary", "GET", _DIGEST_TAG + r"\.sig$",
                             meaning="GET of the cosign signature manifest (key-based policy)"),
-    "gates": Step("primary", "GET", _DIGEST_TAG + "$", nth=2,
-                  meaning="the policy gate's referrers read (the fallback index; the "
-                  "first such GET is the reconciliation's)"),
     "env tag PUT": Step("primary", "PUT", rf"/manifests/{ENV_TAG}$", meaning=f"PUT {ENV_TAG}"),
     "latest PUT": Step("primary", "PUT", rf"/manifests/{LATEST_TAG}$",
                        meaning=f"PUT {LATEST_TAG}"),
@@ -85,7 +83,7 @@ FAULTS: dict[str, Fault] = {
 }
 SIDE_STEPS = ("replica write", "webhook")  # FR-030, FR-043: never fail the promotion
 STOPPED_AT = {  # a promotion left open at the step: (TagWritten events, checks recorded)
-    "signature fetch": ((0,), False), "gates": ((0,), False), "env tag PUT": ((0,), True),
+    "signature fetch": ((0,), False), "env tag PUT": ((0,), True),
     "latest PUT": ((1,), True), "record PUT": ((1,), True), "replica write": ((0, 1), True),
 }
 """Proves the fault struck where its column says: the signature verdict is saved with the

@@ -25,6 +25,10 @@ fault). Faults:
 
 Every request is recorded (method, path, status or fault) for counting. The Host header is
 passed through, so a registry builds its Location URLs on the proxy's address.
+
+``latency`` (seconds, default 0) is added to every request before it is answered: a remote
+registry's round trip on 127.0.0.1 (benchmarks/latency.py). Requests on separate
+connections wait side by side, as they would over a network.
 """
 
 from __future__ import annotations
@@ -83,9 +87,11 @@ class Seen:
 class FaultProxy:
     """A threaded proxy to ``upstream`` (``host:port``, plain http)."""
 
-    def __init__(self, upstream: str, *, delay: float = 3.0, retry_after: int = 1) -> None:
+    def __init__(self, upstream: str, *, delay: float = 3.0, retry_after: int = 1,
+                 latency: float = 0.0) -> None:
         self.upstream = upstream
         self.delay = delay
+        self.latency = latency
         self.retry_after = retry_after
         self.seen: list[Seen] = []
         self._rules: list[Rule] = []
@@ -199,6 +205,8 @@ class FaultProxy:
         body = _read_body(handler)
         fault = self._rule_for(method, path)
         index = self._note(method, path, fault)
+        if self.latency:
+            time.sleep(self.latency)
         if fault in ("down", "500", "429"):
             self._refuse(handler, fault)
             return
@@ -234,8 +242,10 @@ class FaultProxy:
         host, _, port = self.upstream.rpartition(":")
         conn = http.client.HTTPConnection(host, int(port), timeout=60)
         try:
-            headers = {k: v for k, v in handler.headers.items()
-                       if k.lower() not in HOP_BY_HOP and k.lower() != "content-length"}
+            headers: dict[str, str] = {}
+            for k, v in handler.headers.items():  # a repeated header (Accept) is one list
+                if k.lower() not in HOP_BY_HOP and k.lower() != "content-length":
+                    headers[k] = f"{headers[k]}, {v}" if k in headers else v
             if body or method in ("PUT", "POST", "PATCH"):
                 headers["Content-Length"] = str(len(body))
             conn.request(method, target, body=body or None, headers=headers)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 from support.hostile_cases import (
     AUDIT,
@@ -55,34 +56,46 @@ def _real(h: Hostile) -> bytes:
     return h.raw(h.facts.digest)[0]
 
 
+def _source(h: Hostile) -> str:
+    """The source tag: promote reads it with its manifest (one GET: issue 15)."""
+    return "v1.0.0-dev"
+
+
+def _lying(body: bytes | Callable[[Hostile], bytes], **kw: object) -> Callable[[Hostile], None]:
+    """GET of the source tag answers ``body`` under the digest the tag really names."""
+    def poison(h: Hostile) -> None:
+        data = body(h) if callable(body) else body
+        manifest(_source, data, digest=h.facts.digest, **kw)(h)  # type: ignore[arg-type]
+    return poison
+
+
 PROMOTE_CASES = [
     Case("source manifest: not JSON (other bytes than its digest)", PROMOTE,
-         manifest(v1_digest, NOT_JSON), 14, "does not match", refusal_recorded=True),
+         _lying(NOT_JSON), 14, "does not match", refusal_recorded=True),
     Case("source manifest: a valid manifest of another digest", PROMOTE,
-         manifest(v1_digest, OTHER), 14, "does not match", refusal_recorded=True),
-    Case("source tag: HEAD names another digest than the ledger", PROMOTE,
-         manifest(lambda h: "v1.0.0-dev", b"", method="HEAD", digest=sha(OTHER),
-                  length=len(OTHER)), 14, "ledger recorded", refusal_recorded=True),
-    Case("source tag: HEAD answers a digest that is not one", PROMOTE,
-         manifest(lambda h: "v1.0.0-dev", b"", method="HEAD", digest="sha256:../../x",
-                  length=10), 14, "not a sha256 digest"),
+         _lying(OTHER), 14, "does not match", refusal_recorded=True),
+    Case("source tag: names another digest than the ledger", PROMOTE,
+         manifest(_source, OTHER), 14, "ledger recorded", refusal_recorded=True),
+    Case("source tag: answers a digest that is not one", PROMOTE,
+         both(manifest(_source, OTHER, digest="sha256:../../x"),
+              manifest(_source, b"", method="HEAD", digest="sha256:../../x", length=10)),
+         14, "not a sha256 digest"),
     Case("source manifest: 100 MB, Content-Length announced", PROMOTE,
-         manifest(v1_digest, b"", chunks=endless(), length=100 * MIB), 5, "larger than"),
+         manifest(_source, b"", chunks=endless(), length=100 * MIB), 5, "larger than"),
     Case("source manifest: endless, no Content-Length", PROMOTE,
-         manifest(v1_digest, b"", chunks=endless(), framing="close"), 5, "larger than"),
+         manifest(_source, b"", chunks=endless(), framing="close"), 5, "larger than"),
     Case("source manifest: endless, chunked", PROMOTE,
-         manifest(v1_digest, b"", chunks=endless(), framing="chunked"), 5, "larger than"),
-    Case("source manifest: 200 with an empty body", PROMOTE, manifest(v1_digest, b""), 14,
+         manifest(_source, b"", chunks=endless(), framing="chunked"), 5, "larger than"),
+    Case("source manifest: 200 with an empty body", PROMOTE, _lying(b""), 14,
          "does not match", refusal_recorded=True),
     Case("source manifest: Content-Type of another manifest type", PROMOTE,
-         lambda h: manifest(v1_digest, _real(h), content_type=DOCKER)(h), 14,
-         "declares mediaType", refusal_recorded=True),
+         _lying(_real, content_type=DOCKER), 14, "declares mediaType", refusal_recorded=True),
     Case("source manifest: Content-Encoding gzip, body not gzip", PROMOTE,
-         lambda h: h.proxy.route("GET", h.path("manifests", h.facts.digest), 200,
+         lambda h: h.proxy.route("GET", h.path("manifests", _source(h)), 200,
                                  {"Content-Type": OCI, "Content-Encoding": "gzip"}, NOT_JSON),
          5, "cannot be decoded"),
     Case("source manifest: redirect to another origin", PROMOTE,
-         lambda h: h.proxy.route("GET", h.path("manifests", h.facts.digest), 307,
+         lambda h: h.proxy.route("GET", h.path("manifests", _source(h)), 307,
                                  {"Location": h.storage.url("/x")}), 5),
     Case("referrers index: not JSON", PROMOTE,
          manifest(fallback_tag, NOT_JSON, content_type=INDEX), 14, "not valid JSON"),

@@ -30,7 +30,7 @@ class ScriptedRecords:
         self.records, self.rejected = list(records), list(rejected)
 
     def scan(self, registry: object, tags: Sequence[str], *, known: Collection[str] = (),
-             ledger_id: str = "") -> RecordScan:
+             ledger_id: str = "", also: Sequence[str] = ()) -> RecordScan:
         return RecordScan([r for r in self.records if r.digest not in known],
                           list(self.rejected))
 
