@@ -10,12 +10,14 @@ STAMP := $(VENV)/.installed
 
 # Dependencies come from requirements/dev.lock, every file checked against its sha256
 # (`make lock` regenerates it after pyproject.toml changes); floe itself is then installed
-# without resolving anything again.
+# without resolving anything again, and byte-compiled as pip compiles an installed package
+# (with PYTHONDONTWRITEBYTECODE set, every run would otherwise compile it from source).
 $(STAMP): pyproject.toml requirements/dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip setuptools wheel
 	$(PIP) install -q --require-hashes -r requirements/dev.lock
 	$(PIP) install -q --no-deps -e . --config-settings editable_mode=strict
+	$(PY) -m compileall -q $$($(PY) -c 'import floe_ledger; print(*floe_ledger.__path__)') >/dev/null
 	touch $(STAMP)
 
 # Regenerate the hash-pinned locks (the test install, and a release install:

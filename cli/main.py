@@ -12,21 +12,17 @@ from typing import Any
 
 import click
 
-from floe_ledger.cli.commands.artifact import artifact
-from floe_ledger.cli.commands.audit import audit
-from floe_ledger.cli.commands.completion import completion
-from floe_ledger.cli.commands.doctor import doctor
-from floe_ledger.cli.commands.gc import gc
-from floe_ledger.cli.commands.init import init
-from floe_ledger.cli.commands.ledger import ledger
-from floe_ledger.cli.commands.platform import platform
-from floe_ledger.cli.commands.schema import schema
-from floe_ledger.cli.commands.webhooks import webhooks
-from floe_ledger.cli.commands.whoami import whoami
+from floe_ledger.cli.lazy import LazyCommands
 from floe_ledger.cli.render.text import has_control, printable
 from floe_ledger.domain.model.errors import quoted
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+#: Every top-level command (each module names its group or command after itself), imported
+#: only when the command line reaches it: start-up pays for the command that runs.
+COMMANDS = LazyCommands({name: f"floe_ledger.cli.commands.{name}:{name}" for name in (
+    "platform", "artifact", "ledger", "audit", "whoami", "schema", "webhooks", "init",
+    "doctor", "completion", "gc")})
 
 
 class FloeGroup(click.Group):
@@ -65,7 +61,7 @@ def _escaped(err: click.ClickException) -> click.ClickException:
 _SURROGATE = re.compile(r"[\ud800-\udfff]")
 
 
-@click.group(cls=FloeGroup, context_settings=CONTEXT)
+@click.group(cls=FloeGroup, context_settings=CONTEXT, commands=COMMANDS)
 @click.version_option(package_name="floe-ledger", prog_name="floe")
 def cli() -> None:
     """Promote immutable OCI artifacts through environments (dev -> staging -> prod),
@@ -80,19 +76,6 @@ def cli() -> None:
     9 invalid transition, 10 tag exists, 11 never promoted there, 12 unauthorized,
     13 environment locked, 14 ledger integrity or drift.
     """
-
-
-cli.add_command(platform)
-cli.add_command(artifact)
-cli.add_command(ledger)
-cli.add_command(audit)
-cli.add_command(whoami)
-cli.add_command(schema)
-cli.add_command(webhooks)
-cli.add_command(init)
-cli.add_command(doctor)
-cli.add_command(completion)
-cli.add_command(gc)
 
 
 def main() -> None:

@@ -28,7 +28,6 @@ not reap zombies.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import functools
 import os
 import signal
@@ -153,6 +152,8 @@ def _become_subreaper() -> bool:
     """Adopt orphaned descendants so they can be reaped (Linux; best effort)."""
     if not sys.platform.startswith("linux"):
         return False
+    import ctypes  # ~10 ms: only a process that runs a gate command pays for it
+
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         return int(libc.prctl(_PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0)) == 0

@@ -6,17 +6,32 @@
     log.warning("webhook.failed", endpoint=label)
 
 structlog (and its configuration: stderr, key/value on a terminal, JSON otherwise, secrets
-redacted; see :mod:`.structlog_setup`) is imported on the first log call, not at start-up:
-most commands log nothing, and importing it costs ~90 ms on every run. Until configured,
-structlog would print to stdout, so every logger here configures it first.
+redacted; see :mod:`.structlog_setup`) is imported on the first log line that will be
+written, not at start-up: most commands log nothing, and importing it costs ~130 ms (it
+pulls in rich and asyncio). A call below ``FLOE_LOG_LEVEL`` (default warning), e.g. a
+webhook delivery's ``info`` line, is dropped here as the configured logger would drop it,
+without importing anything. Until configured, structlog would print to stdout, so every
+logger here configures it first.
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from typing import Any
 
 _state: dict[str, Any] = {"env": {}, "trace_id": "", "configured": False}
+
+#: FLOE_LOG_LEVEL's names and their numbers (the standard library's; warning by default).
+LEVELS = {"debug": 10, "info": 20, "warning": 30, "warn": 30, "error": 40, "critical": 50}
+DEFAULT_LEVEL = LEVELS["warning"]
+#: The level each logging method writes at (``exception`` is error, ``fatal`` critical).
+_METHOD_LEVELS = {**LEVELS, "exception": 40, "fatal": 50}
+
+
+def level_of(env: Mapping[str, str]) -> int:
+    """The threshold FLOE_LOG_LEVEL sets (an unknown name is the default, warning)."""
+    return LEVELS.get(env.get("FLOE_LOG_LEVEL", "").strip().lower(), DEFAULT_LEVEL)
 
 
 def prepare(env: Mapping[str, str]) -> None:
@@ -54,12 +69,27 @@ class LazyLogger:
         self._logger: Any = None
 
     def __getattr__(self, method: str) -> Any:
+        if self._logger is None and _dropped(method):
+            return _drop
         if self._logger is None:
             _configure()
             import structlog
 
             self._logger = structlog.get_logger(self._name)
         return getattr(self._logger, method)
+
+
+def _dropped(method: str) -> bool:
+    """A call below the level :func:`_configure` would set, while structlog is not imported
+    (so nobody can have configured it otherwise): nothing that would print is lost."""
+    level = _METHOD_LEVELS.get(method)
+    if level is None or _state["configured"] or "structlog" in sys.modules:
+        return False
+    return level < level_of(_state["env"])
+
+
+def _drop(*_: Any, **__: Any) -> None:
+    """What a filtered-out log call does: nothing (structlog's filtering loggers return None)."""
 
 
 def get_logger(name: str) -> LazyLogger:

@@ -31,8 +31,6 @@ __all__ = ["configure_logging", "register_secret", "scrub"]
 
 SENSITIVE_KEYS = ("password", "passwd", "token", "secret", "authorization", "api_key",
                   "apikey", "cookie", "credential")
-LEVELS = {"debug": logging.DEBUG, "info": logging.INFO, "warning": logging.WARNING,
-          "warn": logging.WARNING, "error": logging.ERROR, "critical": logging.CRITICAL}
 # loggers that are quieter than the rest: request lines carry URLs; the exporter retries loudly
 _FLOORS = {"httpx": logging.WARNING, "httpcore": logging.WARNING, "urllib3": logging.WARNING,
            "opentelemetry": logging.ERROR}
@@ -107,7 +105,7 @@ class _StderrHandler(logging.Handler):
 
 
 def _level(env: Mapping[str, str]) -> int:
-    return LEVELS.get(env.get("FLOE_LOG_LEVEL", "").strip().lower(), logging.WARNING)
+    return logs.level_of(env)
 
 
 def _renderer(env: Mapping[str, str], stream: IO[str]) -> Any:

@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.render.gates import render_gates
-from floe_ledger.domain.model.signature import signer
 
 if TYPE_CHECKING:
     from floe_ledger.domain.model.gate_results import GateResult
@@ -74,6 +73,8 @@ def render_promotion(out: Output, result: PromoteResult) -> None:
     render_gates(c.print, result.gate_results, dry_run=result.dry_run)
     sig = result.signature or {}
     if sig:
+        from floe_ledger.domain.model.signature import signer  # pydantic models: tables only
+
         c.print(f"  signature   {escape(str(sig.get('status')))} {escape(signer(sig))}".rstrip())
     c.print(f"  trace id    {out.trace_id}")
 
