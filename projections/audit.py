@@ -22,20 +22,22 @@ Reasons a break is named with:
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from floe_ledger.domain.model.events import GENESIS, TOPIC_PREFIX
-from floe_ledger.projections.audit_hash import canonical_hash
+from floe_ledger.projections.audit_hash import parse_json_object, row_digest
 
 REGISTERED_TOPIC = TOPIC_PREFIX + "ArtifactRegistered.v1"
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)
 class RawEvent:
-    """One stored event: its position, stream, version, topic and state as stored."""
+    """One stored event: its position, stream, version, topic and state as stored.
+
+    Read-only by convention (a million are made per verify: slots, not frozen, is cheaper).
+    """
 
     position: int
     artifact_id: str
@@ -64,6 +66,54 @@ class ChainBreak:
         return asdict(self)
 
 
+class Digests:
+    """Every version's recomputed hash in one stream, 32 bytes each in one buffer (a dict of
+    hex strings would take ~200 bytes an event); the first hash seen for a version counts.
+
+    Versions 1..n that arrive in order share the buffer; the rest (a broken stream's
+    reordered, duplicated or unreadable rows) sit in a small dict.
+    """
+
+    __slots__ = ("_blob", "_other")
+
+    def __init__(self) -> None:
+        self._blob = bytearray()
+        self._other: dict[int, bytes] = {}
+
+    def add(self, version: int, digest: bytes) -> None:
+        if version in self._other or 1 <= version <= len(self._blob) // 32:
+            return
+        if digest and version == len(self._blob) // 32 + 1:
+            self._blob += digest
+        else:
+            self._other[version] = digest
+
+    def get(self, version: int) -> str | None:
+        """The hex hash of ``version`` ("" for a row that did not parse), or None."""
+        if 1 <= version <= len(self._blob) // 32:
+            return self._blob[(version - 1) * 32:version * 32].hex()
+        found = self._other.get(version)
+        return found.hex() if found is not None else None
+
+    def __getitem__(self, version: int) -> str:
+        found = self.get(version)
+        if found is None:
+            raise KeyError(version)
+        return found
+
+    def __contains__(self, version: object) -> bool:
+        return isinstance(version, int) and self.get(version) is not None
+
+    def __len__(self) -> int:
+        return len(self._blob) // 32 + len(self._other)
+
+    def items(self) -> Iterator[tuple[int, str]]:
+        for index in range(len(self._blob) // 32):
+            yield index + 1, self._blob[index * 32:(index + 1) * 32].hex()
+        for version, digest in self._other.items():
+            yield version, digest.hex()
+
+
 @dataclass
 class StreamHead:
     """What the verifier learnt about one stream: its head and every recomputed hash."""
@@ -73,7 +123,7 @@ class StreamHead:
     version: int = 0
     hash: str = GENESIS
     events: int = 0
-    hashes: dict[int, str] = field(default_factory=dict, repr=False)
+    hashes: Digests = field(default_factory=Digests, repr=False)
 
     def as_dict(self) -> dict[str, Any]:
         return {"artifact_id": self.artifact_id, "repository": self.repository,
@@ -116,17 +166,12 @@ def kind_of(topic: str) -> str:
 
 def parse_state(raw: RawEvent) -> dict[str, Any] | None:
     """The stored state as a dict, or None if it is not a JSON object."""
-    try:
-        value = json.loads(raw.state)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
+    return parse_json_object(raw.state)
 
 
 def raw_hash(raw: RawEvent, state: dict[str, Any]) -> str:
     """The chain hash of a stored row (state plus its originator id and version)."""
-    full = dict(state, originator_id=raw.artifact_id, originator_version=raw.version)
-    return canonical_hash(raw.topic, full)
+    return row_digest(raw.topic, raw.artifact_id, raw.version, state, raw.state).hex()
 
 
 @dataclass(frozen=True)
@@ -136,11 +181,16 @@ class _Seen:
     position: int
 
 
-@dataclass
+def _seen(last: tuple[int, str, int]) -> _Seen:
+    version, topic, position = last
+    return _Seen(version, kind_of(topic), position)
+
+
+@dataclass(slots=True)
 class _Stream:
     head: StreamHead
     expected: int = 1
-    last: _Seen | None = None
+    last: tuple[int, str, int] | None = None  # (version, topic, position) of the last row
     suspect: tuple[_Seen, _Seen | None] | None = None  # (event with a bad link, its prior)
     broken: ChainBreak | None = None
     missing: frozenset[int] = frozenset()
@@ -159,12 +209,15 @@ class ChainVerifier:
         s = self._streams.get(raw.artifact_id)
         if s is None:
             s = self._streams[raw.artifact_id] = _Stream(StreamHead(raw.artifact_id))
-        state = parse_state(raw)
-        digest = raw_hash(raw, state) if state is not None else ""
+        state = parse_json_object(raw.state)
+        digest = b"" if state is None else row_digest(
+            raw.topic, raw.artifact_id, raw.version, state, raw.state)
         if state is not None and raw.topic == REGISTERED_TOPIC:
             s.head.repository = str(state.get("repository", ""))
         if s.broken is None:
-            self._check(s, raw, state, digest)
+            if not (s.suspect is None and raw.version == s.expected and state is not None
+                    and state.get("prev_hash") == s.head.hash):  # else: the link holds
+                self._check(s, raw, state)
         elif s.broken.reason == "removed" and raw.version in s.missing:
             s.broken = replace(s.broken, reason="reordered", message=(
                 f"v{raw.version} is stored after v{s.broken.version}: events were reordered"))
@@ -182,8 +235,7 @@ class ChainVerifier:
 
     # ---- checks ---------------------------------------------------------------------
 
-    def _check(self, s: _Stream, raw: RawEvent, state: dict[str, Any] | None,
-               digest: str) -> None:
+    def _check(self, s: _Stream, raw: RawEvent, state: dict[str, Any] | None) -> None:
         seen = _Seen(raw.version, raw.kind, raw.position)
         if s.suspect is not None:
             self._judge(s, raw if raw.version == s.expected else None,
@@ -211,7 +263,7 @@ class ChainVerifier:
             self._break(s, seen, "reordered", f"v{seen.version} links to v{linked}, not "
                         f"v{seen.version - 1}: events were reordered")
             return
-        s.suspect = (seen, s.last)
+        s.suspect = (seen, _seen(s.last) if s.last is not None else None)
 
     def _judge(self, s: _Stream, nxt: RawEvent | None, next_prev: str) -> None:
         """Blame an event for the suspect link, using the event after it if there is one."""
@@ -239,17 +291,18 @@ class ChainVerifier:
         s.broken = ChainBreak(s.head.artifact_id, seen.version, seen.kind, reason, message,
                               seen.position, s.head.repository)
 
-    def _record(self, s: _Stream, raw: RawEvent, digest: str) -> None:
+    def _record(self, s: _Stream, raw: RawEvent, digest: bytes) -> None:
         head = s.head
         head.events += 1
-        head.hashes.setdefault(raw.version, digest)
+        head.hashes.add(raw.version, digest)
         if raw.version >= head.version:
-            head.version, head.hash = raw.version, digest
-        s.expected = max(s.expected, raw.version + 1)
-        s.last = _Seen(raw.version, raw.kind, raw.position)
+            head.version, head.hash = raw.version, digest.hex()
+        if raw.version >= s.expected:
+            s.expected = raw.version + 1
+        s.last = (raw.version, raw.topic, raw.position)
 
 
-def _version_of(hashes: dict[int, str], digest: str) -> int | None:
+def _version_of(hashes: Digests, digest: str) -> int | None:
     for version, value in hashes.items():
         if value == digest:
             return version

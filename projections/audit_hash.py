@@ -1,40 +1,54 @@
-"""The chain hash of a stored event, computed fast and byte-for-byte as the domain does."""
+"""A stored row's state and chain hash, read from its bytes exactly as the domain hashes it.
+
+    state = parse_json_object(row_bytes)              # dict, or None if not a JSON object
+    digest = row_digest(topic, artifact_id, version, state, row_bytes)   # 32 bytes
+
+Parsing uses pydantic-core's compiled parser, which accepts a subset of what ``json.loads``
+accepts and reads that subset alike (duplicate keys: the last wins; tests compare them);
+what it refuses (a BOM, a lone surrogate escape, UTF-16, ...) is read by ``json.loads``, as
+the store's mapper reads it. Hashing uses the domain's canonical JSON: the compiled encoder
+for plain JSON, the RFC 8785 reference for the rest, on a ``json.loads`` reading so that
+floats are the ones Python reads.
+"""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from typing import Any
 
-from floe_ledger.domain.model.events import event_hash
+from pydantic_core import from_json
 
-_MAX_SAFE_INT = 2**53 - 1
+from floe_ledger.domain.model.canonical import document_hash, plain_document_digest
 
 
 def canonical_hash(topic: str, state: dict[str, Any]) -> str:
-    """:func:`~floe_ledger.domain.model.events.event_hash`, about 5x faster on typical events.
+    """:func:`~floe_ledger.domain.model.events.event_hash` (the same function)."""
+    return document_hash(topic, state)
 
-    For JSON without floats, with integers in the IEEE-754 safe range and ASCII keys,
-    the standard library's sorted, compact encoding is byte for byte RFC 8785 (same
-    escapes, same key order); anything else goes through the RFC 8785 encoder.
-    """
-    doc = {"topic": topic, "event": state}
-    if _plain(doc):
-        text = json.dumps(doc, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+
+def parse_json_object(data: bytes | str) -> dict[str, Any] | None:
+    """The stored state as a dict, or None if it is not a JSON object."""
+    try:
+        value = from_json(data)
+    except ValueError:
         try:
-            return hashlib.sha256(text.encode()).hexdigest()
-        except UnicodeEncodeError:  # lone surrogates: let the RFC 8785 encoder decide
-            pass
-    return event_hash(topic, state)
+            value = json.loads(data)
+        except ValueError:  # UnicodeDecodeError included
+            return None
+    return value if isinstance(value, dict) else None
 
 
-def _plain(value: Any) -> bool:
-    if value is None or isinstance(value, (str, bool)):
-        return True
-    if isinstance(value, int):
-        return -_MAX_SAFE_INT <= value <= _MAX_SAFE_INT
-    if isinstance(value, dict):
-        return all(isinstance(k, str) and k.isascii() and _plain(v) for k, v in value.items())
-    if isinstance(value, list):
-        return all(_plain(v) for v in value)
-    return False
+def row_digest(topic: str, artifact_id: str, version: int, state: dict[str, Any],
+               data: bytes | str) -> bytes:
+    """The chain hash (raw 32 bytes) of a stored row whose ``data`` parsed to ``state``
+    (state plus its originator id and version). ``state`` is not changed."""
+    full = dict(state)
+    full["originator_id"] = artifact_id
+    full["originator_version"] = version
+    fast = plain_document_digest(topic, full)
+    if fast is not None:
+        return fast
+    exact = json.loads(data)  # floats as Python reads them, for the reference encoder
+    exact["originator_id"] = artifact_id
+    exact["originator_version"] = version
+    return bytes.fromhex(document_hash(topic, exact))

@@ -188,11 +188,15 @@ def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool
     """Verify the chain from the first event of every stream, then the anchors and drift."""
     start = time.perf_counter()
     verifier, tags = ChainVerifier(), TagFold()
-    pairs = with_events(rows) if registry else ((raw, None) for raw in rows)
-    for raw, event in pairs:
-        verifier.feed(raw)
-        if event is not None:
-            tags.feed(event)
+    if registry:
+        for raw, event in with_events(rows):
+            verifier.feed(raw)
+            if event is not None:
+                tags.feed(event)
+    else:
+        feed = verifier.feed
+        for raw in rows:
+            feed(raw)
     outcome = VerifyOutcome(verifier.finish())
     outcome.breaks = list(outcome.report.breaks)
     anchors: list[Anchor] = []

@@ -32,6 +32,7 @@ from eventsourcing.utils import Environment
 from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper, UntrustedSnapshot
+from floe_ledger.adapters.store.rows import RowReader, decode_rows
 from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.adapters.system.files import private_file
 from floe_ledger.adapters.system.secrets import local_secret
@@ -101,6 +102,7 @@ class EventStoreLedger:
             conn.execute("PRAGMA journal_mode=WAL")
             views = EnvironmentViews(_AutoCommit(conn))
         self.views = views
+        self.rows = RowReader(views.conn, location.kind)
         if create_tables:
             self.views.create_schema()
 
@@ -162,14 +164,11 @@ class EventStoreLedger:
     # ---- notifications and views ------------------------------------------------------
 
     def notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]:
-        items = self.app.recorder.select_notifications(start=start, limit=limit)
-        return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
+        return decode_rows(self.rows.rows(start, limit), self.app.mapper)
 
     def view_notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]:
         """Only the events a view folds (the filter runs in the database)."""
-        items = self.app.recorder.select_notifications(start=start, limit=limit,
-                                                       topics=PROJECTED_TOPICS)
-        return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
+        return decode_rows(self.rows.rows(start, limit, PROJECTED_TOPICS), self.app.mapper)
 
     def raw_notifications(self, start: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` rows from position ``start`` on, as stored (never decoded).
@@ -177,10 +176,12 @@ class EventStoreLedger:
         The audit reads these: a row that no longer decodes must still reach the chain check.
         """
         with damaged_ledger(self.location):
-            items = self.app.recorder.select_notifications(start=start, limit=limit)
-        return [RawEvent(position=int(n.id), artifact_id=str(n.originator_id),
-                         version=int(n.originator_version), topic=str(n.topic), state=n.state)
-                for n in items]
+            items = self.rows.rows(start, limit)
+        return [RawEvent(*row) for row in items]
+
+    def snapshotted_streams(self) -> set[str]:
+        """The artifact ids that have snapshot rows (the audit compares those)."""
+        return self.rows.snapshotted()
 
     def snapshot_states(self, artifact_id: str) -> list[tuple[int, dict[str, Any]]]:
         """Every snapshot row of a stream as stored, seal or not: (version, state). The audit
@@ -225,6 +226,9 @@ class _AutoCommit:
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        return self._conn.executemany(sql, rows)
 
     def commit(self) -> None:
         if self._conn.in_transaction:

@@ -20,7 +20,6 @@ from floe_ledger.adapters.store.readers import (
 )
 from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.environment import (
-    AppendHistory,
     RegisterArtifact,
     SetLive,
     SetLock,
@@ -44,6 +43,9 @@ SCHEMA = [
     "at TEXT, reason TEXT, ref_id TEXT, details TEXT, PRIMARY KEY (position, seq))",
     "CREATE INDEX IF NOT EXISTS floe_history_env ON floe_history (artifact_id, environment, "
     "position)",
+    # status reads a repository's open promotions: without it, a scan of every promotion
+    "CREATE INDEX IF NOT EXISTS floe_promotions_artifact ON floe_promotions (artifact_id, "
+    "state)",
 ]
 TABLES = ["floe_tracking", "floe_artifacts", "floe_env_state", "floe_promotions", "floe_history"]
 
@@ -90,7 +92,7 @@ class EnvironmentViews:
                       ).fetchone()
         return int(row[0]) if row else 0
 
-    def catch_up(self, notifications: Notifications, page: int = 500,
+    def catch_up(self, notifications: Notifications, page: int = 2000,
                  head: Callable[[], int] | None = None,
                  on_page: Callable[[int], object] | None = None) -> int:
         """Apply every notification after the tracked position; returns how many.
@@ -135,9 +137,7 @@ class EnvironmentViews:
             current = self.position()
             fresh = [(pos, e) for pos, e in batch if pos > current]
             with self._pipeline():
-                for pos, event in fresh:
-                    for seq, op in enumerate(project(event)):
-                        self._apply(pos, seq, op)
+                self._apply_all(fresh)
                 if fresh:
                     self._x(
                         "INSERT INTO floe_tracking (name, position) VALUES (?, ?) ON CONFLICT "
@@ -155,43 +155,25 @@ class EnvironmentViews:
         pipeline = getattr(self.conn, "pipeline", None)
         return pipeline() if callable(pipeline) else nullcontext()
 
-    def _apply(self, pos: int, seq: int, op: ViewOp) -> None:
-        if isinstance(op, RegisterArtifact):
-            self._x("INSERT INTO floe_artifacts VALUES (?, ?) ON CONFLICT (artifact_id) DO NOTHING",
-                    (str(op.artifact_id), op.repository))
-        elif isinstance(op, SetLive):
-            self._x(
-                "INSERT INTO floe_env_state (artifact_id, environment, version, digest, "
-                "promoted_by, promoted_at, via, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (artifact_id, environment) DO UPDATE SET version = excluded.version,"
-                " digest = excluded.digest, promoted_by = excluded.promoted_by, promoted_at = "
-                "excluded.promoted_at, via = excluded.via, ref_id = excluded.ref_id",
-                (str(op.artifact_id), op.environment, op.version, op.digest, op.by, op.at, op.via,
-                 op.ref_id),
-            )
-        elif isinstance(op, SetLock):
-            self._x(
-                "INSERT INTO floe_env_state (artifact_id, environment, locked, lock_reason, "
-                "locked_by, locked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (artifact_id, "
-                "environment) DO UPDATE SET locked = excluded.locked, lock_reason = "
-                "excluded.lock_reason, locked_by = excluded.locked_by, locked_at = "
-                "excluded.locked_at",
-                (str(op.artifact_id), op.environment, int(op.locked), op.reason, op.by, op.at),
-            )
-        elif isinstance(op, SetPromotion):
-            self._x(
-                "INSERT INTO floe_promotions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-                "(promotion_id) DO UPDATE SET state = excluded.state, at = excluded.at",
-                (op.promotion_id, str(op.artifact_id), op.version, op.target, op.state,
-                 op.operator, op.at),
-            )
-        elif isinstance(op, AppendHistory):
-            h = op.entry
-            self._x(
-                "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pos, seq, str(op.artifact_id), h.environment, h.kind, h.version, h.digest,
-                 h.operator, h.at, h.reason, h.ref_id, stored_details(h)),
-            )
+    def _apply_all(self, events: list[tuple[int, ArtifactEvent]]) -> None:
+        """Every view operation of ``events``, one ``executemany`` per statement.
+
+        Grouping keeps the order of the operations of each statement, which is all that
+        matters: each statement writes its own table or, for the environment rows, its own
+        columns (SetLive the version, SetLock the lock), so the groups commute.
+        """
+        groups: dict[str, list[Sequence[Any]]] = {}
+        for pos, event in events:
+            for seq, op in enumerate(project(event)):
+                sql, params = _statement(pos, seq, op)
+                groups.setdefault(sql, []).append(params)
+        many = getattr(self.conn, "executemany", None)
+        for sql, rows in groups.items():
+            if callable(many):
+                many(self._sql(sql), rows)
+            else:
+                for params in rows:
+                    self._x(sql, params)
 
     def close(self) -> None:
         """Close the connection (sqlite3 and psycopg both have ``close``)."""
@@ -218,3 +200,40 @@ class EnvironmentViews:
 
     def history(self, artifact_id: UUID, environment: str | None, limit: int) -> list[HistoryEntry]:
         return read_history(self.conn, self.ph, str(artifact_id), environment, limit)
+
+
+_UPSERT_LIVE = (
+    "INSERT INTO floe_env_state (artifact_id, environment, version, digest, promoted_by, "
+    "promoted_at, via, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (artifact_id, "
+    "environment) DO UPDATE SET version = excluded.version, digest = excluded.digest, "
+    "promoted_by = excluded.promoted_by, promoted_at = excluded.promoted_at, via = "
+    "excluded.via, ref_id = excluded.ref_id")
+_UPSERT_LOCK = (
+    "INSERT INTO floe_env_state (artifact_id, environment, locked, lock_reason, locked_by, "
+    "locked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (artifact_id, environment) DO UPDATE SET "
+    "locked = excluded.locked, lock_reason = excluded.lock_reason, locked_by = "
+    "excluded.locked_by, locked_at = excluded.locked_at")
+_UPSERT_PROMOTION = (
+    "INSERT INTO floe_promotions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (promotion_id) DO "
+    "UPDATE SET state = excluded.state, at = excluded.at")
+_INSERT_ARTIFACT = (
+    "INSERT INTO floe_artifacts VALUES (?, ?) ON CONFLICT (artifact_id) DO NOTHING")
+_INSERT_HISTORY = "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _statement(pos: int, seq: int, op: ViewOp) -> tuple[str, Sequence[Any]]:
+    """The SQL (``?`` placeholders) and parameters of one view operation."""
+    if isinstance(op, RegisterArtifact):
+        return _INSERT_ARTIFACT, (str(op.artifact_id), op.repository)
+    if isinstance(op, SetLive):
+        return _UPSERT_LIVE, (str(op.artifact_id), op.environment, op.version, op.digest,
+                              op.by, op.at, op.via, op.ref_id)
+    if isinstance(op, SetLock):
+        return _UPSERT_LOCK, (str(op.artifact_id), op.environment, int(op.locked), op.reason,
+                              op.by, op.at)
+    if isinstance(op, SetPromotion):
+        return _UPSERT_PROMOTION, (op.promotion_id, str(op.artifact_id), op.version, op.target,
+                                   op.state, op.operator, op.at)
+    h = op.entry
+    return _INSERT_HISTORY, (pos, seq, str(op.artifact_id), h.environment, h.kind, h.version,
+                             h.digest, h.operator, h.at, h.reason, h.ref_id, stored_details(h))
