@@ -71,6 +71,7 @@ demo: $(STAMP)
 bench: system-deps $(STAMP)
 	$(PY) benchmarks/promote.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_store.py
+	scripts/with-postgres.sh $(PY) benchmarks/ledger_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .floe demo-out .pytest_cache .mypy_cache .ruff_cache

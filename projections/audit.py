@@ -27,7 +27,7 @@ from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from floe_ledger.domain.model.events import GENESIS, TOPIC_PREFIX
-from floe_ledger.projections.audit_hash import parse_json_object, row_digest
+from floe_ledger.projections.audit_hash import owned_row_digest, parse_json_object, row_digest
 
 REGISTERED_TOPIC = TOPIC_PREFIX + "ArtifactRegistered.v1"
 
@@ -210,13 +210,17 @@ class ChainVerifier:
         if s is None:
             s = self._streams[raw.artifact_id] = _Stream(StreamHead(raw.artifact_id))
         state = parse_json_object(raw.state)
-        digest = b"" if state is None else row_digest(
-            raw.topic, raw.artifact_id, raw.version, state, raw.state)
-        if state is not None and raw.topic == REGISTERED_TOPIC:
-            s.head.repository = str(state.get("repository", ""))
+        if state is None:
+            digest, prev = b"", None
+        else:
+            prev = state.get("prev_hash")
+            if raw.topic == REGISTERED_TOPIC:
+                s.head.repository = str(state.get("repository", ""))
+            digest = owned_row_digest(raw.topic, raw.artifact_id, raw.version, state,
+                                      raw.state)  # adds the ids to state
         if s.broken is None:
             if not (s.suspect is None and raw.version == s.expected and state is not None
-                    and state.get("prev_hash") == s.head.hash):  # else: the link holds
+                    and prev == s.head.hash):  # else: the link holds
                 self._check(s, raw, state)
         elif s.broken.reason == "removed" and raw.version in s.missing:
             s.broken = replace(s.broken, reason="reordered", message=(
@@ -294,7 +298,11 @@ class ChainVerifier:
     def _record(self, s: _Stream, raw: RawEvent, digest: bytes) -> None:
         head = s.head
         head.events += 1
-        head.hashes.add(raw.version, digest)
+        hashes = head.hashes
+        if digest and not hashes._other and len(hashes._blob) == (raw.version - 1) * 32:
+            hashes._blob += digest  # the next version of a stream read in order
+        else:
+            hashes.add(raw.version, digest)
         if raw.version >= head.version:
             head.version, head.hash = raw.version, digest.hex()
         if raw.version >= s.expected:

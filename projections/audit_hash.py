@@ -42,7 +42,13 @@ def row_digest(topic: str, artifact_id: str, version: int, state: dict[str, Any]
                data: bytes | str) -> bytes:
     """The chain hash (raw 32 bytes) of a stored row whose ``data`` parsed to ``state``
     (state plus its originator id and version). ``state`` is not changed."""
-    full = dict(state)
+    return owned_row_digest(topic, artifact_id, version, dict(state), data)
+
+
+def owned_row_digest(topic: str, artifact_id: str, version: int, state: dict[str, Any],
+                     data: bytes | str) -> bytes:
+    """:func:`row_digest`, adding the originator id and version to ``state`` itself."""
+    full = state
     full["originator_id"] = artifact_id
     full["originator_version"] = version
     fast = plain_document_digest(topic, full)

@@ -44,6 +44,7 @@ from floe_ledger.projections.audit import RawEvent
 from floe_ledger.projections.environment import PROJECTED_TOPICS
 
 SNAPSHOT_INTERVAL = 100
+REBUILD_PAGE = 5000  # events folded per transaction by ``floe ledger rebuild``
 log = get_logger("floe.ledger")
 
 
@@ -100,6 +101,10 @@ class EventStoreLedger:
             conn = sqlite3.connect(location.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            # The views are derived: a commit of theirs lost to a power cut is folded again
+            # from the events (WAL keeps the file consistent); events are committed by the
+            # store's own connection, which keeps SQLite's full synchronous mode.
+            conn.execute("PRAGMA synchronous=NORMAL")
             views = EnvironmentViews(_AutoCommit(conn))
         self.views = views
         self.rows = RowReader(views.conn, location.kind)
@@ -215,7 +220,7 @@ class EventStoreLedger:
         self.views.drop()
         self.views.create_schema()
         return self.views.catch_up(self.view_notifications, head=self.max_position,
-                                   on_page=on_progress)
+                                   on_page=on_progress, page=REBUILD_PAGE)
 
 
 class _AutoCommit:

@@ -58,13 +58,24 @@ def plain_document_hash(topic: str, state: dict[str, Any]) -> str | None:
 
 def plain_document_digest(topic: str, state: dict[str, Any]) -> bytes | None:
     """The 32 bytes of :func:`plain_document_hash` (None: not plain JSON)."""
-    if type(topic) is not str or not topic.isascii():
+    tail = _TAILS.get(topic)
+    if tail is None:
+        if type(topic) is not str or not topic.isascii():
+            return None
+        # "event" sorts before "topic"; an ASCII topic is written alike by both encoders.
+        tail = b',"topic":' + to_json(topic) + b"}"
+        if len(_TAILS) < 1000:
+            _TAILS[topic] = tail
+    try:
+        body = to_json(_sorted_object(state))
+    except (_NotPlain, PydanticSerializationError, TypeError, RecursionError):
         return None
-    body = _plain_json(state)
-    if body is None:
+    if not body.isascii() and _HIGH.search(body.decode()):
         return None
-    # "event" sorts before "topic"; an ASCII topic is written alike by both encoders.
-    return hashlib.sha256(b'{"event":' + body + b',"topic":' + to_json(topic) + b"}").digest()
+    return hashlib.sha256(b'{"event":' + body + tail).digest()
+
+
+_TAILS: dict[str, bytes] = {}  # topic -> the end of its document (a few dozen topics)
 
 
 def _plain_json(value: dict[str, Any]) -> bytes | None:
@@ -80,9 +91,10 @@ def _plain_json(value: dict[str, Any]) -> bytes | None:
 def _sorted_object(value: dict[str, Any]) -> dict[str, Any]:
     """A copy with every object's keys in code point order; _NotPlain for other values."""
     out: dict[str, Any] = {}
-    for key in sorted(value):
-        if type(key) is not str:
-            raise _NotPlain
+    keys = sorted(value)  # keys that do not compare with each other raise TypeError
+    if keys and type(keys[0]) is not str:  # comparable with a str: all are str
+        raise _NotPlain
+    for key in keys:
         item = value[key]
         kind = type(item)
         if kind is str or item is None or kind is bool:
