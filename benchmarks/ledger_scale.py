@@ -60,27 +60,36 @@ print(c.execute("SELECT * FROM floe_env_state WHERE artifact_id = ?", (sys.argv[
 """
 
 
+# ru_maxrss of a child includes the memory of the process that forked it (Linux keeps the
+# high-water mark across exec), so commands are started by this small launcher, whose own
+# interpreter (a few MiB, LAUNCHER_FLOOR) is what their figure starts from.
+LAUNCHER = """
+import os, sys
+pid = os.posix_spawn(sys.argv[1], sys.argv[1:], os.environ)
+_, status, ru = os.wait4(pid, 0)
+os.write(2, f"\\n@@rusage {ru.ru_maxrss} {ru.ru_utime + ru.ru_stime}\\n".encode())
+sys.exit(os.waitstatus_to_exitcode(status))
+"""
+
+
 def run(cmd: list[str], env: dict[str, str], cwd: Path) -> dict[str, Any]:
     """Run a whole process; its wall time, cpu time, peak RSS and JSON output."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         start = time.perf_counter()
-        proc = subprocess.Popen(cmd, env=env, cwd=cwd, stdout=out, stderr=err,
-                                stdin=subprocess.DEVNULL)
-        _, status, usage = os.wait4(proc.pid, 0)
+        code = subprocess.run([sys.executable, "-S", "-c", LAUNCHER, *cmd], env=env, cwd=cwd,
+                              stdout=out, stderr=err, stdin=subprocess.DEVNULL).returncode
         wall = time.perf_counter() - start
-        proc.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
-        text = out.read().decode()
-        if proc.returncode != 0:
-            raise RuntimeError(f"{cmd} exited {proc.returncode}: {text[-500:]}"
-                               f"{err.read().decode()[-2000:]}")
+        text, errors = out.read().decode(), err.read().decode()
+    if code != 0:
+        raise RuntimeError(f"{cmd} exited {code}: {text[-500:]}{errors[-2000:]}")
+    maxrss, cpu = errors.rsplit("@@rusage ", 1)[1].split()
     try:
         doc = json.loads(text)
     except ValueError:
         doc = {}
-    return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
-            "rss_mib": usage.ru_maxrss / 1024, "doc": doc}
+    return {"wall": wall, "cpu": float(cpu), "rss_mib": int(maxrss) / 1024, "doc": doc}
 
 
 class Ledger:
@@ -219,6 +228,8 @@ def main() -> None:
     if "postgresql" in kinds and not os.environ.get("FLOE_TEST_POSTGRES_URL"):
         sys.exit("FLOE_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh")
     print(f"load average before: {load_average()}", flush=True)
+    floor = run(["/bin/true"], dict(os.environ), Path.cwd())["rss_mib"]
+    print(f"peak RSS of a bare /bin/true under the launcher: {floor:.1f} MiB", flush=True)
     lines = []
     with tempfile.TemporaryDirectory(prefix="floe-scale.") as tmp:
         for events in sorted({max(args.events // 10, 1000), args.events}):
@@ -240,8 +251,9 @@ def main() -> None:
                     if ledger.copy_rate:
                         lines.append(f"{'COPY of the same rows into PostgreSQL':<44} "
                                      f"{ledger.copy_rate:>12,.0f} rows/s")
-                    lines += report("", kind, events, m, peer, floors)
-                    print("\n".join(lines[-7:]), flush=True)
+                    new = report("", kind, events, m, peer, floors)
+                    lines += new
+                    print("\n".join(new), flush=True)
                 finally:
                     ledger.close()
     print(f"\n{'measure':<44} {'value':>12} {'unit':<9} {'target':<20} {'peers (same run)':<40}")

@@ -78,11 +78,18 @@ class ViewSide:
 
     def environments(self, artifact_id: str) -> set[str]:
         """The environments with a status row or a history line (``environments()``)."""
+        return self._index().get(artifact_id, set())
+
+    def artifacts(self) -> set[str]:
+        """Every artifact with a status row or a history line."""
+        return set(self._index())
+
+    def _index(self) -> dict[str, set[str]]:
         if self._envs is None:
             self._envs = {}
             for aid, env in self.rows.keys() | self.history_lines.keys():
                 self._envs.setdefault(aid, set()).add(env)
-        return self._envs.get(artifact_id, set())
+        return self._envs
 
     def status(self, artifact_id: str, environment: str) -> EnvironmentStatus:
         if self._open is None:

@@ -34,7 +34,12 @@ class ViewSource(Protocol):
 
 def check_views(store: ViewSource, artifact_ids: Iterable[str]) -> list[ChainBreak]:
     """One break per environment whose status or history differs from the events' fold."""
-    folded = store.views.position()  # compared as far as the views claim to have folded
+    return view_breaks(differing_views(store, store.views.position()), artifact_ids)
+
+
+def differing_views(store: ViewSource, folded: int) -> set[tuple[str, str]]:
+    """Every (artifact, environment) whose status or newest history in the views differs
+    from the fold of the events up to position ``folded`` (where the views claim to be)."""
     fresh = ViewFold()
     position = 0
     while True:
@@ -47,17 +52,26 @@ def check_views(store: ViewSource, artifact_ids: Iterable[str]) -> list[ChainBre
         position = batch[-1][0]
     fresh.finish()
     stored = read_views(store.views)
-    breaks = []
-    for aid in artifact_ids:
-        for env in sorted(stored.environments(aid) | fresh.environments(aid)):
+    found = set()
+    for aid in stored.artifacts() | fresh.artifacts():
+        for env in stored.environments(aid) | fresh.environments(aid):
             if stored.status(aid, env) != fresh.status(aid, env) or stored.history(
                     aid, env, HISTORY_COMPARED) != fresh.history(aid, env, HISTORY_COMPARED):
-                breaks.append(ChainBreak(
-                    aid, 0, "views", "edited",
-                    f"the status and history of {env} in the ledger's views differ from what "
-                    "its events fold to: the views were edited ('floe ledger rebuild' folds "
-                    "them again)"))
-    return breaks
+                found.add((aid, env))
+    return found
+
+
+def view_breaks(differing: set[tuple[str, str]], artifact_ids: Iterable[str]
+                ) -> list[ChainBreak]:
+    """The breaks of the ``differing`` environments of ``artifact_ids``, in their order."""
+    envs: dict[str, list[str]] = {}
+    for aid, env in differing:
+        envs.setdefault(aid, []).append(env)
+    return [ChainBreak(aid, 0, "views", "edited",
+                       f"the status and history of {env} in the ledger's views differ from "
+                       "what its events fold to: the views were edited ('floe ledger "
+                       "rebuild' folds them again)")
+            for aid in artifact_ids for env in sorted(envs.get(aid, ()))]
 
 
 def read_views(views: EnvironmentViews) -> ViewSide:

@@ -184,6 +184,14 @@ class EventStoreLedger:
             items = self.rows.rows(start, limit)
         return [RawEvent(*row) for row in items]
 
+    def reader_spec(self) -> dict[str, str]:
+        """Where another process can read this ledger: a SQLite path, or PostgreSQL's
+        connection parameters and password (never logged; for ``views_job`` on stdin)."""
+        if self.location.kind == "sqlite":
+            return {"kind": "sqlite", "path": str(self.location.path)}
+        info = self.views.conn.raw.info  # type: ignore[attr-defined]  # PgConnection
+        return {"kind": "postgresql", "dsn": info.dsn, "password": info.password or ""}
+
     def snapshotted_streams(self) -> set[str]:
         """The artifact ids that have snapshot rows (the audit compares those)."""
         return self.rows.snapshotted()

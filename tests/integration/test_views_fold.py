@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from floe_ledger.adapters.audit import views_job
 from floe_ledger.adapters.audit.views_check import HISTORY_COMPARED, check_views, read_views
 from floe_ledger.adapters.store.eventstore import EventStoreLedger
 from floe_ledger.adapters.store.factory import init_store, open_store
@@ -61,7 +62,8 @@ def test_the_fold_of_every_kind_of_event_is_what_the_sql_wrote(tmp_path: Path) -
 
 
 @pytest.mark.parametrize("kind", KINDS)
-def test_an_edited_view_row_is_named_on_both_backends(kind: str, tmp_path: Path) -> None:
+def test_an_edited_view_row_is_named_on_both_backends(kind: str, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
     with fresh_ledger_url(kind, tmp_path) as url:
         init_store(ledger_location(url, tmp_path), {})
         store = open_store(ledger_location(url, tmp_path), {})
@@ -78,5 +80,11 @@ def test_an_edited_view_row_is_named_on_both_backends(kind: str, tmp_path: Path)
             breaks = check_views(store, [str(story.artifact.id)])
             assert [b.message.split(" in the")[0] for b in breaks] == [
                 "the status and history of dev", "the status and history of staging"]
+            # the same check in a second process (what verify does for a big ledger)
+            monkeypatch.setattr(views_job, "PARALLEL_FROM", 0)
+            job = views_job.ViewsJob.start(store)
+            assert job is not None
+            assert job.breaks([str(story.artifact.id)]) == breaks
+            assert job.answered
         finally:
             store.close()
