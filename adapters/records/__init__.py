@@ -34,6 +34,7 @@ from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.observability.redact import scrub
 from floe_ledger.adapters.records.annotations import (
     LEDGER_HEAD,
+    LEDGER_ID,
     LEDGER_STREAM,
     LEDGER_VERSION,
     LOCK_ID,
@@ -181,6 +182,8 @@ class OciRecordWriter:
         """The lock record of this ``lock_id`` an earlier run wrote: the one the
         environment's index names, else one among the subject's referrers."""
         ident = str(record.get("lock_id") or "")
+        head = record.get("ledger_head")
+        ledger = str(head.get("ledger_id") or "") if isinstance(head, dict) else ""
         if not ident:
             return None
         named = read_env_index(registry, str(record["environment"])).lock
@@ -188,7 +191,8 @@ class OciRecordWriter:
         if subject_digest:
             found += registry.referrers(subject_digest, ARTIFACT_TYPES["lock"])
         for desc in found:
-            if desc.annotations.get(LOCK_ID) == ident:
+            if desc.annotations.get(LOCK_ID) == ident and desc.annotations.get(
+                    LEDGER_ID, ledger) == ledger:  # this ledger's, never another's
                 return registry.get_manifest(desc.digest)
         return None
 

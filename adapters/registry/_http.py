@@ -6,8 +6,8 @@ is what it asks, up to :data:`RETRY_AFTER_MAX_S`; one that asks for more ends th
 once (exit 5, the hint names the rate limit). A request with no answer for ``timeout``
 seconds (``artifacts.registry.timeout_seconds``, default 30) counts as a connection error.
 
-Auth: on a 401 the ``WWW-Authenticate`` challenge decides: Basic → resend with the
-credentials; Bearer → fetch a token from the realm (service, scope
+Auth (:mod:`._http_auth`): on a 401 the ``WWW-Authenticate`` challenge decides: Basic →
+resend with the credentials; Bearer → fetch a token from the realm (service, scope
 ``repository:<name>:pull,push``), cache it, resend.
 
 Where credentials go (security review §8): the Authorization header is only ever sent to
@@ -28,7 +28,6 @@ redirect loops end after 20 hops; an answer that cannot be decoded is refused (e
 
 from __future__ import annotations
 
-import re
 import ssl
 import time
 from collections.abc import Callable, Mapping
@@ -38,6 +37,7 @@ from typing import Any, BinaryIO
 import httpx
 
 from floe_ledger.adapters.registry._errors import rate_limited
+from floe_ledger.adapters.registry._http_auth import ChallengeAuth, CredentialSource
 from floe_ledger.adapters.registry._http_errors import (
     is_tls_failure,
     larger_than_said,
@@ -46,7 +46,7 @@ from floe_ledger.adapters.registry._http_errors import (
     too_slow,
     undeliverable,
 )
-from floe_ledger.adapters.registry.auth import Credentials, check_realm
+from floe_ledger.adapters.registry.auth import Credentials
 from floe_ledger.adapters.system.net import (
     MIB,
     ResponseTooLargeError,
@@ -56,31 +56,17 @@ from floe_ledger.adapters.system.net import (
     read_capped,
     retry_after_seconds,
 )
-from floe_ledger.domain.model.errors import RegistryUnavailableError, UnauthorizedError
+from floe_ledger.domain.model.errors import RegistryUnavailableError
 
 BACKOFF_S = (0.2, 0.6)
 DEFAULT_TIMEOUT_S = 30.0  # seconds without an answer (artifacts.registry.timeout_seconds)
 CONNECT_TIMEOUT_S = 3.0
 RETRY_AFTER_MAX_S = 5.0  # the longest Retry-After floe waits for before a retry
-AUTH_HINT = (
-    "check docker config.json (DOCKER_CONFIG) or FLOE_REGISTRY_USERNAME/FLOE_REGISTRY_PASSWORD"
-)
-_PARAM_RE = re.compile(r'([A-Za-z_][A-Za-z0-9_-]*)\s*=\s*(?:"((?:[^"\\]|\\.)*)"|([^,\s]*))')
 
 MANIFEST_MAX_BYTES = 4 * MIB  # the distribution spec's limit for a manifest
 JSON_MAX_BYTES = 4 * MIB  # a token answer, a tag-list or referrers page, an error body
 BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (records, signatures, replicas)
 BODY_DEADLINE_S = 120.0  # the longest a whole answer body may take to arrive
-
-CredentialSource = Callable[[], Credentials | None]
-
-
-def parse_challenge(header: str) -> tuple[str, dict[str, str]]:
-    """Split ``Bearer realm="...",service="..."`` into (``bearer``, params)."""
-    scheme, _, rest = header.strip().partition(" ")
-    params = {m[1].lower(): m[2] if m[2] else m[3] for m in _PARAM_RE.finditer(rest)}
-    return scheme.lower(), params
-
 
 class RegistryHttp:
     """HTTP transport for one repository: lazy client, retries, Basic and Bearer auth."""
@@ -103,29 +89,22 @@ class RegistryHttp:
         self._timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
         self.base_url = f"{'http' if plain_http else 'https'}://{host}"
         self._origin = origin(httpx.URL(self.base_url))
-        self._insecure_hosts = frozenset(h.lower() for h in insecure_hosts)
         self.host = host
         self.repository = repository
-        self._credential_source = credentials
-        self._credentials: Credentials | None = None
-        self._credentials_loaded = False
+        self._auth = ChallengeAuth(host=host, repository=repository, base_url=self.base_url,
+                                   credentials=credentials, insecure_hosts=insecure_hosts,
+                                   send=self.send_with_retries)
         self._plain_http = plain_http
         self._ca_file = ca_file
         self._transport = transport
         self._sleep = sleep
         self._client: httpx.Client | None = None
-        self._auth_header: str | None = None
-        self._auth_uses_credentials = False
-        self._scopes: set[str] = {f"repository:{repository}:pull,push"}
         self.accepted_user: str | None = None
 
     @property
     def credentials(self) -> Credentials | None:
         """The credentials for this host (looked up once, on first need)."""
-        if not self._credentials_loaded:
-            self._credentials = self._credential_source()
-            self._credentials_loaded = True
-        return self._credentials
+        return self._auth.credentials
 
     def client(self) -> httpx.Client:
         """The one httpx client of this registry, created on first use."""
@@ -210,17 +189,17 @@ class RegistryHttp:
         }
         response = self._send(method, target, **send)
         if response.status_code == 401:
-            self._answer_challenge(response, scopes)
+            self._auth.answer(response, scopes)
             response = self._send(method, target, **send)
         if response.status_code in (401, 403):
-            raise self._refused(response)
-        if self._auth_uses_credentials and self.credentials is not None:
+            raise self._auth.refused(response)
+        if self._auth.uses_credentials and self.credentials is not None:
             self.accepted_user = self.credentials.display_user
         return response
 
     def _send(self, method: str, url: httpx.URL, **kwargs: Any) -> httpx.Response:
-        if self._auth_header is not None:
-            kwargs["headers"] = {**kwargs["headers"], "Authorization": self._auth_header}
+        if self._auth.header is not None:
+            kwargs["headers"] = {**kwargs["headers"], "Authorization": self._auth.header}
         return self.send_with_retries(method, url, **kwargs)
 
     def send_with_retries(
@@ -289,60 +268,3 @@ class RegistryHttp:
         else:
             limit = min(max_bytes, JSON_MAX_BYTES) if sink is not None else max_bytes
             read_capped(response, limit, deadline_s=self._body_deadline_s)
-
-    def _answer_challenge(self, response: httpx.Response, scopes: tuple[str, ...]) -> None:
-        scheme, params = parse_challenge(response.headers.get("WWW-Authenticate", ""))
-        creds = self.credentials
-        if scheme == "basic":
-            if creds is None or self._auth_uses_credentials:
-                raise self._refused(response)
-            self._auth_header, self._auth_uses_credentials = creds.basic_header(), True
-        elif scheme == "bearer" and params.get("realm"):
-            realm = httpx.URL(self.base_url).join(params["realm"])
-            if creds is not None:
-                check_realm(realm, registry_scheme=self._origin[0], registry_host=self.host,
-                            insecure_hosts=self._insecure_hosts)
-            # Always fetch afresh: the cached token may have expired or lack a scope.
-            wanted = self._scopes | set(scopes) | set(params.get("scope", "").split())
-            self._scopes = {s for s in wanted if s}
-            self._auth_header = "Bearer " + self._fetch_token(realm, params, creds)
-            self._auth_uses_credentials = creds is not None
-        else:
-            raise self._refused(response)
-
-    def _fetch_token(
-        self, url: httpx.URL, params: dict[str, str], creds: Credentials | None
-    ) -> str:
-        query: list[tuple[str, str]] = [("scope", s) for s in sorted(self._scopes)]
-        if params.get("service"):
-            query.insert(0, ("service", params["service"]))
-        if creds is not None and creds.identity_token:
-            form = dict(query) | {"grant_type": "refresh_token", "client_id": "floe-ledger",
-                                  "refresh_token": creds.identity_token}
-            form["scope"] = " ".join(sorted(self._scopes))
-            response = self.send_with_retries("POST", url, headers={}, data=form)
-        else:
-            headers = {"Authorization": creds.basic_header()} if creds else {}
-            response = self.send_with_retries("GET", url, headers=headers, params=query)
-        if response.status_code != 200:
-            raise self._refused(response, token_service=True)
-        try:
-            body = response.json()
-            return str(body.get("token") or body["access_token"])
-        except (ValueError, KeyError, AttributeError):
-            raise UnauthorizedError(
-                f"the token service of {self.host} answered without a token", hint=AUTH_HINT
-            ) from None
-
-    def _refused(
-        self, response: httpx.Response, *, token_service: bool = False
-    ) -> UnauthorizedError:
-        creds = self._credentials
-        who = f"user {creds.username!r}" if creds else "anonymous access"
-        where = "token service" if token_service else "registry"
-        return UnauthorizedError(
-            f"{where} {self.host} refused {who} for {self.repository} "
-            f"(HTTP {response.status_code})",
-            hint=AUTH_HINT,
-            details={"host": self.host, "status": response.status_code},
-        )

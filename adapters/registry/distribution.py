@@ -45,9 +45,9 @@ from floe_ledger.adapters.registry._http import (
     BODY_DEADLINE_S,
     DEFAULT_TIMEOUT_S,
     MANIFEST_MAX_BYTES,
-    CredentialSource,
     RegistryHttp,
 )
+from floe_ledger.adapters.registry._http_auth import CredentialSource
 from floe_ledger.adapters.registry._listing import read_tag_pages, referrers_index
 from floe_ledger.adapters.registry.auth import Credentials
 from floe_ledger.domain.model.errors import (

@@ -1,7 +1,8 @@
 """The Artifact aggregate: one OCI repository and everything promoted in it.
 
 Command methods check invariants and emit events; the state they decide on, and
-:meth:`ArtifactState.when` that folds every event into it, live in ``state.py``.
+:meth:`ArtifactState.when` that folds every event into it, live in ``state.py``, the checks
+that refuse (``check_*``) in ``artifact_checks.py``.
 Refusals are raised as FloeError subclasses; the application services record them
 (PromotionRejected, RollbackRejected, LockRejected) before re-raising.
 
@@ -19,25 +20,20 @@ from eventsourcing.domain import BaseAggregate
 from eventsourcing.utils import register_topic
 
 from floe_ledger.domain.model import events as ev
+from floe_ledger.domain.model.artifact_checks import ArtifactChecks
 from floe_ledger.domain.model.artifact_id import artifact_id
-from floe_ledger.domain.model.errors import (
-    EnvironmentLockedError,
-    FloeError,
-    IntegrityError,
-    NeverPromotedError,
-    TagExistsError,
-)
+from floe_ledger.domain.model.errors import FloeError, TagExistsError
 from floe_ledger.domain.model.gate_results import GateResult, GateStatus
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.records import ObservedRecord
-from floe_ledger.domain.model.state import ArtifactState, Live, Lock, Promotion
-from floe_ledger.domain.model.values import EnvironmentPath, env_tag
+from floe_ledger.domain.model.state import Live, Lock, Promotion
+from floe_ledger.domain.model.values import EnvironmentPath
 
 if TYPE_CHECKING:
     from datetime import datetime
 
 
-class Artifact(ArtifactState, BaseAggregate[UUID]):
+class Artifact(ArtifactChecks, BaseAggregate[UUID]):
     """Aggregate root for one OCI repository."""
 
     TOPIC: ClassVar[str] = ev.TOPIC_PREFIX + "Artifact"
@@ -172,19 +168,6 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
                    keep=keep, deleted=deleted, absent=absent, environments=environments)
         return True
 
-    def check_observed(self, version: str, digest: str, tag: str,
-                       seen: str = "in the registry") -> str | None:
-        """The digest the ledger knows ``version`` as (None: not known yet); IntegrityError
-        if that is not ``digest``, which ``tag`` names (``seen``: where it was read)."""
-        known = self.versions.get(version)
-        if known is not None and known != digest:
-            raise IntegrityError(
-                f"{tag} is {digest} {seen} but the ledger recorded {version} as {known}",
-                hint="the tag was moved outside floe; run 'floe audit verify --registry'",
-                details={"tag": tag, "registry_digest": digest, "ledger_digest": known},
-            )
-        return known
-
     def observe_version(
         self, version: str, digest: str, env: str | None, tag: str, actor: Actor
     ) -> None:
@@ -283,51 +266,6 @@ class Artifact(ArtifactState, BaseAggregate[UUID]):
             gate_results=promo.gate_results, signature=promo.signature,
             record_digest=record_digest,
         )
-
-    # ---- checks (raise, never assert) ---------------------------------------------------
-
-    def check_not_locked(self, env: str) -> None:
-        lock = self.locks.get(env)
-        if lock:
-            raise EnvironmentLockedError(
-                f"environment {env} is locked: {lock.reason}",
-                hint=f"locked by {lock.by} at {lock.at.isoformat()}; "
-                f"'floe platform unlock --env {env} --reason TEXT' releases it",
-                details={"environment": env, "reason": lock.reason, "locked_by": lock.by,
-                         "locked_at": lock.at.isoformat()},
-            )
-
-    def check_rollback(self, version: str, env: str, *, registry_digest: str | None = None) -> str:
-        """The digest ``version`` ran as in ``env``: from the promotion that put it there,
-        else from the registry's ``{version}-{env}`` tag (``registry_digest``, trusted the way
-        promote trusts a source tag); NeverPromotedError (exit 11) if neither knows it, and
-        IntegrityError (exit 14) if the ledger knows the version as another digest (checked
-        before any tag is written, not when the rollback is recorded)."""
-        done = self.completed(version, env)
-        found = done.digest if done is not None else registry_digest
-        if found is not None:
-            self.check_observed(version, found, env_tag(version, env),
-                                "in the registry" if done is None else
-                                f"by the record of its promotion into {env}")
-            return found
-        versions = self.versions_in(env)
-        listed = ", ".join(f"{v}-{env}" for v in versions) or "none"
-        raise NeverPromotedError(
-            f"{version} was never promoted to {env}",
-            hint=f"versions promoted to {env}: {listed}",
-            details={"environment": env, "available_versions": versions},
-        )
-
-    def check_env_tag_free(self, version: str, target: str, *, force: bool) -> None:
-        """An immutable env tag already written in the ledger is exit 10 unless --force."""
-        done = self.completed(version, target)
-        if done and not force:
-            raise TagExistsError(
-                f"{env_tag(version, target)} already exists: {version} was promoted to "
-                f"{target} by {done.operator} at {done.requested_at.isoformat()}",
-                hint="already promoted; use --force to re-check and complete it idempotently",
-                details={"tag": env_tag(version, target), "existing_digest": done.digest},
-            )
 
 
 register_topic(Artifact.TOPIC, Artifact)

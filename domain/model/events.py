@@ -222,37 +222,33 @@ class PromotionCompleted(ArtifactEvent):
     record_digest: str | None = None
 
 
-class RollbackRequested(ArtifactEvent):
+class RollbackEvent(ArtifactEvent):
+    """The fields both halves of a rollback record, in their stored order. It has no TOPIC
+    of its own, so it is never stored: only its two subclasses are."""
+
+    rollback_id: str
+    version: str
+    digest: str
+    environment: str
+    previous_version: str | None
+    previous_digest: str | None
+    rollback_tag: str
+    sequence: int
+    reason: str
+    impact: dict[str, Any] = {}
+
+
+class RollbackRequested(RollbackEvent):
     """A rollback passed its checks and is about to write its tags; RolledBack completes it.
     Until then the rollback is open: ``status`` shows it and the same command resumes it."""
 
     TOPIC: ClassVar[str] = TOPIC_PREFIX + "RollbackRequested.v1"
-    rollback_id: str
-    version: str
-    digest: str
-    environment: str
-    previous_version: str | None
-    previous_digest: str | None
-    rollback_tag: str
-    sequence: int
-    reason: str
-    impact: dict[str, Any] = {}
 
 
-class RolledBack(ArtifactEvent):
+class RolledBack(RollbackEvent):
     """An environment re-pointed to a version it ran before."""
 
     TOPIC: ClassVar[str] = TOPIC_PREFIX + "RolledBack.v1"
-    rollback_id: str
-    version: str
-    digest: str
-    environment: str
-    previous_version: str | None
-    previous_digest: str | None
-    rollback_tag: str
-    sequence: int
-    reason: str
-    impact: dict[str, Any] = {}
     registries: list[dict[str, Any]] = []
 
 

@@ -286,7 +286,10 @@ class ArtifactState:
     def _lock_changed(self, event: ev.EnvironmentLocked | ev.EnvironmentUnlocked, *,
                       locked: bool) -> None:
         self.lock_changed[event.environment] = event.timestamp
-        lock_id = hashlib.sha256(f"{event.originator_id}:{event.originator_version}".encode())
+        # the ledger's id too: every ledger's stream of a repository has the same id, so its
+        # position alone names a different lock in each ledger
+        lock_id = hashlib.sha256(
+            f"{self.ledger_id}:{event.originator_id}:{event.originator_version}".encode())
         self.own_lock_changes[event.environment] = LockChange(
             lock_id.hexdigest()[:32], locked, event.reason, event.timestamp)
 

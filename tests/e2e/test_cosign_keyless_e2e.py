@@ -71,7 +71,7 @@ def test_the_real_keyless_signature_promotes_offline_naming_issuer_and_subject(
     verify = ws.run("artifact", "verify", f"{sample.VERSION}-dev", env=OFFLINE)
     assert verify.returncode == 0, verify.stdout + verify.stderr
     # the same words as promote's line: subject and issuer, never the throwaway key
-    assert f"signed by keyless {sample.SUBJECT} (issuer {sample.ISSUER})" in verify.stdout
+    assert f"Signature verified: keyless {sample.SUBJECT} (issuer {sample.ISSUER})" in verify.stdout
     assert verify.stdout.count("verified") == 1
     throwaway = recorded["key_fingerprint"]
     assert throwaway and throwaway[:12] not in dry.stdout + verify.stdout

@@ -127,6 +127,20 @@ def crash_cell(ws: Workspace, run: Run, reference: Effect, k: int, log: Path) ->
     cell.publish()
 
 
+def open_or_live(version: str, completed: str,
+                 open_field: str) -> Callable[[Workspace, list[str], list[str]], str]:
+    """What status must show after a crash of a promotion or rollback of ``version``: live
+    once the crashed run saved its ``completed`` event, else open in ``open_field``."""
+    def shows(ws: Workspace, events: list[str], steps: list[str]) -> str:
+        row, _ = status_row(ws, ENV)
+        if completed in events:
+            assert (row["version"], row[open_field]) == (version, None), row
+            return f"{version} live"
+        assert row[open_field] == version, row
+        return f"{open_field} {version}"
+    return shows
+
+
 # ---- promote --------------------------------------------------------------------------------
 
 def promote_runs(ws: Workspace, pub: Publisher) -> Iterator[Run]:
@@ -144,18 +158,8 @@ def promote_runs(ws: Workspace, pub: Publisher) -> Iterator[Run]:
         digest = pub.push(version)
         done = ws.run("platform", "promote", version, "--to", "dev")
         assert done.returncode == 0, done.stderr
-
-        def shows(ws: Workspace, events: list[str], steps: list[str],
-                  version: str = version) -> str:
-            row, _ = status_row(ws, ENV)
-            if "PromotionCompleted" in events:
-                assert (row["version"], row["open_promotion"]) == (version, None), row
-                return f"{version} live"
-            assert row["open_promotion"] == version, row
-            return f"open_promotion {version}"
-
         yield Run("promote", ["platform", "promote", version, "--from", "dev", "--to", ENV],
-                  digest, shows)
+                  digest, open_or_live(version, "PromotionCompleted", "open_promotion"))
         i += 1
 
 
@@ -172,18 +176,9 @@ def rollback_runs(ws: Workspace, pub: Publisher) -> Iterator[Run]:
     i = 0
     while True:
         version = ("v1.0.0", "v2.0.0")[i % 2]
-
-        def shows(ws: Workspace, events: list[str], steps: list[str],
-                  version: str = version) -> str:
-            row, _ = status_row(ws, ENV)
-            if "RolledBack" in events:
-                assert (row["version"], row["open_rollback"]) == (version, None), row
-                return f"{version} live"
-            assert row["open_rollback"] == version, row
-            return f"open_rollback {version}"
-
         yield Run("rollback", ["platform", "rollback", version, "--env", ENV, "--reason",
-                               f"crash cell {i}"], digests[version], shows)
+                               f"crash cell {i}", "--yes"],  # v1 <-> v2: RISKY, confirmed
+                  digests[version], open_or_live(version, "RolledBack", "open_rollback"))
         i += 1
 
 

@@ -41,7 +41,8 @@ def _publish(ws: Workspace, versions: tuple[str, ...] = VERSIONS) -> None:
     registry = open_registry(RegistrySettings(ws.registry_uri, plain_http=True),
                              base_dir=ws.root, env=ws.env)
     for version in versions:
-        path = ws.root / f"{version}.yaml"
+        path = ws.root / version / "release.yaml"  # one file name, as a real artifact
+        path.parent.mkdir()
         path.write_text(f"release: {version}\n")
         push_files(registry, [path], version)
     registry.close()

@@ -55,6 +55,7 @@ ARGS: dict[str, list[str]] = {
     "webhooks status": [],
     "init": ["oci-layout:./walk-oci", "--manifest", "walk/manifest.yaml"],
     "doctor": [],
+    "gc": ["--keep", "5", "--dry-run"],
     "completion": ["bash"],
 }
 

@@ -62,7 +62,7 @@ def test_artifact_verify_says_verified_once(sqlite_workspace: Workspace) -> None
     assert proc.returncode == 0, proc.stderr
     line = proc.stdout.strip()
     assert line.lower().count("verified") == 1, line
-    assert line.startswith("Signature verified (key ") and line.endswith(f": v1.0.0 ({digest})")
+    assert line.startswith("Signature verified: key ") and line.endswith(f": v1.0.0 ({digest})")
 
 
 @pytest.mark.requirement("FR-037", "FR-038", "ANN-12", "ANN-13", "ANN-14", "ANN-15")
@@ -84,7 +84,12 @@ def test_an_unlock_record_names_who_unlocked_it(sqlite_workspace: Workspace) -> 
 
 
 def _lock_notes(ws: Workspace, env: str) -> dict[str, str]:
-    body, _, _ = raw_manifest(ws.registry_uri, f"floe-lock-{env}")
+    """The environment's lock record, found as a watcher would: its ``floe-<env>-index``
+    lists it (a record carries no tag of its own)."""
+    index, _, _ = raw_manifest(ws.registry_uri, f"floe-{env}-index")
+    [entry] = [e for e in json.loads(index)["manifests"]
+               if e["annotations"].get("dev.floe.record.kind") == "lock"]
+    body, _, _ = raw_manifest(ws.registry_uri, entry["digest"])
     return dict(json.loads(body)["annotations"])
 
 
@@ -98,7 +103,8 @@ def test_status_history_and_the_promoter_after_a_rollback(workspace: Workspace) 
     assert ws.json("platform", "promote", "v3.0.0", "--to", "dev")[0] == 3  # a refusal
     _ok(ws, "platform", "lock", "--env", "dev", "--reason", "bad 2.0", env=BOB)
     _ok(ws, "platform", "unlock", "--env", "dev", "--reason", "rolling back", env=BOB)
-    _ok(ws, "platform", "rollback", "v1.0.0", "--env", "dev", "--reason", "bad 2.0", env=BOB)
+    _ok(ws, "platform", "rollback", "v1.0.0", "--env", "dev", "--reason", "bad 2.0", "--yes",
+        env=BOB)  # a major version down: RISKY, confirmed
     assert ws.json("platform", "rollback", "v9.0.0", "--env", "dev", "--reason", "x")[0] == 11
 
     row = _ok(ws, "platform", "status", "--env", "dev", "--history", "2")["environments"][0]

@@ -141,8 +141,9 @@ def _happy_path(s: Setup) -> None:
     floe.ok("whoami", "-o", "json")
     floe.ok("artifact", "keygen", "keys/signer", "--password-env", "FLOE_KEY_PASSWORD")
     for version in ("v1.0.0", "v1.1.0", "v2.0.0"):
-        (ws.root / f"{version}.yaml").write_text(f"release: {version}\n")
-        floe.ok("artifact", "push", f"{version}.yaml", version, "-o", "json")
+        (ws.root / version).mkdir()
+        (ws.root / version / "release.yaml").write_text(f"release: {version}\n")
+        floe.ok("artifact", "push", f"{version}/release.yaml", version, "-o", "json")
     for version in ("v1.0.0", "v1.1.0"):
         floe.ok("artifact", "sign", version, "--key", "keys/signer.key",
                 "--password-env", "FLOE_KEY_PASSWORD")
@@ -194,7 +195,7 @@ def _credential_failures(s: Setup) -> None:
     floe.both(12, "doctor", env=bad)
     floe.both(12, "platform", "promote", "v1.1.0", "--from", "staging", "--to", "prod", env=bad)
     floe.expect(12, "artifact", "pull", "v1.0.0", "-d", "pulled-wrong", "-o", "json", env=bad)
-    floe.expect(12, "artifact", "push", "v1.0.0.yaml", "v9.0.0", env=bad)
+    floe.expect(12, "artifact", "push", "v1.0.0/release.yaml", "v9.0.0", env=bad)
     floe.expect(12, "audit", "verify", "--registry", env=bad)
 
 

@@ -51,7 +51,8 @@ def _publish(ws: Workspace, tmp_path: Path) -> None:
     registry = open_registry(RegistrySettings(ws.registry_uri, plain_http=True),
                              base_dir=ws.root, env=ws.env)
     for version in VERSIONS:
-        path = tmp_path / f"{version}.yaml"
+        path = tmp_path / version / "release.yaml"  # one file name, as a real artifact
+        path.parent.mkdir()
         path.write_text(f"release: {version}\n")
         push_files(registry, [path], version)
     registry.close()
@@ -100,7 +101,8 @@ def test_a_busy_repository_lists_no_tag_per_operation_or_ledger(
 
     # Each checkout still finds what the other recorded: b's lock of staging in a, and
     # every record (promotions of both, found through the fallback indexes) in the audits.
-    code, status = a.json("platform", "status", "--env", "staging")
+    code, doc = a.json("platform", "status", "--env", "staging")
+    status = doc["environments"]
     assert code == 0 and status[0]["locked"] and status[0]["locked_by"] == "ci-runner"
     assert status[0]["lock_reason"] == "audit week" and status[0]["version"] == "v1.5.0"
     for ws in (a, b):

@@ -24,6 +24,7 @@ from hypothesis import strategies as st
 
 from floe_ledger.adapters.gates.security import REPORT_LIMIT
 from floe_ledger.domain.model.scan import MAX_FINDINGS, MAX_JSON_VALUES
+from support.doc_paths import node_paths
 from support.fuzzing import BASE_MANIFEST, LocalSite, Tally, fuzz_settings, invoke, local_site
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "scanners"
@@ -71,18 +72,7 @@ def promoter(tmp_path_factory: pytest.TempPathFactory) -> Promoter:
     return Promoter(local_site(tmp_path_factory.mktemp("scan-fuzz"), promoted=False))
 
 
-def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, (*path, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node[:3]):
-            found += _paths(value, (*path, i))
-    return found
-
-
-PATHS = {fmt: _paths(doc) for fmt, doc in SAMPLES.items()}
+PATHS = {fmt: node_paths(doc, items=3) for fmt, doc in SAMPLES.items()}
 _ids = st.sampled_from(["", " ", "\ud800", "\x1b[31mCVE\n", "CVE-" + "9" * 100_000, "\u202e",
                         "[red]x", "CRITICAL", "sha256:" + "ab" * 32])
 json_values = st.recursive(

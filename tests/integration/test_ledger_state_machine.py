@@ -107,6 +107,21 @@ class LedgerMachine(RuleBasedStateMachine):
             assert last == REFUSAL[command], f"refusal recorded as {last}"
         return result
 
+    def _ask(self, name: str, request: PromoteRequest | RollbackRequest,
+             expect: Expect) -> Any:
+        """Run a promotion or a rollback as ledger ``name``, as ``_run`` runs any command."""
+        if isinstance(request, PromoteRequest):
+            return self._run(name, "promote", lambda app, actor: app.promotion_service().promote(
+                request, actor), expect)
+        return self._run(name, "rollback", lambda app, actor: app.rollback_service().rollback(
+            request, actor), expect)
+
+    def _wrote(self, result: Any, tags: list[str]) -> None:
+        """The command says it wrote ``tags``, in this order, and each names its digest."""
+        assert result.tags == tags
+        for tag in result.tags:
+            assert self.world.registry.digest(tag) == result.digest
+
     # ---- floe commands ------------------------------------------------------------------------
 
     @initialize(first=st.lists(st.tuples(LEDGER, VERSION, st.integers(1, 3)), max_size=3))
@@ -138,10 +153,8 @@ class LedgerMachine(RuleBasedStateMachine):
     def _promote(self, name: str, version: str, source: str | None, target: str, *,
                  force: bool, glass: bool) -> None:
         expect = self.model.promote(version, source, target, force=force, break_glass=glass)
-        request = PromoteRequest(version, source, target, force=force,
-                                 break_glass="hotfix" if glass else None)
-        result = self._run(name, "promote", lambda app, actor: app.promotion_service().promote(
-            request, actor), expect)
+        result = self._ask(name, PromoteRequest(version, source, target, force=force,
+                                                break_glass=_glass(glass)), expect)
         if result is None:
             return
         if not result.nothing_written:
@@ -153,9 +166,7 @@ class LedgerMachine(RuleBasedStateMachine):
             assert result.digest == self.model.release[version]
             assert result.nothing_written == already
             if not already:
-                assert result.tags == [f"{version}-{target}", f"latest-{target}"]
-                for tag in result.tags:
-                    assert self.world.registry.digest(tag) == result.digest
+                self._wrote(result, [f"{version}-{target}", f"latest-{target}"])
         self.model.promoted(version, target, result.digest, wrote=not result.nothing_written)
 
     @rule(data=st.data())
@@ -168,19 +179,16 @@ class LedgerMachine(RuleBasedStateMachine):
         version, env = _pick(data, ran, st.tuples(VERSION, ENV), "version, env")
         expect = self.model.rollback(version, env, break_glass=glass)
         sequence, live = self.model.next_rollback(version, env), self.model.live.get(env)
-        request = RollbackRequest(version, env, reason="bad deploy",
-                                  break_glass="hotfix" if glass else None)
-        result = self._run(name, "rollback", lambda app, actor: app.rollback_service().rollback(
-            request, actor), expect)
+        result = self._ask(name, RollbackRequest(version, env, reason="bad deploy",
+                                                 break_glass=_glass(glass),
+                                                 yes=True), expect)  # as with --yes
         if result is None:
             return
         if not expect.errors:
             assert result.nothing_to_do == (live is not None and live[0] == version)
             if not result.nothing_to_do:
                 assert result.rollback_tag == rollback_tag(version, env, sequence)
-                assert result.tags == [result.rollback_tag, f"latest-{env}"]
-                for tag in result.tags:
-                    assert self.world.registry.digest(tag) == result.digest
+                self._wrote(result, [result.rollback_tag, f"latest-{env}"])
         if result.nothing_to_do:
             return
         OUTCOMES["rollback: rolled back"] += 1
@@ -281,6 +289,11 @@ class LedgerMachine(RuleBasedStateMachine):
             self._audited[name] = (key, reported[name])
         assert not self.tags.note_puts(), "a tag was written outside any floe command"
         self.tags.check_reported(reported)  # (b)
+
+
+def _glass(glass: bool) -> str | None:
+    """A request's ``--break-glass`` reason when the step breaks glass."""
+    return "hotfix" if glass else None
 
 
 def _pick(data: st.DataObject, likely: list[tuple[str, str]],

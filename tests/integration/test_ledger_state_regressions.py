@@ -111,3 +111,23 @@ def test_a_rollback_to_a_version_the_ledger_knows_as_two_digests_writes_nothing(
     store = a.reader().store
     assert type(store.notifications(store.max_position(), 1)[0][1]).__name__ == \
         "RollbackRejected"
+
+
+@pytest.mark.requirement("FR-035", "FR-036", "FR-039")
+def test_a_lock_by_another_ledger_at_the_same_stream_position_is_published_and_seen(
+        world: LedgerWorld) -> None:
+    # a locks and unlocks dev: its unlock is event 3 of a's stream. b folds that unlock
+    # (event 2 of b's stream), then locks: event 3 of b's stream, whose lock id was the same
+    # as a's unlock's (the id was derived from the stream's id and position alone, and both
+    # ledgers' streams have the repository's id), so b's "publish" found a's unlock record
+    # under that id and kept it: a never saw b's lock.
+    a, b = world.ledgers["a"], world.ledgers["b"]
+    with a.command() as app:
+        assert app.lock_service().lock("dev", "incident 42", world.actor("a"))
+        assert app.lock_service().unlock("dev", "resolved", world.actor("a"))
+    with b.command() as app:
+        assert app.lock_service().lock("dev", "incident 43", world.actor("b"))
+    with a.command() as app:
+        read = app.reconcile_service().environments(ENVIRONMENTS, world.actor("a"))
+        assert read.facts["dev"].locked
+        assert app.lock_service().unlock("dev", "resolved", world.actor("a"))

@@ -199,7 +199,8 @@ class Publisher:
         return public
 
     def push(self, version: str) -> str:
-        path = self.ws.root / f"{version}.yaml"
+        path = self.ws.root / version / "release.yaml"  # one file name, as a real artifact
+        path.parent.mkdir()
         path.write_text(f"release: {version}\n")
         digest = push_files(self.registry, [path], version).digest
         if self.key is not None:

@@ -15,6 +15,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from support.doc_paths import node_paths
+
 
 class Raw(str):
     """A scalar written as it is (unquoted), so YAML resolves it: ``off``, ``0777``, tags."""
@@ -78,18 +80,7 @@ values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=4)
                       | st.dictionaries(_keys, inner, max_size=4), max_leaves=8)
 
 
-def _paths(node: Any, path: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    found = [path]
-    if isinstance(node, dict):
-        for key, value in node.items():
-            found += _paths(value, (*path, key))
-    elif isinstance(node, list):
-        for i, value in enumerate(node):
-            found += _paths(value, (*path, i))
-    return found
-
-
-PATHS = _paths(VALID)[1:]
+PATHS = node_paths(VALID)[1:]
 
 
 def _apply(doc: dict[str, Any], path: tuple[Any, ...], action: str, value: Any,

@@ -58,6 +58,11 @@ def world() -> tuple[MemoryStore, FlakyRegistry]:
     return store, registry
 
 
+def to_v1(reason: str) -> RollbackRequest:
+    """Roll dev back to v1.0.0, confirmed as with --yes (v2 to v1 is RISKY)."""
+    return RollbackRequest("v1.0.0", "dev", reason, yes=True)
+
+
 def rollbacks(store: MemoryStore, registry: MemoryRegistry) -> RollbackService:
     return RollbackService(store=store, registry=registry, repository=registry.uri,
                            config=PromotionConfig(), clock=TestClock(),
@@ -76,7 +81,7 @@ def test_an_interrupted_rollback_is_open_in_the_ledger_and_the_same_command_fini
     store, registry = world
     registry.down = "latest-dev"
     with pytest.raises(RegistryUnavailableError):
-        rollbacks(store, registry).rollback(RollbackRequest("v1.0.0", "dev", "bad"), ACTOR)
+        rollbacks(store, registry).rollback(to_v1("bad"), ACTOR)
     art = store.load(registry.uri)
     assert art is not None and art.live["dev"].version == "v2.0.0"
     opened = art.open_rollback("dev")
@@ -84,7 +89,7 @@ def test_an_interrupted_rollback_is_open_in_the_ledger_and_the_same_command_fini
     assert registry.resolve(opened.rollback_tag) is not None  # written before the failure
 
     registry.down = None
-    result = rollbacks(store, registry).rollback(RollbackRequest("v1.0.0", "dev", "again"),
+    result = rollbacks(store, registry).rollback(to_v1("again"),
                                                  ACTOR)
     assert result.resumed
     assert (result.rollback_id, result.rollback_tag) == (opened.rollback_id, opened.rollback_tag)
@@ -102,7 +107,7 @@ def test_an_interrupted_rollback_is_moot_once_another_version_goes_live(world) -
     store, registry = world
     registry.down = "latest-dev"
     with pytest.raises(RegistryUnavailableError):
-        rollbacks(store, registry).rollback(RollbackRequest("v1.0.0", "dev", "bad"), ACTOR)
+        rollbacks(store, registry).rollback(to_v1("bad"), ACTOR)
     registry.down = None
     registry.push_artifact([b"platform: v3"], tag="v3.0.0")
     PromotionService(store=store, registry=registry, repository=registry.uri,
@@ -145,7 +150,7 @@ def test_open_rollbacks_and_lock_changes_survive_a_snapshot(world) -> None:
     registry.down = "latest-dev"
     locks(store, registry).lock("prod", "freeze", ACTOR)
     with pytest.raises(RegistryUnavailableError):
-        rollbacks(store, registry).rollback(RollbackRequest("v1.0.0", "dev", "bad"), ACTOR)
+        rollbacks(store, registry).rollback(to_v1("bad"), ACTOR)
     art = store.load(registry.uri)
     assert art is not None
     state = snapshot(art)
