@@ -20,6 +20,7 @@ from floe_ledger.adapters.store.readers import (
 )
 from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.environment import (
+    AppendHistory,
     RegisterArtifact,
     SetLive,
     SetLock,
@@ -156,19 +157,12 @@ class EnvironmentViews:
         return pipeline() if callable(pipeline) else nullcontext()
 
     def _apply_all(self, events: list[tuple[int, ArtifactEvent]]) -> None:
-        """Every view operation of ``events``, one ``executemany`` per statement.
-
-        Grouping keeps the order of the operations of each statement, which is all that
-        matters: each statement writes its own table or, for the environment rows, its own
-        columns (SetLive the version, SetLock the lock), so the groups commute.
-        """
-        groups: dict[str, list[Sequence[Any]]] = {}
-        for pos, event in events:
-            for seq, op in enumerate(project(event)):
-                sql, params = _statement(pos, seq, op)
-                groups.setdefault(sql, []).append(params)
+        """Every view operation of ``events``: one ``executemany`` per statement, each
+        upserted key written once, as its last operation leaves it (see :func:`_collapse`)."""
         many = getattr(self.conn, "executemany", None)
-        for sql, rows in groups.items():
+        for sql, rows in _collapse(events).items():
+            if not rows:
+                continue
             if callable(many):
                 many(self._sql(sql), rows)
             else:
@@ -219,6 +213,42 @@ _UPSERT_PROMOTION = (
 _INSERT_ARTIFACT = (
     "INSERT INTO floe_artifacts VALUES (?, ?) ON CONFLICT (artifact_id) DO NOTHING")
 _INSERT_HISTORY = "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _collapse(events: list[tuple[int, ArtifactEvent]]) -> dict[str, list[Sequence[Any]]]:
+    """The rows each statement writes for ``events``, as applying their operations one by
+    one would leave the tables.
+
+    An environment row's live columns are those of its last SetLive, its lock columns those
+    of its last SetLock (the two upserts write different columns, so they commute); a
+    promotion row keeps what its first SetPromotion wrote (the upsert changes only its state
+    and time) with the last state and time; an artifact row is its first (DO NOTHING);
+    every history line is kept.
+    """
+    live: dict[tuple[str, str], Sequence[Any]] = {}
+    lock: dict[tuple[str, str], Sequence[Any]] = {}
+    promotions: dict[str, list[Any]] = {}
+    artifacts: dict[str, Sequence[Any]] = {}
+    history: list[Sequence[Any]] = []
+    for pos, event in events:
+        for seq, op in enumerate(project(event)):
+            if isinstance(op, AppendHistory):
+                history.append(_statement(pos, seq, op)[1])
+            elif isinstance(op, SetPromotion):
+                found = promotions.get(op.promotion_id)
+                if found is None:
+                    promotions[op.promotion_id] = list(_statement(pos, seq, op)[1])
+                else:
+                    found[4], found[6] = op.state, op.at
+            elif isinstance(op, SetLive):
+                live[(str(op.artifact_id), op.environment)] = _statement(pos, seq, op)[1]
+            elif isinstance(op, SetLock):
+                lock[(str(op.artifact_id), op.environment)] = _statement(pos, seq, op)[1]
+            else:
+                artifacts.setdefault(str(op.artifact_id), _statement(pos, seq, op)[1])
+    return {_INSERT_ARTIFACT: list(artifacts.values()), _UPSERT_LIVE: list(live.values()),
+            _UPSERT_LOCK: list(lock.values()), _UPSERT_PROMOTION: list(promotions.values()),
+            _INSERT_HISTORY: history}
 
 
 def _statement(pos: int, seq: int, op: ViewOp) -> tuple[str, Sequence[Any]]:
