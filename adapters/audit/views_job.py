@@ -58,8 +58,7 @@ class ViewsJob:
     def start(cls, store: Any) -> ViewsJob | None:
         """The check started beside this process, or None where it would not pay."""
         spec = getattr(store, "reader_spec", None)
-        if spec is None or len(os.sched_getaffinity(0)) < 2 or store.max_position() < (
-                PARALLEL_FROM):
+        if spec is None or _cpus() < 2 or store.max_position() < PARALLEL_FROM:
             return None
         out = tempfile.TemporaryFile()  # noqa: SIM115 (read, then closed, by breaks/cancel)
         proc = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
@@ -88,6 +87,12 @@ class ViewsJob:
         self.proc.kill()
         self.proc.wait()
         self.out.close()
+
+
+def _cpus() -> int:
+    """The CPUs this process may run on (all of them where the system cannot say)."""
+    affinity = getattr(os, "sched_getaffinity", None)
+    return len(affinity(0)) if affinity is not None else (os.cpu_count() or 1)
 
 
 class _Source:
