@@ -22,146 +22,31 @@ Reasons a break is named with:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field, replace
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Any
 
-from floe_ledger.domain.model.events import GENESIS, TOPIC_PREFIX
-from floe_ledger.projections.audit_hash import owned_row_digest, parse_json_object, row_digest
+from floe_ledger.domain.model.events import TOPIC_PREFIX
+from floe_ledger.projections.audit_hash import (
+    Digests,
+    owned_row_digest,
+    parse_json_object,
+    row_digest,
+)
+from floe_ledger.projections.audit_types import (
+    Anchor,
+    ChainBreak,
+    ChainReport,
+    RawEvent,
+    StreamHead,
+    kind_of,
+)
+
+__all__ = ["Anchor", "ChainBreak", "ChainReport", "ChainVerifier", "RawEvent", "StreamHead",
+           "check_anchor", "check_anchors", "kind_of", "parse_state", "raw_hash",
+           "verify_chain"]
 
 REGISTERED_TOPIC = TOPIC_PREFIX + "ArtifactRegistered.v1"
-
-
-@dataclass(slots=True)
-class RawEvent:
-    """One stored event: its position, stream, version, topic and state as stored.
-
-    Read-only by convention (a million are made per verify: slots, not frozen, is cheaper).
-    """
-
-    position: int
-    artifact_id: str
-    version: int
-    topic: str
-    state: bytes | str
-
-    @property
-    def kind(self) -> str:
-        return kind_of(self.topic)
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    """The first event of a stream that does not verify, and why."""
-
-    artifact_id: str
-    version: int
-    kind: str
-    reason: str  # edited | removed | reordered | truncated
-    message: str
-    position: int | None = None
-    repository: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-class Digests:
-    """Every version's recomputed hash in one stream, 32 bytes each in one buffer (a dict of
-    hex strings would take ~200 bytes an event); the first hash seen for a version counts.
-
-    Versions 1..n that arrive in order share the buffer; the rest (a broken stream's
-    reordered, duplicated or unreadable rows) sit in a small dict.
-    """
-
-    __slots__ = ("_blob", "_other")
-
-    def __init__(self) -> None:
-        self._blob = bytearray()
-        self._other: dict[int, bytes] = {}
-
-    def add(self, version: int, digest: bytes) -> None:
-        if version in self._other or 1 <= version <= len(self._blob) // 32:
-            return
-        if digest and version == len(self._blob) // 32 + 1:
-            self._blob += digest
-        else:
-            self._other[version] = digest
-
-    def get(self, version: int) -> str | None:
-        """The hex hash of ``version`` ("" for a row that did not parse), or None."""
-        if 1 <= version <= len(self._blob) // 32:
-            return self._blob[(version - 1) * 32:version * 32].hex()
-        found = self._other.get(version)
-        return found.hex() if found is not None else None
-
-    def __getitem__(self, version: int) -> str:
-        found = self.get(version)
-        if found is None:
-            raise KeyError(version)
-        return found
-
-    def __contains__(self, version: object) -> bool:
-        return isinstance(version, int) and self.get(version) is not None
-
-    def __len__(self) -> int:
-        return len(self._blob) // 32 + len(self._other)
-
-    def items(self) -> Iterator[tuple[int, str]]:
-        for index in range(len(self._blob) // 32):
-            yield index + 1, self._blob[index * 32:(index + 1) * 32].hex()
-        for version, digest in self._other.items():
-            yield version, digest.hex()
-
-
-@dataclass
-class StreamHead:
-    """What the verifier learnt about one stream: its head and every recomputed hash."""
-
-    artifact_id: str
-    repository: str = ""
-    version: int = 0
-    hash: str = GENESIS
-    events: int = 0
-    hashes: Digests = field(default_factory=Digests, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"artifact_id": self.artifact_id, "repository": self.repository,
-                "version": self.version, "hash": self.hash, "events": self.events}
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """A stream head recorded outside the ledger (a registry record or a signed checkpoint)."""
-
-    artifact_id: str
-    version: int
-    hash: str
-    source: str
-
-
-@dataclass
-class ChainReport:
-    """Every stream's head, the number of events read, and the first break per stream."""
-
-    streams: dict[str, StreamHead]
-    events: int
-    breaks: list[ChainBreak]
-
-    @property
-    def first_break(self) -> ChainBreak | None:
-        return self.breaks[0] if self.breaks else None
-
-    def heads(self) -> dict[str, dict[str, Any]]:
-        """``{artifact_id: {version, hash, repository}}`` for every stream."""
-        return {aid: {"version": s.version, "hash": s.hash, "repository": s.repository}
-                for aid, s in sorted(self.streams.items())}
-
-
-def kind_of(topic: str) -> str:
-    """``floe.ledger/TagWritten.v1`` → ``TagWritten``."""
-    name = topic.removeprefix(TOPIC_PREFIX)
-    return name.rsplit(".v", 1)[0] if ".v" in name else name
 
 
 def parse_state(raw: RawEvent) -> dict[str, Any] | None:
@@ -298,11 +183,7 @@ class ChainVerifier:
     def _record(self, s: _Stream, raw: RawEvent, digest: bytes) -> None:
         head = s.head
         head.events += 1
-        hashes = head.hashes
-        if digest and not hashes._other and len(hashes._blob) == (raw.version - 1) * 32:
-            hashes._blob += digest  # the next version of a stream read in order
-        else:
-            hashes.add(raw.version, digest)
+        head.hashes.add(raw.version, digest)
         if raw.version >= head.version:
             head.version, head.hash = raw.version, digest.hex()
         if raw.version >= s.expected:

@@ -14,6 +14,7 @@ floats are the ones Python reads.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from typing import Any
 
 from pydantic_core import from_json
@@ -58,3 +59,55 @@ def owned_row_digest(topic: str, artifact_id: str, version: int, state: dict[str
     exact["originator_id"] = artifact_id
     exact["originator_version"] = version
     return bytes.fromhex(document_hash(topic, exact))
+
+
+class Digests:
+    """Every version's recomputed hash in one stream, 32 bytes each in one buffer (a dict of
+    hex strings would take ~200 bytes an event); the first hash seen for a version counts.
+
+    Versions 1..n that arrive in order share the buffer; the rest (a broken stream's
+    reordered, duplicated or unreadable rows) sit in a small dict.
+    """
+
+    __slots__ = ("_blob", "_other")
+
+    def __init__(self) -> None:
+        self._blob = bytearray()
+        self._other: dict[int, bytes] = {}
+
+    def add(self, version: int, digest: bytes) -> None:
+        blob = self._blob
+        if digest and not self._other and len(blob) == (version - 1) * 32:
+            blob += digest  # the next version of a stream read in order: the usual case
+            return
+        if version in self._other or 1 <= version <= len(blob) // 32:
+            return
+        if digest and version == len(self._blob) // 32 + 1:
+            self._blob += digest
+        else:
+            self._other[version] = digest
+
+    def get(self, version: int) -> str | None:
+        """The hex hash of ``version`` ("" for a row that did not parse), or None."""
+        if 1 <= version <= len(self._blob) // 32:
+            return self._blob[(version - 1) * 32:version * 32].hex()
+        found = self._other.get(version)
+        return found.hex() if found is not None else None
+
+    def __getitem__(self, version: int) -> str:
+        found = self.get(version)
+        if found is None:
+            raise KeyError(version)
+        return found
+
+    def __contains__(self, version: object) -> bool:
+        return isinstance(version, int) and self.get(version) is not None
+
+    def __len__(self) -> int:
+        return len(self._blob) // 32 + len(self._other)
+
+    def items(self) -> Iterator[tuple[int, str]]:
+        for index in range(len(self._blob) // 32):
+            yield index + 1, self._blob[index * 32:(index + 1) * 32].hex()
+        for version, digest in self._other.items():
+            yield version, digest.hex()

@@ -75,26 +75,20 @@ class ArtifactEvent(BaseModel, CanMutateAggregate[UUID]):
         return aggregate
 
     def apply(self, aggregate: Any) -> None:
-        dispatcher = _dispatcher(type(aggregate))
+        # ``aggregate.when(self)``, without the wrapper Python 3.11's singledispatchmethod
+        # builds on every attribute access (a quarter of the cost of replaying an event)
+        cls = type(aggregate)
+        if cls not in _WHEN:
+            when = next(k.__dict__["when"] for k in cls.__mro__ if "when" in k.__dict__)
+            _WHEN[cls] = getattr(when, "dispatcher", None)
+        dispatcher = _WHEN[cls]
         if dispatcher is None:
             aggregate.when(self)
-        else:  # what ``aggregate.when(self)`` calls, without the bound wrapper per call
+        else:
             dispatcher.dispatch(type(self))(aggregate, self)
 
 
-_DISPATCHERS: dict[type, Any] = {}
-
-
-def _dispatcher(cls: type) -> Any:
-    """The singledispatch registry behind ``cls.when`` (None if ``when`` is a plain method).
-
-    Python 3.11's singledispatchmethod builds a new wrapper (``functools.update_wrapper``)
-    on every attribute access: a quarter of the cost of replaying an event.
-    """
-    if cls not in _DISPATCHERS:
-        when = next(k.__dict__["when"] for k in cls.__mro__ if "when" in k.__dict__)
-        _DISPATCHERS[cls] = getattr(when, "dispatcher", None)
-    return _DISPATCHERS[cls]
+_WHEN: dict[type, Any] = {}  # aggregate class -> the singledispatch registry of its ``when``
 
 
 register_topic(ArtifactEvent.TOPIC, ArtifactEvent)
