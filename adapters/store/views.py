@@ -21,11 +21,9 @@ from floe_ledger.adapters.store.readers import (
 from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.environment import (
     AppendHistory,
-    RegisterArtifact,
     SetLive,
     SetLock,
     SetPromotion,
-    ViewOp,
     project,
 )
 from floe_ledger.projections.rows import EnvironmentStatus, HistoryEntry
@@ -230,40 +228,33 @@ def _collapse(events: list[tuple[int, ArtifactEvent]]) -> dict[str, list[Sequenc
     promotions: dict[str, list[Any]] = {}
     artifacts: dict[str, Sequence[Any]] = {}
     history: list[Sequence[Any]] = []
+    ids: dict[UUID, str] = {}
     for pos, event in events:
         for seq, op in enumerate(project(event)):
-            if isinstance(op, AppendHistory):
-                history.append(_statement(pos, seq, op)[1])
-            elif isinstance(op, SetPromotion):
-                found = promotions.get(op.promotion_id)
+            o: Any = op  # dispatched on its exact type below
+            aid = ids.get(o.artifact_id)
+            if aid is None:
+                aid = ids[o.artifact_id] = str(o.artifact_id)
+            kind = type(o)
+            if kind is AppendHistory:
+                h = o.entry
+                history.append((pos, seq, aid, h.environment, h.kind, h.version, h.digest,
+                                h.operator, h.at, h.reason, h.ref_id, stored_details(h)))
+            elif kind is SetPromotion:
+                found = promotions.get(o.promotion_id)
                 if found is None:
-                    promotions[op.promotion_id] = list(_statement(pos, seq, op)[1])
+                    promotions[o.promotion_id] = [o.promotion_id, aid, o.version, o.target,
+                                                  o.state, o.operator, o.at]
                 else:
-                    found[4], found[6] = op.state, op.at
-            elif isinstance(op, SetLive):
-                live[(str(op.artifact_id), op.environment)] = _statement(pos, seq, op)[1]
-            elif isinstance(op, SetLock):
-                lock[(str(op.artifact_id), op.environment)] = _statement(pos, seq, op)[1]
-            else:
-                artifacts.setdefault(str(op.artifact_id), _statement(pos, seq, op)[1])
+                    found[4], found[6] = o.state, o.at
+            elif kind is SetLive:
+                live[(aid, o.environment)] = (aid, o.environment, o.version, o.digest, o.by,
+                                              o.at, o.via, o.ref_id)
+            elif kind is SetLock:
+                lock[(aid, o.environment)] = (aid, o.environment, int(o.locked), o.reason, o.by,
+                                              o.at)
+            else:  # RegisterArtifact
+                artifacts.setdefault(aid, (aid, o.repository))
     return {_INSERT_ARTIFACT: list(artifacts.values()), _UPSERT_LIVE: list(live.values()),
             _UPSERT_LOCK: list(lock.values()), _UPSERT_PROMOTION: list(promotions.values()),
             _INSERT_HISTORY: history}
-
-
-def _statement(pos: int, seq: int, op: ViewOp) -> tuple[str, Sequence[Any]]:
-    """The SQL (``?`` placeholders) and parameters of one view operation."""
-    if isinstance(op, RegisterArtifact):
-        return _INSERT_ARTIFACT, (str(op.artifact_id), op.repository)
-    if isinstance(op, SetLive):
-        return _UPSERT_LIVE, (str(op.artifact_id), op.environment, op.version, op.digest,
-                              op.by, op.at, op.via, op.ref_id)
-    if isinstance(op, SetLock):
-        return _UPSERT_LOCK, (str(op.artifact_id), op.environment, int(op.locked), op.reason,
-                              op.by, op.at)
-    if isinstance(op, SetPromotion):
-        return _UPSERT_PROMOTION, (op.promotion_id, str(op.artifact_id), op.version, op.target,
-                                   op.state, op.operator, op.at)
-    h = op.entry
-    return _INSERT_HISTORY, (pos, seq, str(op.artifact_id), h.environment, h.kind, h.version,
-                             h.digest, h.operator, h.at, h.reason, h.ref_id, stored_details(h))
