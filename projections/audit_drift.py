@@ -48,13 +48,16 @@ class TagDrift:
 
 
 class TagFold:
-    """Per registry URI, the tags the ledger wrote; plus which promotions completed."""
+    """Per registry URI, the tags the ledger wrote; plus which promotions and rollbacks were
+    requested and which completed."""
 
     def __init__(self) -> None:
         self._tags: dict[str, dict[str, ExpectedTag]] = {}
         self._repository: dict[str, str] = {}
         self.completed: set[str] = set()
         self.requested: set[str] = set()
+        self.rollbacks_requested: set[str] = set()
+        self.rolled_back: set[str] = set()
         self.digests: set[str] = set()
         self.ledger_ids: set[str] = set()  # this ledger's id (one per stream it holds)
         #: environment tags floe wrote, observed or adopted -> the digest each must name
@@ -78,7 +81,10 @@ class TagFold:
         elif isinstance(event, ev.TagWritten):
             self._put(event.registry, event.tag, event.digest, event.mutable, event)
             self.explained[event.tag] = event.digest
+        elif isinstance(event, ev.RollbackRequested):
+            self.rollbacks_requested.add(event.rollback_id)
         elif isinstance(event, ev.RolledBack):
+            self.rolled_back.add(event.rollback_id)
             repo = self._repository.get(aid, "")
             self._put(repo, event.rollback_tag, event.digest, False, event)
             self._put(repo, f"latest-{event.environment}", event.digest, True, event)

@@ -209,7 +209,7 @@ class HistoryFold:
             event_version=event.originator_version, kind=event.kind,
             environment=str(_first(event, "target_environment", "environment") or promo.target),
             version=str(_first(event, "version") or promo.version),
-            digest=str(_first(event, "digest") or promo.digest),
+            digest=str(_first(event, "digest") or _observed_digest(event) or promo.digest),
             operator=event.operator, at=event.timestamp.isoformat(), summary=event_summary(event),
             ref_id=str(pid or getattr(event, "rollback_id", "")), trace_id=event.trace_id,
             identified_by=event.identified_by,
@@ -220,6 +220,14 @@ class HistoryFold:
     def entries(self) -> list[AuditEntry]:
         """Newest first."""
         return list(reversed(self._entries))
+
+
+def _observed_digest(event: ev.ArtifactEvent) -> str:
+    """The artifact another ledger's promotion, rollback or adoption record is about (a lock
+    record hangs from whatever ran then: the lock is about the environment, not it)."""
+    if isinstance(event, ev.RecordObserved) and event.record_kind != "lock":
+        return event.subject_digest
+    return ""
 
 
 def _first(event: ev.ArtifactEvent, *names: str) -> Any:
@@ -254,8 +262,24 @@ def event_summary(event: ev.ArtifactEvent) -> str:
             return f"rollback of {e.environment} to {e.version} ({e.rollback_tag}): {e.reason}"
         case ev.RolledBack():
             return f"rolled back to {e.version} ({e.rollback_tag}): {e.reason}"
+        case ev.RecordObserved():
+            return observed_summary(event)
         case ev.TagsCollected():
             return (f"gc --keep {e.keep} deleted {len(e.deleted)} tag(s)"
                     + (f": {', '.join(sorted(e.deleted))}" if e.deleted else "")
                     + (f"; {len(e.absent)} already gone" if e.absent else ""))
     return str(getattr(e, "reason", "") or event.kind)
+
+
+def observed_summary(e: ev.RecordObserved) -> str:
+    """What another ledger's record says, who acted and which ledger wrote it (the event's
+    own operator is who folded it here)."""
+    what = {
+        "promotion": f"{e.version} promoted {e.source_environment or 'release'} -> "
+                     f"{e.environment}",
+        "rollback": f"{e.environment} rolled back to {e.version}",
+        "lock": f"{e.environment} {e.status or 'locked'}",
+        "adoption": f"{e.version} adopted in {e.environment}",
+    }.get(e.record_kind, f"{e.record_kind} in {e.environment}")
+    text = f"{what} by {e.recorded_operator} (record of ledger {e.source_ledger})"
+    return f"{text}: {e.reason}" if e.reason else text

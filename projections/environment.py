@@ -7,6 +7,7 @@ drives the SQLite and PostgreSQL read models and can be rebuilt from zero.
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from datetime import UTC
 from typing import Any
 from uuid import UUID
 
@@ -174,9 +175,10 @@ def _lock_broken(e: Any) -> list[ViewOp]:
 
 def _observed(e: Any) -> list[ViewOp]:
     """Another ledger's record, folded here: the same rows as if this ledger had done it,
-    at the time and by the operator the record names."""
-    aid, env, at, who = e.originator_id, e.environment, e.recorded_at.isoformat(), \
-        e.recorded_operator
+    at the time (in UTC, like this ledger's own rows: history sorts by it) and by the
+    operator the record names."""
+    aid, env, at, who = e.originator_id, e.environment, \
+        e.recorded_at.astimezone(UTC).isoformat(), e.recorded_operator
     origin = {"observed_from": e.source_ledger, "record": e.record_digest}
     ops: list[ViewOp] = []
     if e.record_kind == "promotion":

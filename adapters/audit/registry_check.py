@@ -27,7 +27,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from floe_ledger.adapters.records import RecordInfo, list_records
-from floe_ledger.adapters.records.annotations import LEDGER_ID, P
+from floe_ledger.adapters.records.annotations import LEDGER_ID, P, R
 from floe_ledger.adapters.records.listed import env_records, head_records
 from floe_ledger.adapters.records.reader import InvalidRecord, check_record
 from floe_ledger.domain.model.artifact_id import artifact_id
@@ -92,6 +92,7 @@ def check_registry(registry: Registry, repository: str, promotion: PromotionConf
             found.anchors.append(Anchor(head[0], head[1], head[2],
                                         f"registry record {rec.tag or rec.digest[:19]}"))
         _check_promotion(found, rec.annotations, tags, aid, rec.tag or rec.digest)
+        _check_rollback(found, rec.annotations, tags, aid, rec.tag or rec.digest)
     vouched |= _newer_than_ours(newest, expected)
     # A tag another ledger moved or wrote, with a verified record saying so, is not drift
     # here; but no ledger re-points an immutable tag this ledger wrote or adopted. A tag
@@ -193,7 +194,25 @@ def _check_promotion(found: RegistryFindings, notes: dict[str, str], tags: TagFo
         # ledger never completed it: interrupted, or its final events were deleted. Neither is
         # a verified ledger, so this fails closed until the promotion is resumed.
         found.incomplete.append({
-            "promotion_id": pid, "record": where,
+            "kind": "promotion", "promotion_id": pid, "record": where,
             "version": notes.get(P + "version", ""),
             "source_environment": notes.get(P + "source-env", ""),
             "target_environment": notes.get(P + "target-env", "")})
+
+
+def _check_rollback(found: RegistryFindings, notes: dict[str, str], tags: TagFold, aid: str,
+                    where: str) -> None:
+    """As a promotion: a rollback's record is written after its tags and before RolledBack.
+    (A ledger older than RollbackRequested has RolledBack alone: complete.)"""
+    rid = notes.get(R + "id")
+    if not rid or rid in tags.rolled_back:
+        return
+    if rid not in tags.rollbacks_requested:
+        found.breaks.append(ChainBreak(
+            aid, 0, "RollbackRequested", "removed",
+            f"registry record {where} names rollback {rid}, which the ledger does not have: "
+            "its events were removed"))
+        return
+    found.incomplete.append({
+        "kind": "rollback", "rollback_id": rid, "record": where,
+        "version": notes.get(R + "version", ""), "environment": notes.get(R + "environment", "")})

@@ -135,7 +135,9 @@ class VerifyOutcome:
             "registry": self.registry, "drift": [d.as_dict() for d in self.drift],
             "records": self.records, "invalid_records": self.invalid_records,
             "checkpoint": self.checkpoint, "snapshots_checked": self.snapshots,
-            "head_anchors": self.heads, "incomplete_promotions": self.incomplete,
+            "head_anchors": self.heads, "incomplete_promotions": [
+                i for i in self.incomplete if i["kind"] == "promotion"],
+            "incomplete_rollbacks": [i for i in self.incomplete if i["kind"] == "rollback"],
             "warnings": self.warnings, "seconds": round(self.seconds, 3),
         }
 
@@ -171,13 +173,20 @@ class VerifyOutcome:
 
 def _incomplete_message(incomplete: list[dict[str, str]]) -> tuple[str, str]:
     first = incomplete[0]
-    route = f"--from {first['source_environment']} " if first["source_environment"] else ""
-    message = (f"{len(incomplete)} promotion(s) incomplete: promotion "
-               f"{first['promotion_id']} ({first['version']} to "
-               f"{first['target_environment']}) has its registry record but no "
-               "PromotionCompleted in the ledger")
-    hint = (f"if it was interrupted, finish it by running the same command again ('floe "
-            f"platform promote {first['version']} {route}--to {first['target_environment']}') "
+    if first["kind"] == "rollback":
+        what = (f"rollback {first['rollback_id']} ({first['version']} in "
+                f"{first['environment']}) has its registry record but no RolledBack")
+        command = (f"floe platform rollback {first['version']} --env {first['environment']} "
+                   "--reason TEXT")
+    else:
+        route = f"--from {first['source_environment']} " if first["source_environment"] else ""
+        what = (f"promotion {first['promotion_id']} ({first['version']} to "
+                f"{first['target_environment']}) has its registry record but no "
+                "PromotionCompleted")
+        command = (f"floe platform promote {first['version']} {route}--to "
+                   f"{first['target_environment']}")
+    message = f"{len(incomplete)} operation(s) incomplete: {what} in the ledger"
+    hint = (f"if it was interrupted, finish it by running the same command again ('{command}') "
             "and verify again; if nobody interrupted it, its final events were deleted: "
             "restore the ledger from a backup or export")
     return message, hint

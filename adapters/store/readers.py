@@ -63,7 +63,12 @@ def read_history(conn: _Conn, ph: str, artifact_id: str, environment: str | None
                  limit: int, *, kinds: Sequence[str] | None = None,
                  version: str | None = None) -> list[HistoryEntry]:
     """The newest ``limit`` history entries, newest first; only ``kinds`` (None: all) and
-    only ``version`` (None: any) when given."""
+    only ``version`` (None: any) when given.
+
+    Newest by the time each row names (``at``), then by ledger position: another ledger's
+    record is folded when this ledger first reads it, which may be long after it happened
+    and after this ledger's own later decisions, and it keeps the time its record names.
+    ``at`` is ISO 8601 in UTC from one formatter, so its text sorts as its time."""
     sql = ("SELECT environment, kind, version, digest, operator, at, reason, ref_id, details "  # noqa: S608
            f"FROM floe_history WHERE artifact_id = {ph}")
     params: list[Any] = [artifact_id]
@@ -76,7 +81,7 @@ def read_history(conn: _Conn, ph: str, artifact_id: str, environment: str | None
     if version is not None:
         sql += f" AND version = {ph}"
         params.append(version)
-    sql += f" ORDER BY position DESC, seq DESC LIMIT {ph}"
+    sql += f" ORDER BY at DESC, position DESC, seq DESC LIMIT {ph}"
     params.append(limit)
     return [history_entry(r) for r in conn.execute(sql, params).fetchall()]
 

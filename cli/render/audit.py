@@ -37,10 +37,15 @@ def render_verify(out: Output, outcome: VerifyOutcome) -> None:
                 f"registry {short_digest(d.live)}")
     for bad in outcome.invalid_records:
         c.print(f"  [red]edited[/red]    record {escape(bad['digest'])}: {escape(bad['reason'])}")
-    for promo in outcome.incomplete:
-        c.print(f"  [red]incomplete[/red] promotion {escape(promo['promotion_id'])} "
-                f"({escape(promo['version'])} to {escape(promo['target_environment'])}): "
-                f"record {escape(promo['record'])}, no PromotionCompleted")
+    for op in outcome.incomplete:
+        if op["kind"] == "rollback":
+            c.print(f"  [red]incomplete[/red] rollback {escape(op['rollback_id'])} "
+                    f"({escape(op['version'])} in {escape(op['environment'])}): "
+                    f"record {escape(op['record'])}, no RolledBack")
+        else:
+            c.print(f"  [red]incomplete[/red] promotion {escape(op['promotion_id'])} "
+                    f"({escape(op['version'])} to {escape(op['target_environment'])}): "
+                    f"record {escape(op['record'])}, no PromotionCompleted")
     if outcome.checkpoint:
         c.print(f"checkpoint of {escape(str(outcome.checkpoint.get('created_at')))}: "
                 f"{outcome.checkpoint.get('streams')} head(s) checked")

@@ -109,10 +109,14 @@ def _refusal(d: AuthorizationDecision, action: str, env: str, why: str) -> Unaut
                            _one_of("operator", d.required_operators)) if o]
     either = ", or " if any(" or " in o for o in options) else " or "
     required = either.join(options) or "any authenticated operator"
+    # Logging in helps only whom nobody vouched for; an identified operator needs the right.
+    fix = ("authenticate with FLOE_OIDC_TOKEN or registry credentials (docker login)"
+           if d.via == "unauthenticated" else
+           f"'floe whoami' shows who floe takes you for: join a required group or have an "
+           f"allowed operator {action} {env}")
     return UnauthorizedError(
         f"Unauthorized: {why}; required: {required}; {_groups_of(d)}",
-        hint="authenticate with FLOE_OIDC_TOKEN or registry credentials (docker login); "
-        f"see environments[{env}].authorization in manifest.yaml",
+        hint=f"{fix}; see environments[{env}].authorization in manifest.yaml",
         details=d.as_dict() | {"action": action, "environment": env},
     )
 

@@ -214,6 +214,28 @@ def test_an_edited_record_is_reported_and_not_folded(two: Checkouts) -> None:
     assert [r["digest"] for r in audit["invalid_records"]] == [record]
 
 
+@pytest.mark.requirement("US4", "ENT-18", "FR-031")
+def test_history_is_newest_first_when_another_ledgers_records_are_folded_late(
+        two: Checkouts) -> None:
+    """B folds A's records when it first reads a tag leading to them, which may be after B's
+    own later promotion: B's history still lists what happened newest first."""
+    alice, bob = two.users["alice"], two.users["bob"]
+    for version in ("v1.0.0", "v1.1.0"):
+        _release(two.a, version, alice, to="dev")
+    _release(two.b, "v1.2.0", bob, to="dev")  # B folds v1.1.0's record, not v1.0.0's
+    _ok(two.a, "platform", "rollback", "v1.0.0", "--env", "dev", "--reason", "bad 1.2",
+        "--yes", env=alice)
+    # latest-dev now leads B to v1.0.0's records: its promotion (the oldest) and the rollback.
+    code, doc = two.b.json("platform", "status", "--env", "dev", "--history", "2", env=bob)
+    assert code == 0, doc
+    assert [(h["kind"], h["version"], h["operator"]) for h in doc["environments"][0][
+        "history"]] == [("ROLLBACK", "v1.0.0", "alice"), ("PROMOTED", "v1.2.0", "bob")]
+    code, doc = two.b.json("platform", "status", "--env", "dev", "--history", "10", env=bob)
+    history = doc["environments"][0]["history"]
+    assert [h["version"] for h in history] == ["v1.0.0", "v1.2.0", "v1.1.0", "v1.0.0"]
+    assert [h["at"] for h in history] == sorted((h["at"] for h in history), reverse=True)
+
+
 def _edit_newest_record(ws: Workspace, version: str, env: str, *, operator: str) -> str:
     """Rewrite the record of ``version``'s promotion with another operator in its content
     (its annotations unchanged) and point the referrers at the edited copy: what someone

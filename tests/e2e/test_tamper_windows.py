@@ -208,6 +208,23 @@ def test_each_alteration_is_detected(history: History, tmp_path: Path, case: str
     add_row(TITLE, case, row)
 
 
+def _kill_right_after_its_record(ws: Workspace, args: tuple[str, ...], kind: str) -> None:
+    """Run ``args`` until a run dies with its registry record as the last thing done: killed
+    right after its first durable step, a run resumes the last one's work and dies again one
+    step further. (A resumed rollback puts ``latest-<env>`` again first: a run that got no
+    further than the last one is let one step further.)"""
+    log, after, last = ws.root / "steps.txt", 1, ""
+    for _ in range(20):
+        log.write_text("")
+        proc = ws.run(*args, env={"FLOE_TEST_CRASH_AFTER": str(after),
+                                  "FLOE_TEST_CRASH_LOG": str(log)})
+        steps = log.read_text().splitlines()
+        if proc.returncode != -9 or steps[-1] == f"registry:referrer {kind}":
+            break
+        after, last = after + (steps[-1] == last), steps[-1]
+    assert proc.returncode == -9 and steps[-1] == f"registry:referrer {kind}", steps
+
+
 @pytest.mark.requirement("FR-026", "NFR-004", "TXN-03")
 def test_a_promotion_killed_after_its_record_is_incomplete_until_resumed(
         sqlite_workspace: Workspace) -> None:
@@ -216,23 +233,39 @@ def test_a_promotion_killed_after_its_record_is_incomplete_until_resumed(
     ws = sqlite_workspace
     ws.push("v1.0.0")
     _ok(ws, "platform", "promote", "v1.0.0", "--to", "dev")
-    log = ws.root / "steps.txt"
     args = ("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
-    # Killed right after its first durable step, a run resumes the last one's work and dies
-    # again one step further: stop when the record is the last thing done.
-    for _ in range(20):
-        log.write_text("")
-        proc = ws.run(*args, env={"FLOE_TEST_CRASH_AFTER": "1", "FLOE_TEST_CRASH_LOG": str(log)})
-        steps = log.read_text().splitlines()
-        if proc.returncode != -9 or steps[-1] == "registry:referrer promotion":
-            break
-    assert proc.returncode == -9 and steps[-1] == "registry:referrer promotion", steps
+    _kill_right_after_its_record(ws, args, "promotion")
     code, doc = ws.json("audit", "verify", "--registry")
     assert code == 14, doc
     [incomplete] = doc["incomplete_promotions"]
     assert (incomplete["version"], incomplete["target_environment"]) == ("v1.0.0", "staging")
     assert "incomplete" in doc["error"]["message"]
     assert "floe platform promote v1.0.0 --from dev --to staging" in doc["error"]["hint"]
+    code, out = ws.json(*args)
+    assert code == 0 and out["resumed"] is True, out
+    code, doc = ws.json("audit", "verify", "--registry")
+    assert code == 0, doc
+
+
+@pytest.mark.requirement("FR-026", "NFR-004", "TXN-03", "RB-01")
+def test_a_rollback_killed_after_its_record_is_incomplete_until_resumed(
+        sqlite_workspace: Workspace) -> None:
+    """The same for a rollback: its record without RolledBack is exit 14 until the same
+    command finishes it."""
+    ws = sqlite_workspace
+    ws.push("v1.0.0")
+    ws.push("v1.1.0")
+    _ok(ws, "platform", "promote", "v1.0.0", "--to", "dev")
+    _ok(ws, "platform", "promote", "v1.1.0", "--to", "dev")
+    args = ("platform", "rollback", "v1.0.0", "--env", "dev", "--reason", "bad 1.1")
+    _kill_right_after_its_record(ws, args, "rollback")
+    code, doc = ws.json("audit", "verify", "--registry")
+    assert code == 14, doc
+    assert doc["incomplete_promotions"] == []
+    [incomplete] = doc["incomplete_rollbacks"]
+    assert (incomplete["version"], incomplete["environment"]) == ("v1.0.0", "dev")
+    assert "no RolledBack" in doc["error"]["message"]
+    assert "floe platform rollback v1.0.0 --env dev --reason TEXT" in doc["error"]["hint"]
     code, out = ws.json(*args)
     assert code == 0 and out["resumed"] is True, out
     code, doc = ws.json("audit", "verify", "--registry")

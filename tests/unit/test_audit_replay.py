@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from uuid import UUID
 
 import pytest
 
+from floe_ledger.domain.model import events as ev
 from floe_ledger.projections.audit_drift import ExpectedTag, TagFold, compare_tags
 from floe_ledger.projections.audit_replay import (
     AsOfReplay,
@@ -149,3 +151,36 @@ def test_compare_tags_reports_moved_deleted_and_untracked() -> None:
     drift = compare_tags(expected, live, ("dev", "staging", "prod"))
     assert [(d.tag, d.status) for d in drift] == [
         ("latest-dev", "moved"), ("v1-staging", "deleted"), ("latest-prod", "untracked")]
+
+
+def _observed(kind: str, n: int, **fields: object) -> ev.RecordObserved:
+    """Another ledger's record as bob's ledger folded it (bob is the event's operator)."""
+    base: dict[str, object] = {
+        "originator_id": UUID(int=7), "originator_version": n, "timestamp": T0, "operator": "bob",
+        "record_digest": f"sha256:{n:064x}", "source_ledger": "0df884b2c6f3cd81",
+        "record_kind": kind, "record_id": f"r{n}", "subject_digest": digest_of("v1.0.0"),
+        "environment": "prod", "recorded_operator": "alice", "recorded_at": T0}
+    return ev.RecordObserved(**{**base, **fields})
+
+
+@pytest.mark.requirement("SC-003", "ENT-18")
+def test_history_says_what_another_ledgers_record_says_and_who_acted() -> None:
+    events = [_observed("promotion", 1, version="v1.0.0", source_environment="staging"),
+              _observed("lock", 2, status="locked", reason="INC-42"),
+              _observed("rollback", 3, version="v1.0.0", reason="bad deploy")]
+    fold = HistoryFold(HistoryFilter())
+    for position, event in enumerate(events, 1):
+        fold.feed(position, event)
+    found = [(e.summary, e.digest, e.operator) for e in reversed(fold.entries())]
+    record_of = "(record of ledger 0df884b2c6f3cd81)"
+    assert found == [
+        (f"v1.0.0 promoted staging -> prod by alice {record_of}", digest_of("v1.0.0"), "bob"),
+        (f"prod locked by alice {record_of}: INC-42", "", "bob"),  # a lock is no artifact's
+        (f"prod rolled back to v1.0.0 by alice {record_of}: bad deploy", digest_of("v1.0.0"),
+         "bob")]
+    # Asking for the artifact finds what the other ledger did to it.
+    by_digest = HistoryFold(HistoryFilter(digest=digest_of("v1.0.0")[7:19]))
+    for position, event in enumerate(events, 1):
+        by_digest.feed(position, event)
+    assert [e.summary.split(" by ")[0] for e in by_digest.entries()] == [
+        "prod rolled back to v1.0.0", "v1.0.0 promoted staging -> prod"]

@@ -47,6 +47,21 @@ def test_an_authorization_block_requires_authentication_by_default() -> None:
     assert authorize(policy, OIDC, "promote to", "prod").via == "authenticated:oidc"
 
 
+@pytest.mark.requirement("FR-045", "FR-047")
+def test_an_authenticated_operator_outside_the_groups_is_not_told_to_log_in() -> None:
+    err = refusal(AuthorizationConfig(allowed_groups=["release"]), REGISTRY)
+    assert "bob (identified by a registry credential)" in err.message
+    assert "required: group release; bob is in group developers" in err.message
+    assert "authenticate" not in err.hint and "docker login" not in err.hint
+    assert err.hint.startswith("'floe whoami' shows who floe takes you for: join a required "
+                               "group or have an allowed operator promote to prod; see "
+                               "environments[prod].authorization in manifest.yaml")
+    # Break-glass refused for want of a group says the same; for want of a login, log in.
+    assert "join a required group" in refusal(AuthorizationConfig(
+        allowed_groups=["release"]), REGISTRY, break_glass=True).hint
+    assert "docker login" in refusal(None, LOCAL, break_glass=True).hint
+
+
 @pytest.mark.requirement("FR-046", "FR-047", "FR-049")
 def test_require_authenticated_false_lets_the_manifest_groups_of_a_local_user_count() -> None:
     policy = AuthorizationConfig(allowed_groups=["release"], require_authenticated=False)
