@@ -74,6 +74,7 @@ bench: system-deps $(STAMP)
 	$(PY) benchmarks/promote.py
 	$(PY) benchmarks/latency.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_store.py
+	scripts/with-postgres.sh $(PY) benchmarks/ledger_scale.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .floe demo-out .pytest_cache .mypy_cache .ruff_cache

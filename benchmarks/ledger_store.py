@@ -2,7 +2,7 @@
 docs/design-notes.md#performance-budgets.
 
     scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py
-    scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py --events 20000 --quick
+    scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py --runners 4
 
 1. append: events/s for one event per save (views caught up after each, as the CLI does)
    and for a batched fill (50 aggregates, ~5000 events, per save), on both backends.
@@ -11,9 +11,8 @@ docs/design-notes.md#performance-budgets.
    ledger. ``own repos``: each runner its own repository; ``one repo``: all runners promote
    different versions of one repository (one aggregate, so they contend). Every completed
    promotion is checked against the ledger: lost or duplicated events must be 0.
-3. status: ``floe platform status -o json`` as a whole process, median of 11, on a ledger of
-   ``--events`` events (default 100,000) generated through the aggregate and the store.
-4. rebuild: ``floe ledger rebuild -o json`` on that ledger, events/s.
+Big ledgers (status, audit verify and ledger rebuild at 1,000,000 events) are measured by
+``ledger_scale.py``.
 
 Needs FLOE_TEST_POSTGRES_URL (scripts/with-postgres.sh); each run uses fresh databases.
 A benchmark, not a test: it never fails on a missed target, it reports it.
@@ -24,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import statistics
 import subprocess
 import sys
 import time
@@ -41,7 +39,6 @@ from floe_ledger.domain.services.requests import PromoteRequest
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
 from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
-from floe_ledger.adapters.registry.reference import RegistryLocation
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.domain.model import events as ev
@@ -54,8 +51,7 @@ FLOE = str(Path(sys.executable).with_name("floe"))
 PATH = EnvironmentPath(("dev", "staging", "prod"))
 STEPS = [(None, "dev"), ("dev", "staging"), ("staging", "prod")]
 ACTOR = Actor("bench", "bench-trace")
-TARGETS = {"promotions/s, 8 PG runners": (">=", 100.0), "status ms @100k": ("<=", 150.0),
-           "rebuild events/s @100k": (">=", 50_000.0)}
+TARGETS = {"promotions/s, 8 PG runners": (">=", 100.0)}
 
 
 def fresh_ledger(kind: str, work: Path) -> Any:
@@ -182,63 +178,6 @@ def bench_promotions(work: Path, runners: int, versions: int, shared: bool) -> d
                 n - 1 for n in keys.values()), "events": len(events)}
 
 
-# ---- 3 and 4. status and rebuild at scale -------------------------------------------------------
-
-def fill(url: str, work: Path, events: int, status_repo: str) -> int:
-    """``events`` events over repositories of ~100 events each, 50 aggregates per save."""
-    loc = ledger_location(url, work)
-    init_store(loc, {})
-    store = open_store(loc, {})
-    written, n = 0, 0
-    try:
-        while written < events:
-            batch = []
-            for _ in range(50):
-                art = Artifact.register(status_repo if n == 0 else f"bench/fill/repo-{n}",
-                                        actor=ACTOR)
-                n += 1
-                minor = 0
-                while art.version < 100 - 15 and written + art.version < events:
-                    for source, target in STEPS:
-                        promote_events(art, f"v1.{minor}.0", source, target)
-                    minor += 1
-                written += len(art.pending_events)
-                batch.append(art)
-                if written >= events:
-                    break
-            store.app.save(*batch)
-    finally:
-        store.close()
-    return written
-
-
-def bench_scale(kind: str, work: Path, events: int) -> dict[str, float]:
-    folder = work / f"scale-{kind}"
-    manifest = write_manifest(folder, "./registry")
-    repo = RegistryLocation.parse("oci-layout:./registry", base_dir=folder).uri
-    with fresh_ledger(kind, work) as url:
-        env = dict(os.environ, FLOE_LEDGER_URL=url, FLOE_MANIFEST=str(manifest))
-        start = time.perf_counter()
-        written = fill(url, work, events, repo)
-        fill_s = time.perf_counter() - start
-        start = time.perf_counter()
-        out = subprocess.run([FLOE, "ledger", "rebuild", "-o", "json"], env=env, check=True,
-                             capture_output=True, text=True).stdout
-        rebuild_wall = time.perf_counter() - start
-        doc = json.loads(out)
-        timings = []
-        for _ in range(11):
-            start = time.perf_counter()
-            subprocess.run([FLOE, "platform", "status", "-o", "json"], env=env, check=True,
-                           capture_output=True)
-            timings.append((time.perf_counter() - start) * 1000)
-    return {"events": written, "fill events/s": written / fill_s,
-            # Events in the ledger per second of rebuild (most are skipped by topic in the
-            # query, which is the point); "events" in the output is how many were folded.
-            "rebuild events/s": doc["ledger_events"] / doc["seconds"],
-            "rebuild s (whole process)": rebuild_wall, "status ms": statistics.median(timings)}
-
-
 # ---- report ----------------------------------------------------------------------------------
 
 def verdict(name: str, value: float) -> str:
@@ -249,7 +188,6 @@ def verdict(name: str, value: float) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--runners", type=int, default=8)
     parser.add_argument("--versions", type=int, default=20, help="per runner (x3 promotions)")
     parser.add_argument("--saves", type=int, default=300)
@@ -276,17 +214,6 @@ def main() -> None:
             rows.append((f"  lost / duplicated events, {label}",
                          f"{r['lost']} / {r['duplicated']} of {r['events']}",
                          f"refused: {dict(r['failed']) or 'none'}"))
-        for kind in ("sqlite", "postgresql"):
-            s = bench_scale(kind, work, args.events)
-            n = f"@{s['events'] / 1000:,.0f}k"
-            rows.append((f"fill through the aggregate {n} [{kind}]",
-                         f"{s['fill events/s']:,.0f} events/s", ""))
-            rows.append((f"status ms {n} [{kind}]", f"{s['status ms']:,.0f} ms (median of 11)",
-                         verdict("status ms @100k", s["status ms"])))
-            rows.append((f"rebuild events/s {n} [{kind}]",
-                         f"{s['rebuild events/s']:,.0f} ({s['rebuild s (whole process)']:.1f} s"
-                         " whole process)", verdict("rebuild events/s @100k",
-                                                   s["rebuild events/s"])))
     rows.append(("load average (1 min) before / after", f"{load_before:.1f} / "
                  f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "other work skews figures"))
     width = max(len(r[0]) for r in rows)

@@ -38,10 +38,24 @@ class Bar:
         if self._rich is not None and self._task is not None:
             self._rich.update(self._task, completed=completed, total=total)
 
-    def track(self, items: Iterable[T]) -> Iterator[T]:
+    def track(self, items: Iterable[T], every: int = 1000) -> Iterable[T]:
+        """``items``, advancing the bar every ``every`` items (a million rows, one call
+        each, would cost more than the work when a bar is drawn); ``items`` itself when
+        no bar is drawn."""
+        if self._rich is None:
+            return items
+        return self._tracked(items, every)
+
+    def _tracked(self, items: Iterable[T], every: int) -> Iterator[T]:
+        done = 0
         for item in items:
             yield item
-            self.advance()
+            done += 1
+            if done == every:
+                self.advance(done)
+                done = 0
+        if done:
+            self.advance(done)
 
 
 def shows_progress(out: Output) -> bool:

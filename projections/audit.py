@@ -22,111 +22,41 @@ Reasons a break is named with:
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from floe_ledger.domain.model.events import GENESIS, TOPIC_PREFIX
-from floe_ledger.projections.audit_hash import canonical_hash
+from floe_ledger.domain.model.events import TOPIC_PREFIX
+from floe_ledger.projections.audit_hash import (
+    Digests,
+    owned_row_digest,
+    parse_json_object,
+    row_digest,
+)
+from floe_ledger.projections.audit_types import (
+    Anchor,
+    ChainBreak,
+    ChainReport,
+    RawEvent,
+    StreamHead,
+    kind_of,
+)
+
+__all__ = ["Anchor", "ChainBreak", "ChainReport", "ChainVerifier", "RawEvent", "StreamHead",
+           "check_anchor", "check_anchors", "kind_of", "parse_state", "raw_hash",
+           "verify_chain"]
 
 REGISTERED_TOPIC = TOPIC_PREFIX + "ArtifactRegistered.v1"
 
 
-@dataclass(frozen=True)
-class RawEvent:
-    """One stored event: its position, stream, version, topic and state as stored."""
-
-    position: int
-    artifact_id: str
-    version: int
-    topic: str
-    state: bytes | str
-
-    @property
-    def kind(self) -> str:
-        return kind_of(self.topic)
-
-
-@dataclass(frozen=True)
-class ChainBreak:
-    """The first event of a stream that does not verify, and why."""
-
-    artifact_id: str
-    version: int
-    kind: str
-    reason: str  # edited | removed | reordered | truncated
-    message: str
-    position: int | None = None
-    repository: str = ""
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-@dataclass
-class StreamHead:
-    """What the verifier learnt about one stream: its head and every recomputed hash."""
-
-    artifact_id: str
-    repository: str = ""
-    version: int = 0
-    hash: str = GENESIS
-    events: int = 0
-    hashes: dict[int, str] = field(default_factory=dict, repr=False)
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"artifact_id": self.artifact_id, "repository": self.repository,
-                "version": self.version, "hash": self.hash, "events": self.events}
-
-
-@dataclass(frozen=True)
-class Anchor:
-    """A stream head recorded outside the ledger (a registry record or a signed checkpoint)."""
-
-    artifact_id: str
-    version: int
-    hash: str
-    source: str
-
-
-@dataclass
-class ChainReport:
-    """Every stream's head, the number of events read, and the first break per stream."""
-
-    streams: dict[str, StreamHead]
-    events: int
-    breaks: list[ChainBreak]
-
-    @property
-    def first_break(self) -> ChainBreak | None:
-        return self.breaks[0] if self.breaks else None
-
-    def heads(self) -> dict[str, dict[str, Any]]:
-        """``{artifact_id: {version, hash, repository}}`` for every stream."""
-        return {aid: {"version": s.version, "hash": s.hash, "repository": s.repository}
-                for aid, s in sorted(self.streams.items())}
-
-
-def kind_of(topic: str) -> str:
-    """``floe.ledger/TagWritten.v1`` → ``TagWritten``."""
-    name = topic.removeprefix(TOPIC_PREFIX)
-    return name.rsplit(".v", 1)[0] if ".v" in name else name
-
-
 def parse_state(raw: RawEvent) -> dict[str, Any] | None:
     """The stored state as a dict, or None if it is not a JSON object."""
-    try:
-        value = json.loads(raw.state)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return value if isinstance(value, dict) else None
+    return parse_json_object(raw.state)
 
 
 def raw_hash(raw: RawEvent, state: dict[str, Any]) -> str:
     """The chain hash of a stored row (state plus its originator id and version)."""
-    full = dict(state, originator_id=raw.artifact_id, originator_version=raw.version)
-    return canonical_hash(raw.topic, full)
+    return row_digest(raw.topic, raw.artifact_id, raw.version, state, raw.state).hex()
 
 
 @dataclass(frozen=True)
@@ -136,11 +66,16 @@ class _Seen:
     position: int
 
 
-@dataclass
+def _seen(last: tuple[int, str, int]) -> _Seen:
+    version, topic, position = last
+    return _Seen(version, kind_of(topic), position)
+
+
+@dataclass(slots=True)
 class _Stream:
     head: StreamHead
     expected: int = 1
-    last: _Seen | None = None
+    last: tuple[int, str, int] | None = None  # (version, topic, position) of the last row
     suspect: tuple[_Seen, _Seen | None] | None = None  # (event with a bad link, its prior)
     broken: ChainBreak | None = None
     missing: frozenset[int] = frozenset()
@@ -159,12 +94,19 @@ class ChainVerifier:
         s = self._streams.get(raw.artifact_id)
         if s is None:
             s = self._streams[raw.artifact_id] = _Stream(StreamHead(raw.artifact_id))
-        state = parse_state(raw)
-        digest = raw_hash(raw, state) if state is not None else ""
-        if state is not None and raw.topic == REGISTERED_TOPIC:
-            s.head.repository = str(state.get("repository", ""))
+        state = parse_json_object(raw.state)
+        if state is None:
+            digest, prev = b"", None
+        else:
+            prev = state.get("prev_hash")
+            if raw.topic == REGISTERED_TOPIC:
+                s.head.repository = str(state.get("repository", ""))
+            digest = owned_row_digest(raw.topic, raw.artifact_id, raw.version, state,
+                                      raw.state)  # adds the ids to state
         if s.broken is None:
-            self._check(s, raw, state, digest)
+            if not (s.suspect is None and raw.version == s.expected and state is not None
+                    and prev == s.head.hash):  # else: the link holds
+                self._check(s, raw, state)
         elif s.broken.reason == "removed" and raw.version in s.missing:
             s.broken = replace(s.broken, reason="reordered", message=(
                 f"v{raw.version} is stored after v{s.broken.version}: events were reordered"))
@@ -182,8 +124,7 @@ class ChainVerifier:
 
     # ---- checks ---------------------------------------------------------------------
 
-    def _check(self, s: _Stream, raw: RawEvent, state: dict[str, Any] | None,
-               digest: str) -> None:
+    def _check(self, s: _Stream, raw: RawEvent, state: dict[str, Any] | None) -> None:
         seen = _Seen(raw.version, raw.kind, raw.position)
         if s.suspect is not None:
             self._judge(s, raw if raw.version == s.expected else None,
@@ -211,7 +152,7 @@ class ChainVerifier:
             self._break(s, seen, "reordered", f"v{seen.version} links to v{linked}, not "
                         f"v{seen.version - 1}: events were reordered")
             return
-        s.suspect = (seen, s.last)
+        s.suspect = (seen, _seen(s.last) if s.last is not None else None)
 
     def _judge(self, s: _Stream, nxt: RawEvent | None, next_prev: str) -> None:
         """Blame an event for the suspect link, using the event after it if there is one."""
@@ -239,17 +180,18 @@ class ChainVerifier:
         s.broken = ChainBreak(s.head.artifact_id, seen.version, seen.kind, reason, message,
                               seen.position, s.head.repository)
 
-    def _record(self, s: _Stream, raw: RawEvent, digest: str) -> None:
+    def _record(self, s: _Stream, raw: RawEvent, digest: bytes) -> None:
         head = s.head
         head.events += 1
-        head.hashes.setdefault(raw.version, digest)
+        head.hashes.add(raw.version, digest)
         if raw.version >= head.version:
-            head.version, head.hash = raw.version, digest
-        s.expected = max(s.expected, raw.version + 1)
-        s.last = _Seen(raw.version, raw.kind, raw.position)
+            head.version, head.hash = raw.version, digest.hex()
+        if raw.version >= s.expected:
+            s.expected = raw.version + 1
+        s.last = (raw.version, raw.topic, raw.position)
 
 
-def _version_of(hashes: dict[int, str], digest: str) -> int | None:
+def _version_of(hashes: Digests, digest: str) -> int | None:
     for version, value in hashes.items():
         if value == digest:
             return version

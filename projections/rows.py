@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 #: The state of a rollback's lifecycle row in the views while it is open.
@@ -45,3 +47,29 @@ class HistoryEntry:
 
     def as_dict(self) -> dict[str, Any]:
         return dict(self.__dict__)
+
+
+def environment_status(env: str, r: Sequence[Any] | None, opened: str | None,
+                       rolling: tuple[str, str] | None) -> EnvironmentStatus:
+    """One environment's status from its ``floe_env_state`` row (environment … locked_at;
+    None: no row) and its newest open promotion and rollback (version, requested at)."""
+    rollback = _open_rollback(rolling, r[4] if r is not None else None)
+    if r is None:
+        return EnvironmentStatus(environment=env, open_promotion=opened,
+                                 open_rollback=rollback)
+    return EnvironmentStatus(
+        environment=env, version=r[1], digest=r[2], promoted_by=r[3], promoted_at=r[4],
+        via=r[5], locked=bool(r[6]), lock_reason=r[7] or None, locked_by=r[8] or None,
+        locked_at=r[9] or None, open_promotion=opened, open_rollback=rollback,
+    )
+
+
+def _open_rollback(requested: tuple[str, str] | None, live_since: str | None) -> str | None:
+    """The version of the newest rollback requested and not completed, unless something went
+    live after it was requested (as ``ArtifactState.open_rollback`` decides)."""
+    if requested is None:
+        return None
+    version, at = requested
+    if live_since and datetime.fromisoformat(live_since) >= datetime.fromisoformat(at):
+        return None
+    return version

@@ -22,7 +22,7 @@ from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.audit import RawEvent
 
-PAGE = 1000
+PAGE = 5000
 _MAPPER = PydanticMapper(transcoder=JSONTranscoder())
 
 
@@ -33,6 +33,7 @@ class AuditableStore(Protocol):
     def snapshot_states(self, artifact_id: str) -> list[tuple[int, dict[str, Any]]]: ...
     def stream_events(self, artifact_id: str) -> Iterator[ArtifactEvent]: ...
     def view_notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]: ...
+    def snapshotted_streams(self) -> set[str]: ...
 
     @property
     def views(self) -> EnvironmentViews: ...

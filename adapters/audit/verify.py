@@ -26,6 +26,7 @@ from floe_ledger.adapters.audit.export import read_jsonl
 from floe_ledger.adapters.audit.registry_check import check_registry
 from floe_ledger.adapters.audit.snapshot_check import check_snapshots
 from floe_ledger.adapters.audit.views_check import check_views
+from floe_ledger.adapters.audit.views_job import ViewsJob
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError, quoted
 from floe_ledger.projections.audit import (
     Anchor,
@@ -196,12 +197,31 @@ def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool
                   snapshots: bool = True) -> VerifyOutcome:
     """Verify the chain from the first event of every stream, then the anchors and drift."""
     start = time.perf_counter()
+    job = ViewsJob.start(app.store) if snapshots else None  # the views, beside the chain
+    try:
+        outcome = _verify(app, rows, job, registry=registry, checkpoint=checkpoint,
+                          public_key=public_key, snapshots=snapshots)
+    except BaseException:
+        if job is not None:
+            job.cancel()
+        raise
+    outcome.seconds = time.perf_counter() - start
+    return outcome
+
+
+def _verify(app: AuditSources, rows: Iterable[RawEvent], job: ViewsJob | None, *,
+            registry: bool, checkpoint: Path | None, public_key: Path | None,
+            snapshots: bool) -> VerifyOutcome:
     verifier, tags = ChainVerifier(), TagFold()
-    pairs = with_events(rows) if registry else ((raw, None) for raw in rows)
-    for raw, event in pairs:
-        verifier.feed(raw)
-        if event is not None:
-            tags.feed(event)
+    if registry:
+        for raw, event in with_events(rows):
+            verifier.feed(raw)
+            if event is not None:
+                tags.feed(event)
+    else:
+        feed = verifier.feed
+        for raw in rows:
+            feed(raw)
     outcome = VerifyOutcome(verifier.finish())
     outcome.breaks = list(outcome.report.breaks)
     anchors: list[Anchor] = []
@@ -215,8 +235,11 @@ def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool
         outcome.snapshots, found = check_snapshots(app.store, streams)
         outcome.breaks += found
         if not outcome.breaks:  # views of a broken ledger differ from its fold anyway
-            outcome.breaks += check_views(app.store, streams)
-    outcome.seconds = time.perf_counter() - start
+            outcome.breaks += (job.breaks(streams) if job is not None
+                               else check_views(app.store, streams))
+            job = None
+    if job is not None:
+        job.cancel()
     return outcome
 
 

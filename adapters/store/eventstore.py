@@ -32,6 +32,7 @@ from eventsourcing.utils import Environment
 from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper, UntrustedSnapshot
+from floe_ledger.adapters.store.rows import RowReader, decode_rows
 from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.adapters.system.files import private_file
 from floe_ledger.adapters.system.secrets import local_secret
@@ -43,6 +44,7 @@ from floe_ledger.projections.audit import RawEvent
 from floe_ledger.projections.environment import PROJECTED_TOPICS
 
 SNAPSHOT_INTERVAL = 100
+REBUILD_PAGE = 5000  # events folded per transaction by ``floe ledger rebuild``
 log = get_logger("floe.ledger")
 
 
@@ -99,8 +101,13 @@ class EventStoreLedger:
             conn = sqlite3.connect(location.path, timeout=30, isolation_level=None,
                                    check_same_thread=False)
             conn.execute("PRAGMA journal_mode=WAL")
+            # The views are derived: a commit of theirs lost to a power cut is folded again
+            # from the events (WAL keeps the file consistent); events are committed by the
+            # store's own connection, which keeps SQLite's full synchronous mode.
+            conn.execute("PRAGMA synchronous=NORMAL")
             views = EnvironmentViews(_AutoCommit(conn))
         self.views = views
+        self.rows = RowReader(views.conn, location.kind)
         if create_tables:
             self.views.create_schema()
 
@@ -162,14 +169,11 @@ class EventStoreLedger:
     # ---- notifications and views ------------------------------------------------------
 
     def notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]:
-        items = self.app.recorder.select_notifications(start=start, limit=limit)
-        return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
+        return decode_rows(self.rows.rows(start, limit), self.app.mapper)
 
     def view_notifications(self, start: int, limit: int) -> list[tuple[int, ArtifactEvent]]:
         """Only the events a view folds (the filter runs in the database)."""
-        items = self.app.recorder.select_notifications(start=start, limit=limit,
-                                                       topics=PROJECTED_TOPICS)
-        return [(n.id, cast(ArtifactEvent, self.app.mapper.to_domain_event(n))) for n in items]
+        return decode_rows(self.rows.rows(start, limit, PROJECTED_TOPICS), self.app.mapper)
 
     def raw_notifications(self, start: int, limit: int) -> list[RawEvent]:
         """Up to ``limit`` rows from position ``start`` on, as stored (never decoded).
@@ -177,10 +181,20 @@ class EventStoreLedger:
         The audit reads these: a row that no longer decodes must still reach the chain check.
         """
         with damaged_ledger(self.location):
-            items = self.app.recorder.select_notifications(start=start, limit=limit)
-        return [RawEvent(position=int(n.id), artifact_id=str(n.originator_id),
-                         version=int(n.originator_version), topic=str(n.topic), state=n.state)
-                for n in items]
+            items = self.rows.rows(start, limit)
+        return [RawEvent(*row) for row in items]
+
+    def reader_spec(self) -> dict[str, str]:
+        """Where another process can read this ledger: a SQLite path, or PostgreSQL's
+        connection parameters and password (never logged; for ``views_job`` on stdin)."""
+        if self.location.kind == "sqlite":
+            return {"kind": "sqlite", "path": str(self.location.path)}
+        info = self.views.conn.raw.info  # type: ignore[attr-defined]  # PgConnection
+        return {"kind": "postgresql", "dsn": info.dsn, "password": info.password or ""}
+
+    def snapshotted_streams(self) -> set[str]:
+        """The artifact ids that have snapshot rows (the audit compares those)."""
+        return self.rows.snapshotted()
 
     def snapshot_states(self, artifact_id: str) -> list[tuple[int, dict[str, Any]]]:
         """Every snapshot row of a stream as stored, seal or not: (version, state). The audit
@@ -214,7 +228,7 @@ class EventStoreLedger:
         self.views.drop()
         self.views.create_schema()
         return self.views.catch_up(self.view_notifications, head=self.max_position,
-                                   on_page=on_progress)
+                                   on_page=on_progress, page=REBUILD_PAGE)
 
 
 class _AutoCommit:
@@ -225,6 +239,9 @@ class _AutoCommit:
 
     def execute(self, sql: str, params: Any = ()) -> Any:
         return self._conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Any) -> Any:
+        return self._conn.executemany(sql, rows)
 
     def commit(self) -> None:
         if self._conn.in_transaction:

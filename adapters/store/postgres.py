@@ -180,6 +180,11 @@ class PgConnection:
             return self.raw.execute(sql, params)
         return self.raw.execute(sql, prepare=False)
 
+    def executemany(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        """One statement for many parameter rows (pipelined by psycopg)."""
+        with self.raw.cursor() as cur:
+            cur.executemany(sql, rows)
+
     def commit(self) -> None:
         self.raw.commit()
 

@@ -18,11 +18,15 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections.abc import Callable, Mapping, Sequence
-from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from floe_ledger.projections.rows import ROLLING_BACK, EnvironmentStatus, HistoryEntry
+from floe_ledger.projections.rows import (
+    ROLLING_BACK,
+    EnvironmentStatus,
+    HistoryEntry,
+    environment_status,
+)
 
 if TYPE_CHECKING:
     from floe_ledger.adapters.store.location import LedgerLocation
@@ -51,31 +55,8 @@ def read_statuses(conn: _Conn, ph: str, artifact_id: str,
     opened = {str(r[0]): str(r[1]) for r in open_rows if r[2] == "open"}
     rolling = {str(r[0]): (str(r[1]), str(r[3])) for r in open_rows if r[2] == ROLLING_BACK}
     by_env = {str(r[0]): r for r in rows}
-    out = []
-    for env in environments:
-        r = by_env.get(env)
-        rollback = _open_rollback(rolling.get(env), r[4] if r is not None else None)
-        if r is None:
-            out.append(EnvironmentStatus(environment=env, open_promotion=opened.get(env),
-                                         open_rollback=rollback))
-            continue
-        out.append(EnvironmentStatus(
-            environment=env, version=r[1], digest=r[2], promoted_by=r[3], promoted_at=r[4],
-            via=r[5], locked=bool(r[6]), lock_reason=r[7] or None, locked_by=r[8] or None,
-            locked_at=r[9] or None, open_promotion=opened.get(env), open_rollback=rollback,
-        ))
-    return out
-
-
-def _open_rollback(requested: tuple[str, str] | None, live_since: str | None) -> str | None:
-    """The version of the newest rollback requested and not completed, unless something went
-    live after it was requested (as ``ArtifactState.open_rollback`` decides)."""
-    if requested is None:
-        return None
-    version, at = requested
-    if live_since and datetime.fromisoformat(live_since) >= datetime.fromisoformat(at):
-        return None
-    return version
+    return [environment_status(env, by_env.get(env), opened.get(env), rolling.get(env))
+            for env in environments]
 
 
 def read_history(conn: _Conn, ph: str, artifact_id: str, environment: str | None,

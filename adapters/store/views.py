@@ -21,11 +21,9 @@ from floe_ledger.adapters.store.readers import (
 from floe_ledger.domain.model.events import ArtifactEvent
 from floe_ledger.projections.environment import (
     AppendHistory,
-    RegisterArtifact,
     SetLive,
     SetLock,
     SetPromotion,
-    ViewOp,
     project,
 )
 from floe_ledger.projections.rows import EnvironmentStatus, HistoryEntry
@@ -44,6 +42,9 @@ SCHEMA = [
     "at TEXT, reason TEXT, ref_id TEXT, details TEXT, PRIMARY KEY (position, seq))",
     "CREATE INDEX IF NOT EXISTS floe_history_env ON floe_history (artifact_id, environment, "
     "position)",
+    # status reads a repository's open promotions: without it, a scan of every promotion
+    "CREATE INDEX IF NOT EXISTS floe_promotions_artifact ON floe_promotions (artifact_id, "
+    "state)",
 ]
 TABLES = ["floe_tracking", "floe_artifacts", "floe_env_state", "floe_promotions", "floe_history"]
 
@@ -90,7 +91,7 @@ class EnvironmentViews:
                       ).fetchone()
         return int(row[0]) if row else 0
 
-    def catch_up(self, notifications: Notifications, page: int = 500,
+    def catch_up(self, notifications: Notifications, page: int = 2000,
                  head: Callable[[], int] | None = None,
                  on_page: Callable[[int], object] | None = None) -> int:
         """Apply every notification after the tracked position; returns how many.
@@ -135,9 +136,7 @@ class EnvironmentViews:
             current = self.position()
             fresh = [(pos, e) for pos, e in batch if pos > current]
             with self._pipeline():
-                for pos, event in fresh:
-                    for seq, op in enumerate(project(event)):
-                        self._apply(pos, seq, op)
+                self._apply_all(fresh)
                 if fresh:
                     self._x(
                         "INSERT INTO floe_tracking (name, position) VALUES (?, ?) ON CONFLICT "
@@ -155,43 +154,18 @@ class EnvironmentViews:
         pipeline = getattr(self.conn, "pipeline", None)
         return pipeline() if callable(pipeline) else nullcontext()
 
-    def _apply(self, pos: int, seq: int, op: ViewOp) -> None:
-        if isinstance(op, RegisterArtifact):
-            self._x("INSERT INTO floe_artifacts VALUES (?, ?) ON CONFLICT (artifact_id) DO NOTHING",
-                    (str(op.artifact_id), op.repository))
-        elif isinstance(op, SetLive):
-            self._x(
-                "INSERT INTO floe_env_state (artifact_id, environment, version, digest, "
-                "promoted_by, promoted_at, via, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (artifact_id, environment) DO UPDATE SET version = excluded.version,"
-                " digest = excluded.digest, promoted_by = excluded.promoted_by, promoted_at = "
-                "excluded.promoted_at, via = excluded.via, ref_id = excluded.ref_id",
-                (str(op.artifact_id), op.environment, op.version, op.digest, op.by, op.at, op.via,
-                 op.ref_id),
-            )
-        elif isinstance(op, SetLock):
-            self._x(
-                "INSERT INTO floe_env_state (artifact_id, environment, locked, lock_reason, "
-                "locked_by, locked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (artifact_id, "
-                "environment) DO UPDATE SET locked = excluded.locked, lock_reason = "
-                "excluded.lock_reason, locked_by = excluded.locked_by, locked_at = "
-                "excluded.locked_at",
-                (str(op.artifact_id), op.environment, int(op.locked), op.reason, op.by, op.at),
-            )
-        elif isinstance(op, SetPromotion):
-            self._x(
-                "INSERT INTO floe_promotions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT "
-                "(promotion_id) DO UPDATE SET state = excluded.state, at = excluded.at",
-                (op.promotion_id, str(op.artifact_id), op.version, op.target, op.state,
-                 op.operator, op.at),
-            )
-        elif isinstance(op, AppendHistory):
-            h = op.entry
-            self._x(
-                "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (pos, seq, str(op.artifact_id), h.environment, h.kind, h.version, h.digest,
-                 h.operator, h.at, h.reason, h.ref_id, stored_details(h)),
-            )
+    def _apply_all(self, events: list[tuple[int, ArtifactEvent]]) -> None:
+        """Every view operation of ``events``: one ``executemany`` per statement, each
+        upserted key written once, as its last operation leaves it (see :func:`_collapse`)."""
+        many = getattr(self.conn, "executemany", None)
+        for sql, rows in _collapse(events).items():
+            if not rows:
+                continue
+            if callable(many):
+                many(self._sql(sql), rows)
+            else:
+                for params in rows:
+                    self._x(sql, params)
 
     def close(self) -> None:
         """Close the connection (sqlite3 and psycopg both have ``close``)."""
@@ -218,3 +192,69 @@ class EnvironmentViews:
 
     def history(self, artifact_id: UUID, environment: str | None, limit: int) -> list[HistoryEntry]:
         return read_history(self.conn, self.ph, str(artifact_id), environment, limit)
+
+
+_UPSERT_LIVE = (
+    "INSERT INTO floe_env_state (artifact_id, environment, version, digest, promoted_by, "
+    "promoted_at, via, ref_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (artifact_id, "
+    "environment) DO UPDATE SET version = excluded.version, digest = excluded.digest, "
+    "promoted_by = excluded.promoted_by, promoted_at = excluded.promoted_at, via = "
+    "excluded.via, ref_id = excluded.ref_id")
+_UPSERT_LOCK = (
+    "INSERT INTO floe_env_state (artifact_id, environment, locked, lock_reason, locked_by, "
+    "locked_at) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (artifact_id, environment) DO UPDATE SET "
+    "locked = excluded.locked, lock_reason = excluded.lock_reason, locked_by = "
+    "excluded.locked_by, locked_at = excluded.locked_at")
+_UPSERT_PROMOTION = (
+    "INSERT INTO floe_promotions VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (promotion_id) DO "
+    "UPDATE SET state = excluded.state, at = excluded.at")
+_INSERT_ARTIFACT = (
+    "INSERT INTO floe_artifacts VALUES (?, ?) ON CONFLICT (artifact_id) DO NOTHING")
+_INSERT_HISTORY = "INSERT INTO floe_history VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+
+
+def _collapse(events: list[tuple[int, ArtifactEvent]]) -> dict[str, list[Sequence[Any]]]:
+    """The rows each statement writes for ``events``, as applying their operations one by
+    one would leave the tables.
+
+    An environment row's live columns are those of its last SetLive, its lock columns those
+    of its last SetLock (the two upserts write different columns, so they commute); a
+    promotion row keeps what its first SetPromotion wrote (the upsert changes only its state
+    and time) with the last state and time; an artifact row is its first (DO NOTHING);
+    every history line is kept.
+    """
+    live: dict[tuple[str, str], Sequence[Any]] = {}
+    lock: dict[tuple[str, str], Sequence[Any]] = {}
+    promotions: dict[str, list[Any]] = {}
+    artifacts: dict[str, Sequence[Any]] = {}
+    history: list[Sequence[Any]] = []
+    ids: dict[UUID, str] = {}
+    for pos, event in events:
+        for seq, op in enumerate(project(event)):
+            o: Any = op  # dispatched on its exact type below
+            aid = ids.get(o.artifact_id)
+            if aid is None:
+                aid = ids[o.artifact_id] = str(o.artifact_id)
+            kind = type(o)
+            if kind is AppendHistory:
+                h = o.entry
+                history.append((pos, seq, aid, h.environment, h.kind, h.version, h.digest,
+                                h.operator, h.at, h.reason, h.ref_id, stored_details(h)))
+            elif kind is SetPromotion:
+                found = promotions.get(o.promotion_id)
+                if found is None:
+                    promotions[o.promotion_id] = [o.promotion_id, aid, o.version, o.target,
+                                                  o.state, o.operator, o.at]
+                else:
+                    found[4], found[6] = o.state, o.at
+            elif kind is SetLive:
+                live[(aid, o.environment)] = (aid, o.environment, o.version, o.digest, o.by,
+                                              o.at, o.via, o.ref_id)
+            elif kind is SetLock:
+                lock[(aid, o.environment)] = (aid, o.environment, int(o.locked), o.reason, o.by,
+                                              o.at)
+            else:  # RegisterArtifact
+                artifacts.setdefault(aid, (aid, o.repository))
+    return {_INSERT_ARTIFACT: list(artifacts.values()), _UPSERT_LIVE: list(live.values()),
+            _UPSERT_LOCK: list(lock.values()), _UPSERT_PROMOTION: list(promotions.values()),
+            _INSERT_HISTORY: history}

@@ -7,15 +7,15 @@ link, so a stream that was edited, reordered or cut in the middle does not load.
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any, ClassVar
 from uuid import UUID
 
-import rfc8785
 from eventsourcing.domain import CanInitAggregate, CanMutateAggregate
 from eventsourcing.utils import register_topic
 from pydantic import BaseModel, ConfigDict
+
+from floe_ledger.domain.model.canonical import document_hash
 
 GENESIS = "0" * 64
 TOPIC_PREFIX = "floe.ledger/"
@@ -27,7 +27,7 @@ class TamperError(Exception):
 
 def event_hash(topic: str, state: dict[str, Any]) -> str:
     """sha256 of the canonical JSON of an event (``state`` as stored, mode="json")."""
-    return hashlib.sha256(rfc8785.dumps({"topic": topic, "event": state})).hexdigest()
+    return document_hash(topic, state)
 
 
 class ArtifactEvent(BaseModel, CanMutateAggregate[UUID]):
@@ -75,7 +75,20 @@ class ArtifactEvent(BaseModel, CanMutateAggregate[UUID]):
         return aggregate
 
     def apply(self, aggregate: Any) -> None:
-        aggregate.when(self)
+        # ``aggregate.when(self)``, without the wrapper Python 3.11's singledispatchmethod
+        # builds on every attribute access (a quarter of the cost of replaying an event)
+        cls = type(aggregate)
+        if cls not in _WHEN:
+            when = next(k.__dict__["when"] for k in cls.__mro__ if "when" in k.__dict__)
+            _WHEN[cls] = getattr(when, "dispatcher", None)
+        dispatcher = _WHEN[cls]
+        if dispatcher is None:
+            aggregate.when(self)
+        else:
+            dispatcher.dispatch(type(self))(aggregate, self)
+
+
+_WHEN: dict[type, Any] = {}  # aggregate class -> the singledispatch registry of its ``when``
 
 
 register_topic(ArtifactEvent.TOPIC, ArtifactEvent)
