@@ -32,7 +32,8 @@ dev:
 	rm -f $(STAMP)
 	$(MAKE) $(STAMP)
 
-# Debian packages the tests use: a real OCI registry, htpasswd, PostgreSQL.
+# Debian packages the tests use: a real OCI registry, htpasswd, PostgreSQL, skopeo,
+# and Chromium with its driver (the dashboard is tested in a real headless browser).
 system-deps:
 	@missing=""; \
 	command -v docker-registry >/dev/null || missing="$$missing docker-registry"; \
@@ -40,6 +41,8 @@ system-deps:
 	command -v openssl >/dev/null || missing="$$missing openssl"; \
 	command -v skopeo >/dev/null || missing="$$missing skopeo"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
+	command -v chromium >/dev/null || missing="$$missing chromium"; \
+	command -v chromedriver >/dev/null || missing="$$missing chromium-driver"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing >/dev/null; \
