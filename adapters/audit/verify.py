@@ -14,6 +14,7 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from floe_ledger.adapters.archive.check import check_archive
 from floe_ledger.adapters.audit.checkpoint import (
     checkpoint_private_key,
     read_checkpoint,
@@ -42,7 +43,11 @@ if TYPE_CHECKING:
     from floe_ledger.adapters.audit.events import AuditableStore
     from floe_ledger.adapters.store.location import LedgerLocation
     from floe_ledger.domain.model.config import ManifestConfig
+    from floe_ledger.domain.services.audit_sinks import ArchiveReader
     from floe_ledger.domain.services.ports import Registry
+
+
+ArchiveSource = tuple["ArchiveReader", str]  # an archive to read, and where it is
 
 
 class AuditSources(Protocol):
@@ -118,6 +123,7 @@ class VerifyOutcome:
     invalid_records: list[dict[str, str]] = field(default_factory=list)
     snapshots: int = 0  # snapshot rows compared with the state their events fold to
     heads: list[dict[str, Any]] = field(default_factory=list)  # registry head anchors read
+    archive: dict[str, Any] | None = None  # what --archive proved (ARCH-06)
     incomplete: list[dict[str, str]] = field(default_factory=list)  # recorded, not completed
     seconds: float = 0.0
 
@@ -139,6 +145,7 @@ class VerifyOutcome:
                 i for i in self.incomplete if i["kind"] == "promotion"],
             "incomplete_rollbacks": [i for i in self.incomplete if i["kind"] == "rollback"],
             "warnings": self.warnings, "seconds": round(self.seconds, 3),
+            **({"archive": self.archive} if self.archive is not None else {}),
         }
 
     def error(self) -> IntegrityError:
@@ -194,13 +201,19 @@ def _incomplete_message(incomplete: list[dict[str, str]]) -> tuple[str, str]:
 
 def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool = False,
                   checkpoint: Path | None = None, public_key: Path | None = None,
-                  snapshots: bool = True) -> VerifyOutcome:
-    """Verify the chain from the first event of every stream, then the anchors and drift."""
+                  snapshots: bool = True, archive: ArchiveSource | None = None
+                  ) -> VerifyOutcome:
+    """Verify the chain from the first event of every stream, then the anchors, drift and
+    the archive (``archive``: a reader and its location)."""
     start = time.perf_counter()
     job = ViewsJob.start(app.store) if snapshots else None  # the views, beside the chain
     try:
         outcome = _verify(app, rows, job, registry=registry, checkpoint=checkpoint,
                           public_key=public_key, snapshots=snapshots)
+        if archive is not None:
+            found = check_archive(outcome.report, *archive)
+            outcome.archive = found.as_dict()
+            outcome.breaks += found.breaks
     except BaseException:
         if job is not None:
             job.cancel()

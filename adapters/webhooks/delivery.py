@@ -16,7 +16,6 @@ reach warnings, logs or the outbox's error text.
 
 from __future__ import annotations
 
-import sqlite3
 import ssl
 import threading
 import time
@@ -30,6 +29,7 @@ import httpx
 
 from floe_ledger.adapters.identity.process import LocalProcessProbe
 from floe_ledger.adapters.observability.logs import get_logger
+from floe_ledger.adapters.store.outbox_db import open_outbox
 from floe_ledger.adapters.system.net import retry_after_seconds
 from floe_ledger.adapters.webhooks.outbox import Delivery, Endpoint, Outbox, Outcome, endpoints
 from floe_ledger.adapters.webhooks.requests import Prepared, endpoint_label, expand, prepare_request
@@ -208,35 +208,17 @@ OUTBOX_LOCK_KEY = 0x666C6F65_7768  # serialises the outbox DDL on a shared Postg
 
 @contextmanager
 def outbox_for(store: Any, env: Mapping[str, str]) -> Iterator[Outbox]:
-    """The outbox in the ledger's own database (SQLite file or PostgreSQL), tables ensured.
+    """The webhook outbox in the ledger's own database (SQLite file or PostgreSQL).
 
     Args:
         store: an EventStoreLedger (its ``location`` names the database).
         env: the injected environment (PGPASSWORD for PostgreSQL).
     """
-    location = store.location
-    if location.kind == "postgresql":
-        from floe_ledger.adapters.store.postgres import PgConnection, connect, postgres_target
+    def make(conn: Any, placeholder: str, begin: str) -> Outbox:
+        return Outbox(conn, placeholder=placeholder, begin=begin, probe=LocalProcessProbe())
 
-        pg = PgConnection(connect(postgres_target(location, env)))
-        try:
-            pg.execute("BEGIN")
-            pg.execute("SELECT pg_advisory_xact_lock(%s)", (OUTBOX_LOCK_KEY,))
-            outbox = Outbox(pg, placeholder="%s", begin="BEGIN", probe=LocalProcessProbe())
-            outbox.create_schema()  # commits, which releases the lock
-            yield outbox
-        finally:
-            pg.close()
-        return
-    conn = sqlite3.connect(location.path, timeout=30, isolation_level=None,
-                           check_same_thread=False)
-    try:
-        conn.execute("PRAGMA journal_mode=WAL")
-        outbox = Outbox(conn, probe=LocalProcessProbe())
-        outbox.create_schema()
+    with open_outbox(store, env, make, lock_key=OUTBOX_LOCK_KEY) as outbox:
         yield outbox
-    finally:
-        conn.close()
 
 
 def notify_after_command(store: Any, repository: str, webhooks: Sequence[WebhookConfig],

@@ -16,14 +16,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 import uuid
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, Protocol
+from typing import Protocol
 
-from floe_ledger.adapters.store.views import Connection
+from floe_ledger.adapters.store.outbox_db import LeaseProbe, OutboxTable, retry_delay
+
+__all__ = ["Delivery", "Endpoint", "LeaseProbe", "Outbox", "Outcome", "endpoints", "retry_delay"]
 from floe_ledger.adapters.webhooks.payloads import event_type_of, payload_for
 from floe_ledger.domain.model.config import WebhookConfig
 from floe_ledger.domain.model.events import ArtifactEvent
@@ -44,13 +45,6 @@ SCHEMA = [
     "CREATE TABLE IF NOT EXISTS floe_webhook_tracking (name TEXT PRIMARY KEY, "
     "position BIGINT NOT NULL)",
 ]
-
-
-class LeaseProbe(Protocol):
-    """Who holds a lease, and whether that process still runs (LocalProcessProbe)."""
-
-    def owner(self) -> str: ...
-    def alive(self, owner: str) -> bool | None: ...
 
 
 class NotificationSource(Protocol):
@@ -116,46 +110,8 @@ class Outcome:
     error: str = ""
 
 
-def retry_delay(rounds: int) -> float:
-    """Seconds before an automatic retry after ``rounds`` failed rounds: 1 min doubling to 1 h."""
-    return float(min(60 * 2 ** max(0, rounds - 1), 3600))
-
-
-class Outbox:
-    """Webhook deliveries in the ledger database.
-
-    Args:
-        conn: a DB-API connection in autocommit mode (transactions are explicit): sqlite3
-            with ``isolation_level=None``, or the PostgreSQL adapter's PgConnection.
-        placeholder: ``?`` for sqlite3, ``%s`` for psycopg.
-        begin: the statement that opens a write transaction.
-        clock: seconds since the epoch (tests pass their own).
-        probe: who this process is (``owner()``, kept with each lease it takes) and whether
-            another lease holder still runs (``alive(owner)``): the lease of a process that
-            died (SIGKILL mid-delivery) is taken over at once instead of when it expires.
-    """
-
-    def __init__(self, conn: Connection, *, placeholder: str = "?",
-                 begin: str = "BEGIN IMMEDIATE", clock: Callable[[], float] = time.time,
-                 probe: LeaseProbe | None = None) -> None:
-        self.conn = conn
-        self.ph = placeholder
-        self.begin = begin
-        self.clock = clock
-        self.probe = probe
-
-    def _x(self, sql: str, params: Sequence[Any] = ()) -> Any:
-        return self.conn.execute(sql.replace("?", self.ph) if self.ph != "?" else sql, params)
-
-    def _transaction(self, work: Callable[[], Any]) -> Any:
-        self.conn.execute(self.begin)
-        try:
-            result = work()
-            self.conn.commit()
-        except BaseException:
-            self.conn.rollback()
-            raise
-        return result
+class Outbox(OutboxTable):
+    """Webhook deliveries in the ledger database (constructor: :class:`OutboxTable`)."""
 
     def create_schema(self) -> None:
         for stmt in SCHEMA:

@@ -7,6 +7,8 @@
     floe audit history --env prod --since 2026-11-01 -o json
     floe audit export --format sqlite -O ledger.db     # datasette ledger.db
     floe audit checkpoint --key cp.pem -O cp.json
+    floe audit archive                                 # upload the archive outbox now
+    floe audit verify --archive s3://floe-audit/prod   # prove the ledger against the archive
 
 Exit 14 when a check fails: the first broken event is named (artifact, version,
 kind, reason), and every tag moved or deleted outside floe is listed.
@@ -17,16 +19,20 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from floe_ledger.cli.app import App
+from floe_ledger.cli.commands.audit_archive import archive, archive_object
 from floe_ledger.cli.complete import environments as complete_environments
 from floe_ledger.cli.options import MAX_ROWS, floe_command, writing
 from floe_ledger.cli.output import Output
 from floe_ledger.cli.progress import progress, shows_progress
-from floe_ledger.domain.model.errors import UsageError, quoted
+from floe_ledger.domain.model.errors import NotFoundError, UsageError, quoted
+
+if TYPE_CHECKING:
+    from floe_ledger.domain.model.config import AuditConfig
 
 F = TypeVar("F", bound=Callable[..., Any])
 PathType = click.Path(path_type=Path, dir_okay=False)
@@ -48,23 +54,34 @@ def audit() -> None:
 @click.option("--checkpoint", type=PathType, default=None,
               help="A signed checkpoint whose heads the ledger must still hold.")
 @click.option("--public-key", type=PathType, default=None, help="PEM key of the checkpoint.")
+@click.option("--archive", "archive_url", default=None, metavar="s3://BUCKET/PREFIX",
+              help="A write-once archive every archived event must still match.")
 @export_option
 @floe_command(traced=True, ledger_option=True)
 def verify(app: App, out: Output, check_registry: bool, checkpoint: Path | None,
-           public_key: Path | None, export: Path | None) -> None:
+           public_key: Path | None, archive_url: str | None, export: Path | None) -> None:
     """Replay every stream from its first event (never a snapshot) and check every hash.
 
     Names the first event that breaks (edited, removed, reordered, or truncated when a
-    registry record or a checkpoint saw a newer head) and exits 14.
+    registry record, a checkpoint or the archive saw a newer head) and exits 14. With
+    --archive, every event in the archive must be in the ledger with the same hash; ledger
+    events newer than the archive are counted as not yet archived.
     """
     from floe_ledger.adapters.audit import verify as audit_ops
     from floe_ledger.cli.render.audit import render_verify
 
-    rows = audit_ops.ledger_rows(app, export)
-    with progress(out, "verifying events", _size(app, out) if export is None else None) as bar:
+    source = _archive_source(app, archive_url)
+    ledger = export is None
+    try:
+        rows = audit_ops.ledger_rows(app, export)
+    except NotFoundError:
+        if source is None or export is not None:
+            raise
+        rows, ledger = iter(()), False  # no ledger at all: the archive says what is gone
+    with progress(out, "verifying events", _size(app, out) if ledger else None) as bar:
         outcome = audit_ops.verify_ledger(app, bar.track(rows), registry=check_registry,
                                           checkpoint=checkpoint, public_key=public_key,
-                                          snapshots=export is None)
+                                          snapshots=ledger, archive=source)
     if not out.structured:
         render_verify(out, outcome)
     if not outcome.ok:
@@ -198,6 +215,12 @@ def checkpoint(app: App, out: Output, key: Path, out_path: Path) -> None:
     with writing(out_path):
         result = audit_ops.create_checkpoint(app, key, out_path,
                                              password.encode() if password else None)
+    configured = _audit(app)
+    if configured is not None and configured.sinks():  # ARCH-03: write-once too
+        from floe_ledger.adapters.archive.objects import checkpoint_object
+        from floe_ledger.adapters.audit.checkpoint import read_checkpoint
+
+        archive_object(app, out, checkpoint_object(read_checkpoint(out_path)))
     if out.structured:
         out.result(result)
     else:
@@ -206,10 +229,28 @@ def checkpoint(app: App, out: Output, key: Path, out_path: Path) -> None:
                           f"to {result['path']}")
 
 
+def _archive_source(app: App, url: str | None) -> tuple[Any, str] | None:
+    """The archive to prove the ledger against, and its location."""
+    if url is None:
+        return None
+    from floe_ledger.adapters.archive.s3 import reader_for_url
+
+    configured = _audit(app)
+    reader = reader_for_url(url, configured.s3 if configured is not None else None)
+    return reader, reader.location()
+
+
+def _audit(app: App) -> AuditConfig | None:
+    """``artifacts.audit`` when there is a manifest (audit commands also run without one)."""
+    if not app.settings.manifest_path.is_file():
+        return None
+    return app.manifest.artifacts.audit
+
+
 def _size(app: App, out: Output) -> int | None:
     """The ledger's events, for a progress bar: asked only when one is shown."""
     return app.store.max_position() if shows_progress(out) else None
 
 
-for _command in (verify, replay, history, export, checkpoint):
+for _command in (verify, replay, history, export, checkpoint, archive):
     audit.add_command(_command)

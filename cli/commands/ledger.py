@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import click
 
+from floe_ledger.cli.after_command import after_command
 from floe_ledger.cli.app import App
-from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.complete import environments
 from floe_ledger.cli.options import floe_command, require_reason
 from floe_ledger.cli.output import Output
@@ -85,7 +85,7 @@ def adopt(app: App, out: Output, version: str, environment: str, reason: str | N
             out.console.print(f"Adopted {result.tag} ({result.digest}) as evidence "
                               f"{result.version} passed {result.environment}")
     finally:
-        notify_webhooks(app, out)
+        after_command(app, out)
 
 
 for _command in (init, rebuild, adopt):

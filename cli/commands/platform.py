@@ -7,8 +7,8 @@ from typing import Any
 
 import click
 
+from floe_ledger.cli.after_command import after_command
 from floe_ledger.cli.app import App
-from floe_ledger.cli.commands.webhooks import notify_webhooks
 from floe_ledger.cli.complete import environments, versions
 from floe_ledger.cli.options import MAX_ROWS, floe_command, plain_text, require_reason
 from floe_ledger.cli.output import Output
@@ -90,7 +90,7 @@ def promote(app: App, out: Output, version: str, source: str | None, target: str
             raise SystemExit(int(result.blocking[0]["exit_code"]))
     finally:
         if not dry_run:
-            notify_webhooks(app, out)
+            after_command(app, out)
 
 
 def _blocking_error(blocking: dict[str, Any]) -> dict[str, Any]:
@@ -218,7 +218,7 @@ def rollback(app: App, out: Output, version: str, environment: str, reason: str 
             raise SystemExit(int(result.blocking[0]["exit_code"]))
     finally:
         if not dry_run:
-            notify_webhooks(app, out)
+            after_command(app, out)
 
 
 @click.command()
@@ -259,7 +259,7 @@ def _set_lock(app: App, out: Output, environment: str, reason: str | None, *,
             render_lock(out, environment, changed, lock, text, app.operator.name,
                         locking=locking)
     finally:
-        notify_webhooks(app, out)
+        after_command(app, out)
 
 
 @click.command()

@@ -182,12 +182,55 @@ class DependentConfig(_Strict):
     constraint: str | None = None
 
 
+class S3ArchiveConfig(_Strict):
+    """The S3 Object Lock audit archive (``artifacts.audit.s3``, ARCH-01..). Credentials are
+    never here: boto3 takes them from the standard AWS chain."""
+
+    bucket: str = Field(min_length=3, max_length=63, pattern=r"^[a-z0-9][a-z0-9.-]+[a-z0-9]$")
+    prefix: str = ""
+    retention_days: int = Field(ge=1, le=36500)
+    mode: Literal["compliance", "governance"] = "compliance"
+    endpoint_url: str | None = None  # an S3-compatible server (MinIO, Ceph, ...)
+    region: str | None = None
+
+    @field_validator("prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        return value.strip("/")
+
+
+class AuditConfig(BaseModel):
+    """Write-once audit archives (``artifacts.audit``): ``s3`` is built in; any other key
+    names a sink installed through the ``floe.audit_sinks`` entry point group and holds its
+    settings, passed to it as they are."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    s3: S3ArchiveConfig | None = None
+
+    def sinks(self) -> dict[str, dict[str, Any]]:
+        """Every configured sink's name and settings, ``s3`` first."""
+        found: dict[str, dict[str, Any]] = {}
+        if self.s3 is not None:
+            found["s3"] = self.s3.model_dump()
+        for name, value in (self.model_extra or {}).items():
+            found[name] = dict(value) if isinstance(value, dict) else {}
+        return found
+
+    @model_validator(mode="after")
+    def _extra_are_mappings(self) -> AuditConfig:
+        for name, value in (self.model_extra or {}).items():
+            if value is not None and not isinstance(value, dict):
+                raise ValueError(f"audit sink {name!r}: settings must be a mapping")
+        return self
+
+
 class ArtifactsConfig(_Strict):
     registry: RegistryConfig
     promotion: PromotionConfig = Field(default_factory=PromotionConfig)
     replicas: list[ReplicaConfig] = []
     identity: IdentityConfig = Field(default_factory=IdentityConfig)
     dependents: list[DependentConfig] = []
+    audit: AuditConfig = Field(default_factory=AuditConfig)
 
 
 class ManifestConfig(BaseModel):
