@@ -14,6 +14,7 @@ import pytest
 from support.fault_matrix import render_table
 from support.fuzz_report import PROPERTY, publish, summary_rows
 from support.registry_server import RegistryServer, start_registry
+from support.s3_server import CREDENTIALS, S3Server, start_s3
 from support.tables import ENV as TABLES_ENV
 from support.tables import render_tables
 
@@ -35,6 +36,22 @@ def auth_registry_server() -> Iterator[RegistryServer]:
     server = start_registry(users=USERS)
     yield server
     server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def s3_server() -> Iterator[S3Server]:
+    """A real S3-compatible server (moto's) on 127.0.0.1, with dummy credentials in the
+    environment so boto3's standard chain finds them (use a fresh bucket per test)."""
+    saved = {key: os.environ.get(key) for key in CREDENTIALS}
+    os.environ.update(CREDENTIALS)
+    server = start_s3()
+    yield server
+    server.stop()
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture

@@ -209,11 +209,7 @@ def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool
     job = ViewsJob.start(app.store) if snapshots else None  # the views, beside the chain
     try:
         outcome = _verify(app, rows, job, registry=registry, checkpoint=checkpoint,
-                          public_key=public_key, snapshots=snapshots)
-        if archive is not None:
-            found = check_archive(outcome.report, *archive)
-            outcome.archive = found.as_dict()
-            outcome.breaks += found.breaks
+                          public_key=public_key, snapshots=snapshots, archive=archive)
     except BaseException:
         if job is not None:
             job.cancel()
@@ -224,7 +220,7 @@ def verify_ledger(app: AuditSources, rows: Iterable[RawEvent], *, registry: bool
 
 def _verify(app: AuditSources, rows: Iterable[RawEvent], job: ViewsJob | None, *,
             registry: bool, checkpoint: Path | None, public_key: Path | None,
-            snapshots: bool) -> VerifyOutcome:
+            snapshots: bool, archive: ArchiveSource | None) -> VerifyOutcome:
     verifier, tags = ChainVerifier(), TagFold()
     if registry:
         for raw, event in with_events(rows):
@@ -243,6 +239,10 @@ def _verify(app: AuditSources, rows: Iterable[RawEvent], job: ViewsJob | None, *
     if registry:
         anchors += _registry_checks(app, outcome, tags)
     outcome.breaks += check_anchors(outcome.report, anchors)
+    if archive is not None:  # before the views: an archived event names what changed
+        found = check_archive(outcome.report, *archive)
+        outcome.archive = found.as_dict()
+        outcome.breaks += found.breaks
     if snapshots:  # the ledger itself, not an export: its snapshots and views are checked too
         streams = list(outcome.report.streams)
         outcome.snapshots, found = check_snapshots(app.store, streams)
