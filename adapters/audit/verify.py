@@ -240,9 +240,9 @@ def _verify(app: AuditSources, rows: Iterable[RawEvent], job: ViewsJob | None, *
         anchors += _registry_checks(app, outcome, tags)
     outcome.breaks += check_anchors(outcome.report, anchors)
     if archive is not None:  # before the views: an archived event names what changed
-        found = check_archive(outcome.report, *archive)
-        outcome.archive = found.as_dict()
-        outcome.breaks += found.breaks
+        compared = check_archive(outcome.report, *archive)
+        outcome.archive = compared.as_dict()
+        outcome.breaks += compared.breaks
     if snapshots:  # the ledger itself, not an export: its snapshots and views are checked too
         streams = list(outcome.report.streams)
         outcome.snapshots, found = check_snapshots(app.store, streams)

@@ -7,6 +7,7 @@ The archive is written from the outbox after each command and by `floe audit arc
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -201,8 +202,6 @@ def test_without_boto3_a_configured_archive_says_how_to_install_it(
 def test_a_workspace_without_an_archive_writes_no_archive_table(
         sqlite_workspace: Workspace) -> None:
     """Nothing changes for a user who configured no sink."""
-    import sqlite3
-
     ws = sqlite_workspace
     ws.push("v1.0.0")
     _promote(ws, "v1.0.0", None, "dev")
