@@ -113,11 +113,15 @@ def reader_for_url(url: str, configured: S3ArchiveConfig | None) -> S3Sink:
     settings when they name the same bucket)."""
     parts = urlsplit(url)
     if parts.scheme != "s3" or not parts.netloc:
-        raise UsageError(f"--archive: not an s3://bucket/prefix URL: {quoted(url)}",
+        raise UsageError(f"--archive: {quoted(url)} is not of the form s3://bucket/prefix",
                          hint="e.g. --archive s3://floe-audit/prod-ledger")
     same = configured is not None and configured.bucket == parts.netloc
-    config = S3ArchiveConfig(
-        bucket=parts.netloc, prefix=parts.path.strip("/"), retention_days=1,
-        endpoint_url=configured.endpoint_url if same and configured else None,
-        region=configured.region if same and configured else None)
+    try:
+        config = S3ArchiveConfig(
+            bucket=parts.netloc, prefix=parts.path.strip("/"), retention_days=1,
+            endpoint_url=configured.endpoint_url if same and configured else None,
+            region=configured.region if same and configured else None)
+    except ValidationError as err:
+        raise UsageError(f"--archive: {quoted(parts.netloc)} is not a bucket name",
+                         hint="3 to 63 lower-case letters, digits, dots and hyphens") from err
     return S3Sink(config)

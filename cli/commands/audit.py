@@ -66,6 +66,13 @@ def verify(app: App, out: Output, check_registry: bool, checkpoint: Path | None,
     registry record, a checkpoint or the archive saw a newer head) and exits 14. With
     --archive, every event in the archive must be in the ledger with the same hash; ledger
     events newer than the archive are counted as not yet archived.
+
+    \b
+    Examples:
+      floe audit verify
+      floe audit verify --registry -o json
+      floe audit verify --checkpoint head.json --public-key audit.pub
+      floe audit verify --archive s3://floe-audit/prod-ledger
     """
     from floe_ledger.adapters.audit import verify as audit_ops
     from floe_ledger.cli.render.audit import render_verify

@@ -46,6 +46,12 @@ def render_verify(out: Output, outcome: VerifyOutcome) -> None:
             c.print(f"  [red]incomplete[/red] promotion {escape(op['promotion_id'])} "
                     f"({escape(op['version'])} to {escape(op['target_environment'])}): "
                     f"record {escape(op['record'])}, no PromotionCompleted")
+    if outcome.archive is not None:
+        a = outcome.archive
+        c.print(f"archive {escape(a['source'])}: {a['matched']} of {a['archived_events']} "
+                f"archived event(s) match, {len(a['edited'])} edited, "
+                f"{len(a['missing_from_ledger'])} missing from the ledger; "
+                f"{a['not_yet_archived']} ledger event(s) not yet archived")
     if outcome.checkpoint:
         c.print(f"checkpoint of {escape(str(outcome.checkpoint.get('created_at')))}: "
                 f"{outcome.checkpoint.get('streams')} head(s) checked")

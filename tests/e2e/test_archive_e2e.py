@@ -76,6 +76,11 @@ def test_every_event_is_archived_under_object_lock_and_verifies(
     assert archive["not_yet_archived"] == 0 and archive["edited"] == []
     again = ws.json("audit", "archive")[1]  # nothing new: nothing written
     assert again["written"] == 0 and again["queued"] == 0
+    table = ws.run("audit", "verify", "--archive", f"s3://{bucket}/ledger")
+    assert table.returncode == 0, table.stderr
+    assert (f"archive s3://{bucket}/ledger: {archive['matched']} of {archive['matched']} "
+            "archived event(s) match") in table.stdout
+    assert "0 ledger event(s) not yet archived" in table.stdout
 
 
 @pytest.mark.requirement("ARCH-05", "ARCH-07")

@@ -117,3 +117,5 @@ def test_writing_the_same_object_again_is_a_no_op(s3_server: S3Server) -> None:
 def test_an_archive_url_must_be_s3() -> None:
     with pytest.raises(UsageError, match="s3://bucket/prefix"):
         reader_for_url("https://example.test/bucket", None)
+    with pytest.raises(UsageError, match="not a bucket name"):
+        reader_for_url("s3://AB/prefix", None)
