@@ -29,8 +29,9 @@ from floe_ledger.domain.services.audit_sinks import EVENTS, ArchiveObject, Audit
 
 log = get_logger("floe.archive")
 
-AFTER_COMMAND_SECONDS = 10.0
-AFTER_COMMAND_BATCHES = 20  # a first run on a big ledger queues the rest on the next ones
+AFTER_COMMAND_SECONDS = 5.0
+AFTER_COMMAND_BATCHES = 4  # 2,000 events: a big backlog is for 'floe audit archive'
+BACKLOG_WARNING = 2 * 500  # events not even queued after a command: say how to catch up
 ARCHIVE_LOCK_KEY = 0x666C6F65_6172  # serialises the archive outbox DDL on a shared PostgreSQL
 
 
@@ -119,8 +120,15 @@ def archive_after_command(store: Any, config: AuditConfig, context: SinkContext,
     try:
         sinks = build_sinks(config, context)
         with archive_outbox(store, context.env) as box:
-            box.enqueue_events(store, event_sinks(sinks), max_batches=AFTER_COMMAND_BATCHES)
-            return drain(box, sinks, deadline_seconds=deadline_seconds, due_only=True).warnings
+            names = event_sinks(sinks)
+            box.enqueue_events(store, names, max_batches=AFTER_COMMAND_BATCHES)
+            warnings = drain(box, sinks, deadline_seconds=deadline_seconds,
+                             due_only=True).warnings
+            behind = box.behind(store, names)
+            if behind > BACKLOG_WARNING:
+                warnings.append(f"the audit archive is {behind} events behind the ledger; "
+                                "run 'floe audit archive' to catch up")
+            return warnings
     except Exception as exc:  # ARCH-05: the archive never changes the command's result
         log.info("archive.outbox_failed", error=_error_text(exc))
         hint = f": {exc.hint}" if isinstance(exc, FloeError) and exc.hint else ""

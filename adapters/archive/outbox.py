@@ -50,6 +50,12 @@ class RawSource(Protocol):
     def raw_notifications(self, start: int, limit: int) -> list[RawEvent]: ...
 
 
+class HeadSource(Protocol):
+    """The ledger's newest notification position (EventStoreLedger)."""
+
+    def max_position(self) -> int: ...
+
+
 @dataclass(frozen=True)
 class Pending:
     """One object for one sink, as stored in the outbox."""
@@ -161,24 +167,34 @@ class ArchiveOutbox(OutboxTable):
 
     def claim(self, sinks: Iterable[str], *, due_only: bool, lease_seconds: float
               ) -> list[Pending]:
-        """Lease the objects to upload now (due ones, or every pending one)."""
+        """Lease the objects to upload now (due ones, or every pending one). An object
+        leased by another live process is left to it; one whose holder died is taken over."""
         now = self.clock()
         due = [p for p in self.pending(sinks) if not due_only or p.next_attempt_at <= now]
-        return list(self._transaction(lambda: self._lease(due, now, now + lease_seconds)))
+        orphaned = self._orphaned(now)
+        return list(self._transaction(
+            lambda: self._lease(due, now, now + lease_seconds, orphaned)))
 
-    def _lease(self, items: list[Pending], now: float, until: float) -> list[Pending]:
+    def _orphaned(self, now: float) -> dict[tuple[str, str], str]:
+        """Objects still leased by a process that is gone: (sink, key) → its owner."""
+        if self.probe is None:
+            return {}
+        rows = self._x("SELECT sink, object_key, lease_owner FROM floe_archive_outbox WHERE "
+                       "archived_at IS NULL AND lease_until >= ? AND lease_owner IS NOT NULL",
+                       (now,)).fetchall()
+        return {(str(s), str(k)): str(o) for s, k, o in rows if self.probe.alive(str(o)) is False}
+
+    def _lease(self, items: list[Pending], now: float, until: float,
+               orphaned: dict[tuple[str, str], str]) -> list[Pending]:
         owner = self.probe.owner() if self.probe is not None else None
         claimed = []
         for p in items:
-            cur = self._x("SELECT lease_until, lease_owner FROM floe_archive_outbox WHERE sink = "
-                          "? AND object_key = ?", (p.sink, p.key)).fetchone()
-            held = cur is not None and cur[0] is not None and cur[0] >= now
-            if held and not (self.probe is not None and cur[1]
-                             and self.probe.alive(str(cur[1])) is False):
-                continue  # another live process is uploading it
-            self._x("UPDATE floe_archive_outbox SET lease_until = ?, lease_owner = ? WHERE "
-                    "sink = ? AND object_key = ?", (until, owner, p.sink, p.key))
-            claimed.append(p)
+            cur = self._x("UPDATE floe_archive_outbox SET lease_until = ?, lease_owner = ? WHERE "
+                          "sink = ? AND object_key = ? AND archived_at IS NULL AND (lease_until "
+                          "IS NULL OR lease_until < ? OR lease_owner = ?)",
+                          (until, owner, p.sink, p.key, now, orphaned.get((p.sink, p.key))))
+            if cur.rowcount == 1:
+                claimed.append(p)
         return claimed
 
     def record(self, results: Iterable[Result]) -> None:
@@ -204,6 +220,13 @@ class ArchiveOutbox(OutboxTable):
                             "AND object_key = ?", (r.sink, r.key))
 
         self._transaction(write)
+
+    def behind(self, source: HeadSource, sinks: Iterable[str]) -> int:
+        """How many ledger events the furthest-behind sink has not queued yet."""
+        names = list(sinks)
+        if not names:
+            return 0
+        return max(0, source.max_position() - min(self.tracked_position(n) for n in names))
 
     def counts(self) -> dict[str, dict[str, int]]:
         """Per sink: objects archived and pending."""

@@ -8,13 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from floe_ledger.adapters.archive.drain import drain
+from floe_ledger.adapters.archive.drain import archive_after_command, drain
 from floe_ledger.adapters.archive.objects import events_object, read_events
 from floe_ledger.adapters.archive.outbox import ArchiveOutbox
 from floe_ledger.adapters.archive.s3 import S3Sink, reader_for_url
-from floe_ledger.domain.model.config import S3ArchiveConfig
+from floe_ledger.adapters.store.location import ledger_location
+from floe_ledger.domain.model.config import AuditConfig, S3ArchiveConfig
 from floe_ledger.domain.model.errors import UsageError
-from floe_ledger.domain.services.audit_sinks import ArchiveObject
+from floe_ledger.domain.services.audit_sinks import ArchiveObject, SinkContext
 from floe_ledger.projections.audit import RawEvent
 from support.s3_server import REGION, S3Server, start_s3
 
@@ -119,3 +120,52 @@ def test_an_archive_url_must_be_s3() -> None:
         reader_for_url("https://example.test/bucket", None)
     with pytest.raises(UsageError, match="not a bucket name"):
         reader_for_url("s3://AB/prefix", None)
+
+
+class Probe:
+    """Who this process is, and which lease holders still run."""
+
+    def __init__(self, me: str, alive: bool) -> None:
+        self.me, self.running = me, alive
+
+    def owner(self) -> str:
+        return self.me
+
+    def alive(self, owner: str) -> bool | None:
+        return self.running
+
+
+def test_a_lease_held_by_a_live_process_is_left_to_it_and_a_dead_one_s_is_taken(
+        tmp_path: Path) -> None:
+    path = tmp_path / "ledger.sqlite"
+    first = ArchiveOutbox(sqlite3.connect(path, isolation_level=None), probe=Probe("a", True))
+    first.create_schema()
+    first.enqueue_events(Ledger(_rows(2)), ["s3"])
+    assert len(first.claim(["s3"], due_only=True, lease_seconds=60)) == 1
+    live = ArchiveOutbox(sqlite3.connect(path, isolation_level=None), probe=Probe("b", True))
+    assert live.claim(["s3"], due_only=False, lease_seconds=60) == []
+    dead = ArchiveOutbox(sqlite3.connect(path, isolation_level=None), probe=Probe("c", False))
+    assert len(dead.claim(["s3"], due_only=False, lease_seconds=60)) == 1
+
+
+class Store(Ledger):
+    """A SQLite ledger's location and notification log (what the after-command step reads)."""
+
+    def __init__(self, rows: list[RawEvent], path: Path) -> None:
+        super().__init__(rows)
+        self.location = ledger_location(None, path.parent)
+
+    def max_position(self) -> int:
+        return self.rows[-1].position if self.rows else 0
+
+
+def test_after_a_command_a_big_backlog_is_left_for_floe_audit_archive(
+        tmp_path: Path, s3_server: S3Server) -> None:
+    (tmp_path / ".floe").mkdir()
+    store = Store(_rows(3500), tmp_path / "manifest.yaml")
+    config = AuditConfig(s3=S3ArchiveConfig(bucket=s3_server.bucket(), retention_days=1,
+                                            endpoint_url=s3_server.endpoint, region=REGION))
+    warnings = archive_after_command(store, config, SinkContext())
+    assert warnings == ["the audit archive is 1500 events behind the ledger; run "
+                        "'floe audit archive' to catch up"]
+    assert len(s3_server.keys(config.s3.bucket)) == 4  # type: ignore[union-attr]
