@@ -13,6 +13,7 @@ import hashlib
 from collections.abc import Iterator
 
 from floe_ledger.adapters.archive.objects import key_digest, read_events
+from floe_ledger.adapters.observability.redact import scrub
 from floe_ledger.domain.model.errors import IntegrityError, RegistryUnavailableError
 from floe_ledger.domain.services.audit_sinks import EVENTS, ArchiveReader
 from floe_ledger.projections.archive import ArchiveComparison, ArchivedEvent, compare_archive
@@ -53,7 +54,7 @@ def check_archive(report: ChainReport, reader: ArchiveReader, source: str
         raise
     except Exception as exc:
         raise RegistryUnavailableError(
-            f"cannot read the archive {source}: {type(exc).__name__}: {str(exc)[:200]}",
+            f"cannot read the archive {source}: {type(exc).__name__}: {scrub(str(exc))[:200]}",
             hint="check the archive's endpoint and the AWS credentials in the standard "
             "chain (AWS_PROFILE, AWS_ACCESS_KEY_ID, ...)") from exc
     return compare_archive(report, events, source)

@@ -13,7 +13,7 @@ command's result: an archive that is down costs one quick failed attempt and a w
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -22,6 +22,7 @@ from floe_ledger.adapters.archive.outbox import ArchiveOutbox, Pending, Result
 from floe_ledger.adapters.archive.sinks import build_sinks
 from floe_ledger.adapters.identity.process import LocalProcessProbe
 from floe_ledger.adapters.observability.logs import get_logger
+from floe_ledger.adapters.observability.redact import scrub, secret_values
 from floe_ledger.adapters.store.outbox_db import open_outbox
 from floe_ledger.domain.model.config import AuditConfig
 from floe_ledger.domain.model.errors import FloeError
@@ -62,23 +63,26 @@ def event_sinks(sinks: Mapping[str, AuditSink]) -> list[str]:
     return [name for name, sink in sinks.items() if sink.accepts(EVENTS)]
 
 
-def _error_text(exc: BaseException) -> str:
+def _error_text(exc: BaseException, secrets: Iterable[str] = ()) -> str:
+    """The exception for a warning, scrubbed of secret values and credential shapes."""
     text = exc.message if isinstance(exc, FloeError) else str(exc)
-    return f"{type(exc).__name__}: {text}"[:300]
+    return scrub(f"{type(exc).__name__}: {text}", secrets)[:300]
 
 
-def _upload(sink: AuditSink, item: Pending) -> Result:
+def _upload(sink: AuditSink, item: Pending, secrets: Iterable[str]) -> Result:
     try:
         written = sink.put(item.object())
     except Exception as exc:  # any sink failure: keep the object and try again later
-        return Result(item.sink, item.key, False, error=_error_text(exc))
+        return Result(item.sink, item.key, False, error=_error_text(exc, secrets))
     return Result(item.sink, item.key, True, written=written)
 
 
 def drain(box: ArchiveOutbox, sinks: Mapping[str, AuditSink], *,
           deadline_seconds: float, due_only: bool,
-          on_object: Callable[[], None] | None = None) -> ArchiveReport:
-    """Upload what is pending (due only, or everything) within the deadline."""
+          on_object: Callable[[], None] | None = None,
+          secrets: Iterable[str] = ()) -> ArchiveReport:
+    """Upload what is pending (due only, or everything) within the deadline; ``secrets``
+    are values never to repeat in an error (the environment's secret-named variables)."""
     started = time.monotonic()
     deadline, report = started + deadline_seconds, ArchiveReport()
     claimed = box.claim(list(sinks), due_only=due_only, lease_seconds=deadline_seconds + 60)
@@ -88,7 +92,7 @@ def drain(box: ArchiveOutbox, sinks: Mapping[str, AuditSink], *,
         if item.sink in stopped or time.monotonic() >= deadline:
             results.append(Result(item.sink, item.key, None))
             continue
-        result = _upload(sinks[item.sink], item)
+        result = _upload(sinks[item.sink], item, secrets)
         results.append(result)
         if result.ok is False:
             stopped.add(item.sink)
@@ -122,17 +126,18 @@ def archive_after_command(store: Any, config: AuditConfig, context: SinkContext,
         with archive_outbox(store, context.env) as box:
             names = event_sinks(sinks)
             box.enqueue_events(store, names, max_batches=AFTER_COMMAND_BATCHES)
-            warnings = drain(box, sinks, deadline_seconds=deadline_seconds,
-                             due_only=True).warnings
+            warnings = drain(box, sinks, deadline_seconds=deadline_seconds, due_only=True,
+                             secrets=secret_values(context.env)).warnings
             behind = box.behind(store, names)
             if behind > BACKLOG_WARNING:
                 warnings.append(f"the audit archive is {behind} events behind the ledger; "
                                 "run 'floe audit archive' to catch up")
             return warnings
     except Exception as exc:  # ARCH-05: the archive never changes the command's result
-        log.info("archive.outbox_failed", error=_error_text(exc))
+        text = _error_text(exc, secret_values(context.env))
+        log.info("archive.outbox_failed", error=text)
         hint = f": {exc.hint}" if isinstance(exc, FloeError) and exc.hint else ""
-        return [f"the audit archive was not written ({_error_text(exc)}){hint}; the events "
+        return [f"the audit archive was not written ({text}){hint}; the events "
                 "are safe in the ledger, retry with 'floe audit archive'"]
 
 
@@ -145,7 +150,8 @@ def queue_object(store: Any, config: AuditConfig, context: SinkContext, obj: Arc
         sinks = build_sinks(config, context)
         with archive_outbox(store, context.env) as box:
             box.enqueue(obj, [n for n, s in sinks.items() if s.accepts(obj.kind)])
-            return drain(box, sinks, deadline_seconds=deadline_seconds, due_only=True).warnings
+            return drain(box, sinks, deadline_seconds=deadline_seconds, due_only=True,
+                         secrets=secret_values(context.env)).warnings
     except Exception as exc:
-        return [f"the {obj.kind} was not archived ({_error_text(exc)}); retry with "
-                "'floe audit archive'"]
+        text = _error_text(exc, secret_values(context.env))
+        return [f"the {obj.kind} was not archived ({text}); retry with 'floe audit archive'"]

@@ -77,6 +77,7 @@ def archive(app: App, out: Output, deadline: float) -> None:
     """
     from floe_ledger.adapters.archive.drain import archive_outbox, drain, event_sinks
     from floe_ledger.adapters.archive.sinks import build_sinks
+    from floe_ledger.adapters.observability.redact import secret_values
     from floe_ledger.domain.model.errors import ConfigError
 
     config = app.manifest.artifacts.audit
@@ -90,7 +91,7 @@ def archive(app: App, out: Output, deadline: float) -> None:
         todo = len(box.pending(list(sinks)))
         with progress(out, "archiving", todo) as bar:
             report = drain(box, sinks, deadline_seconds=deadline, due_only=False,
-                           on_object=bar.advance)
+                           on_object=bar.advance, secrets=secret_values(app.settings.env))
         left = [p.as_dict() for p in box.pending(list(sinks), limit=1000)]
         counts = box.counts()
     payload = _payload(sinks, queued, report, left, counts)
