@@ -204,7 +204,8 @@ class AuditConfig(BaseModel):
     names a sink installed through the ``floe.audit_sinks`` entry point group and holds its
     settings, passed to it as they are."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    model_config = ConfigDict(extra="allow", frozen=True,
+                              json_schema_extra={"additionalProperties": {"type": "object"}})
     s3: S3ArchiveConfig | None = None
 
     def sinks(self) -> dict[str, dict[str, Any]]:

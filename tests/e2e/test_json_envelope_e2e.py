@@ -49,6 +49,7 @@ ARGS: dict[str, list[str]] = {
     "audit history": ["--limit", "2"],
     "audit export": ["-f", "jsonl", "-O", "export.jsonl"],
     "audit checkpoint": ["--key", "keys/signer.key", "-O", "checkpoint.json"],
+    "audit archive": [],                                   # no audit sink configured: exit 2
     "whoami": [],
     "schema": [],
     "webhooks deliver": [],

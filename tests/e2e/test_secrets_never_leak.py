@@ -244,6 +244,7 @@ def _audit(s: Setup) -> None:
     floe.ok("audit", "verify", "-o", "json", env=dead_collector)
     floe.ok("webhooks", "deliver", "--deadline", "5", "-o", "json")
     floe.ok("webhooks", "status", "--all")
+    floe.expect(2, "audit", "archive")  # no audit sink configured (tests/e2e/test_archive_e2e.py)
 
 
 def _scan(s: Setup) -> LeakScanner:
