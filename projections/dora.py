@@ -24,7 +24,8 @@ before ``until`` (later events do not exist yet):
   other than v came at most ``failure_window`` after D. **change failure rate**: failed
   deployments in the window / deployments in the window.
 - **time to restore** of a failed deployment D: from D to the first later rollback of E or
-  deployment into E that did not fail; a failure with neither yet is ``unrestored``.
+  deployment into E that did not fail (a failure is known only once a rollback came, so
+  every failure counted has one).
 
 Durations are seconds: median (the mean of the two middle samples for an even count), p90
 (nearest rank: the ceil(0.9 n)-th smallest) and mean. A ratio or statistic over no samples
@@ -111,7 +112,6 @@ class EnvironmentMetrics:
     failed_deployments: int
     change_failure_rate: float | None
     time_to_restore: Stat
-    unrestored: int
     outcomes: tuple[DeploymentOutcome, ...]
 
     def as_dict(self) -> dict[str, Any]:
@@ -123,8 +123,7 @@ class EnvironmentMetrics:
             "change_failure_rate": {"failed": self.failed_deployments,
                                     "deployments": self.deployments,
                                     "rate": self.change_failure_rate},
-            "time_to_restore": {**self.time_to_restore.as_dict(),
-                                "unrestored": self.unrestored},
+            "time_to_restore": self.time_to_restore.as_dict(),
             "deployments": [o.as_dict() for o in self.outcomes],
         }
 
@@ -179,7 +178,7 @@ def collect(events: Iterable[ev.ArtifactEvent], until: datetime) -> list[Change]
                               True, order))
         elif (isinstance(event, ev.RecordObserved)
               and event.record_kind in ("promotion", "rollback")):
-            at = min(event.recorded_at.astimezone(UTC), event.timestamp)
+            at = event.recorded_at.astimezone(UTC)
             out.append(Change(aid, event.environment, event.version or "", at,
                               event.record_kind == "rollback", order))
     return sorted(out, key=lambda c: (c.at, c.order))
@@ -246,7 +245,7 @@ def _environment(name: str, changes: list[Change], failed: frozenset[Change],
         failed_deployments=len(bad), change_failure_rate=len(bad) / count if count else None,
         time_to_restore=Stat.of([(o.restored_at - o.at).total_seconds() for o in bad
                                  if o.restored_at is not None]),
-        unrestored=sum(1 for o in bad if o.restored_at is None), outcomes=tuple(outcomes))
+        outcomes=tuple(outcomes))
 
 
 def _restored(deployment: Change, line: list[Change], failed: frozenset[Change]) -> \

@@ -39,8 +39,7 @@ Definitions (per environment E; docs/metrics.md has the edge cases):
   deployment failed if E was later rolled back away from it, or rolled back
   to another version within --failure-window (default 24h) after it.
 - time to restore: from a failed deployment to the next rollback of E or the
-  next deployment into E that did not fail; median, p90, mean; failures not
-  yet restored are counted as unrestored.
+  next deployment into E that did not fail; median, p90, mean.
 A value over no samples (an empty window) is null in JSON, '-' in the table.
 Events stamped after --as-of are ignored: the metrics as they were then.
 

@@ -36,7 +36,7 @@ def render_metrics(out: Output, report: DoraReport) -> None:
                         f"{report.until:%Y-%m-%d %H:%M}Z "
                         f"(failure window {duration(report.failure_window.total_seconds())})")
     for header in ("ENV", "DEPLOYS", "PER DAY", "LEAD TIME p50", "p90", "FAILURE RATE",
-                   "RESTORE p50", "UNRESTORED"):
+                   "RESTORE p50"):
         table.add_column(header)
     for env in report.environments:
         per_day = "-" if env.deployments_per_day is None else f"{env.deployments_per_day:.2f}"
@@ -44,5 +44,5 @@ def render_metrics(out: Output, report: DoraReport) -> None:
                       duration(env.lead_time.median), duration(env.lead_time.p90),
                       f"{_ratio(env.change_failure_rate)} ({env.failed_deployments}/"
                       f"{env.deployments})",
-                      duration(env.time_to_restore.median), str(env.unrestored))
+                      duration(env.time_to_restore.median))
     out.console.print(table)

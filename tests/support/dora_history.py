@@ -42,28 +42,39 @@ def pinned(at: datetime) -> dict[str, str]:
     return {"PYTHONPATH": str(CLOCK_DIR), "FLOE_TEST_EVENT_TIME": at.isoformat()}
 
 
-def _steps(gate_flag: Path) -> list[tuple[timedelta, tuple[str, ...], int]]:
-    """(offset from start, floe arguments, expected exit code)."""
-    d, h = timedelta(days=1), timedelta(hours=1)
-    fail = ("__fail__",)
-    return [
-        (0 * h, ("platform", "promote", "v1.0.0", "--to", "dev"), 0),
-        (6 * h, ("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging"), 0),
-        (d, ("platform", "promote", "v1.0.0", "--from", "staging", "--to", "prod"), 0),
-        (2 * d, ("platform", "promote", "v1.1.0", "--to", "dev"), 0),
-        (2 * d + 3 * h, fail + ("platform", "promote", "v1.1.0", "--from", "dev", "--to",
-                                "staging"), 8),
-        (2 * d + 4 * h, ("platform", "promote", "v1.1.0", "--from", "dev", "--to", "staging"),
-         0),
-        (3 * d, ("platform", "promote", "v1.1.0", "--from", "staging", "--to", "prod"), 0),
-        (3 * d + 1.5 * h, ("platform", "rollback", "v1.0.0", "--env", "prod", "--reason",
-                           "error rate"), 0),
-        (3 * d + 2 * h, ("platform", "lock", "--env", "prod", "--reason", "incident 7"), 0),
-        (4 * d, ("platform", "promote", "v1.2.0", "--to", "dev"), 0),
-        (4 * d + h, ("platform", "promote", "v1.2.0", "--from", "dev", "--to", "staging"), 0),
-        (5 * d, ("platform", "unlock", "--env", "prod", "--reason", "incident 7 closed"), 0),
-        (5 * d + h, ("platform", "promote", "v1.2.0", "--from", "staging", "--to", "prod"), 0),
-    ]
+@dataclass(frozen=True)
+class Step:
+    """One ``floe`` run: when (after ``start``), its arguments, its exit code, and whether
+    the staging ``tests`` gate fails during it."""
+
+    offset: timedelta
+    args: tuple[str, ...]
+    code: int = 0
+    gate_fails: bool = False
+
+
+def _promote(version: str, source: str | None, target: str) -> tuple[str, ...]:
+    return ("platform", "promote", version, *(("--from", source) if source else ()),
+            "--to", target)
+
+
+D, HOUR = timedelta(days=1), timedelta(hours=1)
+STEPS: tuple[Step, ...] = (
+    Step(0 * HOUR, _promote("v1.0.0", None, "dev")),
+    Step(6 * HOUR, _promote("v1.0.0", "dev", "staging")),
+    Step(D, _promote("v1.0.0", "staging", "prod")),
+    Step(2 * D, _promote("v1.1.0", None, "dev")),
+    Step(2 * D + 3 * HOUR, _promote("v1.1.0", "dev", "staging"), code=8, gate_fails=True),
+    Step(2 * D + 4 * HOUR, _promote("v1.1.0", "dev", "staging")),
+    Step(3 * D, _promote("v1.1.0", "staging", "prod")),
+    Step(3 * D + 1.5 * HOUR, ("platform", "rollback", "v1.0.0", "--env", "prod", "--reason",
+                              "error rate")),
+    Step(3 * D + 2 * HOUR, ("platform", "lock", "--env", "prod", "--reason", "incident 7")),
+    Step(4 * D, _promote("v1.2.0", None, "dev")),
+    Step(4 * D + HOUR, _promote("v1.2.0", "dev", "staging")),
+    Step(5 * D, ("platform", "unlock", "--env", "prod", "--reason", "incident 7 closed")),
+    Step(5 * D + HOUR, _promote("v1.2.0", "staging", "prod")),
+)
 
 
 @dataclass(frozen=True)
@@ -105,8 +116,7 @@ class DoraHistory:
 def _env(count: int, days: float, leads: list[float], restores: list[float],
          failed: int) -> dict[str, Any]:
     return {"deployments": count, "per_day": count / days, "lead_time": _stat(leads),
-            "failed": failed, "rate": failed / count, "time_to_restore": _stat(restores),
-            "unrestored": 0}
+            "failed": failed, "rate": failed / count, "time_to_restore": _stat(restores)}
 
 
 def _stat(samples: list[float]) -> dict[str, float | int | None]:
@@ -125,15 +135,13 @@ def metrics_by_env(payload: dict[str, Any]) -> dict[str, dict[str, Any]]:
     gives: the four metrics per environment."""
     out: dict[str, dict[str, Any]] = {}
     for env in payload["environments"]:
-        ttr = dict(env["time_to_restore"])
         out[env["environment"]] = {
             "deployments": env["deployment_frequency"]["deployments"],
             "per_day": env["deployment_frequency"]["per_day"],
             "lead_time": env["lead_time"],
             "failed": env["change_failure_rate"]["failed"],
             "rate": env["change_failure_rate"]["rate"],
-            "time_to_restore": {k: v for k, v in ttr.items() if k != "unrestored"},
-            "unrestored": ttr["unrestored"],
+            "time_to_restore": env["time_to_restore"],
         }
     return out
 
@@ -151,12 +159,10 @@ def play_dora_history(ws: Workspace, start: datetime = T0) -> DoraHistory:
     })
     for version in ("v1.0.0", "v1.1.0", "v1.2.0"):
         ws.push(version)
-    for offset, args, code in _steps(gate_flag):
-        failing = args[0] == "__fail__"
-        if failing:
+    for step in STEPS:
+        if step.gate_fails:
             gate_flag.write_text("the tests gate fails while this file exists\n")
-            args = args[1:]
-        proc = ws.run(*args, env=pinned(start + offset))
+        proc = ws.run(*step.args, env=pinned(start + step.offset))
         gate_flag.unlink(missing_ok=True)
-        assert proc.returncode == code, (args, proc.returncode, proc.stdout, proc.stderr)
+        assert proc.returncode == step.code, (step, proc.stdout, proc.stderr)
     return DoraHistory(start)
