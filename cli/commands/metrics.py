@@ -9,7 +9,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import click
@@ -20,7 +20,7 @@ from floe_ledger.cli.options import floe_command
 from floe_ledger.cli.output import Output
 from floe_ledger.domain.model.errors import FloeError, UsageError, quoted
 
-_DURATION = re.compile(r"(\d+)([smhdw])\Z")
+_DURATION = re.compile(r"([0-9]{1,9})([smhdw])\Z")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
 
 HELP = """The four DORA metrics per environment over a window, from the ledger's events.
@@ -73,7 +73,7 @@ def metrics(app: App, out: Output, environments: tuple[str, ...], since: str, as
     from floe_ledger.cli.render.metrics import render_metrics
     from floe_ledger.projections.dora import DORA_KINDS, dora_metrics
 
-    until = audit_ops.parse_time(as_of, "--as-of")
+    until = _utc(audit_ops.parse_time(as_of, "--as-of"), as_of, "--as-of")
     start = _since(since, until)
     window = _duration(failure_window, "--failure-window")
     names = _environments(app, environments)
@@ -88,22 +88,39 @@ def metrics(app: App, out: Output, environments: tuple[str, ...], since: str, as
 
 
 def _duration(text: str, option: str) -> timedelta:
-    match = _DURATION.match(text.strip())
-    if match is None:
-        raise UsageError(f"{option}: not a duration: {quoted(text)}",
-                         hint="a number and a unit: 90m, 24h, 30d, 2w")
-    return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    match = _DURATION.match(text)
+    try:
+        if match is not None:
+            return timedelta(**{_UNITS[match[2]]: int(match[1])})
+    except OverflowError:
+        pass
+    raise UsageError(f"{option}: not a duration: {quoted(text)}",
+                     hint="a number and a unit: 90m, 24h, 30d, 2w")
 
 
 def _since(text: str, until: datetime) -> datetime:
     from floe_ledger.adapters.audit import verify as audit_ops
 
-    start = (until - _duration(text, "--since") if _DURATION.match(text.strip())
-             else audit_ops.parse_time(text, "--since"))
+    if not _DURATION.match(text):
+        start = _utc(audit_ops.parse_time(text, "--since"), text, "--since")
+    else:
+        try:
+            start = until - _duration(text, "--since")
+        except OverflowError:
+            raise UsageError(f"--since {quoted(text)} reaches before year 1",
+                             hint="a shorter duration, or a time") from None
     if start > until:
         raise UsageError(f"--since {quoted(text)} is after --as-of",
                          hint="the window runs from --since to --as-of")
     return start
+
+
+def _utc(moment: datetime, text: str, option: str) -> datetime:
+    try:
+        return moment.astimezone(UTC)
+    except OverflowError:
+        raise UsageError(f"{option}: out of range in UTC: {quoted(text)}",
+                         hint="a time between years 1 and 9999 in UTC") from None
 
 
 def _environments(app: App, given: tuple[str, ...]) -> list[str]:
