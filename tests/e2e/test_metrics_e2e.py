@@ -39,6 +39,15 @@ def test_metrics_over_a_scripted_history_are_exact_and_replay_as_of(
                                                                "per_day": 0.5}
     assert only["environments"][0]["change_failure_rate"]["rate"] == 0.0
 
+    # an auditor's JSON Lines export gives the same numbers as the ledger it came from
+    export = workspace.root / "ledger.jsonl"
+    code, _ = workspace.json("audit", "export", "--format", "jsonl", "-O", str(export))
+    assert code == 0
+    code, exported = workspace.json("metrics", "--since", "7d", "--as-of",
+                                    history.as_of.isoformat(), "--export", str(export))
+    assert code == 0, exported
+    assert metrics_by_env(exported) == metrics_by_env(out)
+
     table = workspace.run("metrics", "--since", "7d", "--as-of", history.as_of.isoformat())
     assert table.returncode == 0, table.stderr
     assert "prod" in table.stdout and "33% (1/3)" in table.stdout
