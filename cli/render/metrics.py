@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from floe_ledger.cli.output import Output
@@ -32,10 +33,10 @@ def render_metrics(out: Output, report: DoraReport) -> None:
 
     from floe_ledger.cli.render.text import escape
 
-    table = Table(title=f"DORA metrics {report.since:%Y-%m-%d %H:%M}Z .. "
-                        f"{report.until:%Y-%m-%d %H:%M}Z "
+    since, until = report.since.astimezone(UTC), report.until.astimezone(UTC)
+    table = Table(title=f"DORA metrics {since:%Y-%m-%d %H:%M}Z .. {until:%Y-%m-%d %H:%M}Z "
                         f"(failure window {duration(report.failure_window.total_seconds())})")
-    for header in ("ENV", "DEPLOYS", "PER DAY", "LEAD TIME p50", "p90", "FAILURE RATE",
+    for header in ("ENV", "DEPLOYS", "PER DAY", "LEAD TIME p50", "LEAD p90", "FAILURE RATE",
                    "RESTORE p50"):
         table.add_column(header)
     for env in report.environments:
