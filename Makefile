@@ -78,6 +78,7 @@ bench: system-deps $(STAMP)
 	$(PY) benchmarks/latency.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_store.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_scale.py
+	$(PY) benchmarks/big_artifact.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .floe demo-out .pytest_cache .mypy_cache .ruff_cache
