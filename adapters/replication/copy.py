@@ -8,8 +8,9 @@ Blobs the destination lacks are mounted when both repositories live on the same
 registry host (``POST ?mount=&from=``), else streamed from one to the other, never whole
 in memory (``open_blob`` → ``put_blob_from``: the digest is checked while the bytes pass,
 and a blob that does not match is never stored under it), up to
-:data:`BLOB_CONCURRENCY` blobs of a manifest at once (issue 15 item 5). An index's children are copied before the index, because a
-registry refuses an index naming a missing manifest. Referrers are attached through
+:data:`BLOB_CONCURRENCY` blobs of a manifest at once (issue 15 item 5). An index's
+children are copied before the index, because a registry refuses an index naming a missing
+manifest. Referrers are attached through
 the destination's own ``attach_referrer``, so entries already in its fallback index
 are kept. Only ``sha256`` digests are supported (as everywhere in floe).
 """
