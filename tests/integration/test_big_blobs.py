@@ -21,6 +21,7 @@ from floe_ledger.adapters.registry import DistributionRegistry, pull_files
 from floe_ledger.adapters.registry.artifacts import EMPTY_DESCRIPTOR
 from floe_ledger.adapters.replication import replicate_tags
 from floe_ledger.adapters.replication.copy import BLOB_CONCURRENCY, copy_artifact
+from floe_ledger.adapters.replication.sync import sync_replicas
 from floe_ledger.domain.model.blobs import BlobStream
 from floe_ledger.domain.model.errors import IntegrityError
 from floe_ledger.domain.model.oci import OCI_MANIFEST, Manifest, sha256_digest, sorted_json
@@ -80,7 +81,7 @@ def test_a_blob_larger_than_the_old_cap_replicates_and_pulls(
     source, dest = _open(registry_server, repo_name), _open(replica_server, repo_name)
     manifest = _push(source, [big])
 
-    status = replicate_tags(source, dest, manifest.digest, ["v1-prod"])
+    [status] = sync_replicas(source, [dest], {"v1-prod": manifest.digest})  # platform sync
 
     assert status.ok, status.error
     assert status.stats.blobs_uploaded == 2 and status.stats.bytes_uploaded == len(big) + 2
@@ -143,6 +144,27 @@ def test_a_refused_monolithic_upload_goes_in_chunks(
 
         assert stored == digest
         assert proxy.count(method="PATCH", path="/blobs/uploads/") == 3  # 16 + 16 + 8 MiB
+    assert _sha256_of_stream(_open(replica_server, repo_name), digest, len(data)) == digest
+
+
+@pytest.mark.requirement("NFR-001", "NFR-004")
+def test_an_upload_cut_off_starts_the_blob_over(
+    replica_server: RegistryServer, repo_name: str,
+) -> None:
+    data = os.urandom(2 * MIB)
+    digest = sha256_digest(data)
+    opened = []
+
+    def opener() -> BlobStream:
+        opened.append(1)
+        return BlobStream.of_bytes(data, digest)
+
+    with FaultProxy(replica_server.host) as proxy:
+        proxy.fault("down", method="PUT", path="/blobs/uploads/")
+        assert _open(proxy, repo_name).put_blob_from(digest, len(data), opener) == digest
+
+        assert proxy.count(method="PUT", path="/blobs/uploads/") == 2
+    assert len(opened) == 2  # a one-shot body: the second attempt streams it afresh
     assert _sha256_of_stream(_open(replica_server, repo_name), digest, len(data)) == digest
 
 
