@@ -103,10 +103,10 @@ def push(server: RegistryServer, files: list[tuple[Path, str]]) -> str:
 
 
 def floe_copy(source: RegistryServer, dest: RegistryServer, repo: str,
-              digest: str) -> tuple[float, float]:
+              digest: str, python: str) -> tuple[float, float]:
     """Seconds the floe child took, and its peak RSS in MiB."""
     started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, str(CHILD), source.host, REPO, dest.host, repo,
+    child = subprocess.Popen([python, str(CHILD), source.host, REPO, dest.host, repo,
                               digest, "v1"], stdin=subprocess.DEVNULL)
     _, status, usage = os.wait4(child.pid, 0)
     elapsed = time.perf_counter() - started
@@ -136,6 +136,9 @@ def main() -> None:
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--layer-mib", type=int, default=256)
     parser.add_argument("--drop-cache", action="store_true", help="remove the cached layers")
+    parser.add_argument("--floe-python", default=sys.executable,
+                        help="the interpreter of the floe copy (another checkout's .venv: "
+                        "to measure a build before a change)")
     args = parser.parse_args()
     if not shutil.which("skopeo"):
         sys.exit("skopeo is not installed: run `make system-deps`")
@@ -154,7 +157,7 @@ def main() -> None:
                 dest = start_registry()  # new: nothing there, unknown to skopeo's blob cache
                 try:
                     if who == "floe":
-                        seconds, peak = floe_copy(source, dest, REPO, digest)
+                        seconds, peak = floe_copy(source, dest, REPO, digest, args.floe_python)
                         floe_s.append(seconds)
                         rss.append(peak)
                     else:
