@@ -17,7 +17,7 @@ wait4; target <= 200 MiB) and the load average; writes the rows to benchmarks/re
 Asserts nothing. Needs ~1 GiB for the cache plus ~2 GiB of registries in /tmp (removed as it goes,
 but the cache; ``--drop-cache`` removes it too).
 
-    .venv/bin/python benchmarks/big_artifact.py [--runs 2] [--layers 4] [--layer-mib 256]
+    .venv/bin/python benchmarks/big_artifact.py [--runs 3] [--layers 4] [--layer-mib 256]
 """
 
 from __future__ import annotations
@@ -132,7 +132,7 @@ def skopeo_copy(source: RegistryServer, dest: RegistryServer, repo: str, home: P
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--layers", type=int, default=4)
     parser.add_argument("--layer-mib", type=int, default=256)
     parser.add_argument("--drop-cache", action="store_true", help="remove the cached layers")

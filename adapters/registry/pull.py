@@ -33,13 +33,19 @@ from typing import Any, TypeGuard
 
 from floe_ledger.adapters.registry._common import TITLE, load_json
 from floe_ledger.adapters.system.parallel import run_all
-from floe_ledger.domain.model.errors import FloeError, IntegrityError, UsageError
+from floe_ledger.domain.model.errors import (
+    FloeError,
+    IntegrityError,
+    RegistryUnavailableError,
+    UsageError,
+)
 from floe_ledger.domain.model.values import DIGEST_RE
 from floe_ledger.domain.services.ports import Registry
 
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux and macOS file systems
 TEMP_PREFIX = ".floe-pull-"
 PULL_CONCURRENCY = 4  # layers downloaded at once
+FETCH_ATTEMPTS = 3
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -181,10 +187,20 @@ def _download(registry: Registry, layers: list[Layer], directory: int,
 
 
 def _fetch(registry: Registry, layer: Layer, fd: int) -> None:
-    """Stream one layer into the open file ``fd`` (and close it)."""
-    with os.fdopen(fd, "wb") as out, registry.open_blob(layer.digest, layer.size) as chunks:
-        for chunk in chunks:
-            out.write(chunk)
+    """Stream one layer into the open file ``fd`` (and close it). A connection lost
+    mid-body starts the layer over (:data:`FETCH_ATTEMPTS` in all), as any request is."""
+    with os.fdopen(fd, "wb") as out:
+        for attempt in range(FETCH_ATTEMPTS):
+            out.seek(0)
+            out.truncate()
+            try:
+                with registry.open_blob(layer.digest, layer.size) as chunks:
+                    for chunk in chunks:
+                        out.write(chunk)
+                return
+            except RegistryUnavailableError:
+                if attempt == FETCH_ATTEMPTS - 1:
+                    raise
 
 
 def _publish(staged: list[tuple[str, str]], directory: int, dest_dir: Path) -> None:

@@ -213,3 +213,18 @@ def test_blob_copies_and_pulls_stay_within_the_concurrency_bound(
     pulled = pull_files(puller, "v1", tmp_path / "out")
     assert [p.read_bytes() for p in pulled] == layers
     assert puller.peak == 4
+
+
+@pytest.mark.requirement("NFR-004")
+def test_a_pull_whose_body_is_cut_once_starts_the_layer_over(
+    registry_server: RegistryServer, repo_name: str, tmp_path: Path,
+) -> None:
+    layer = os.urandom(3 * MIB)
+    _push(_open(registry_server, repo_name), [layer])
+    with FaultProxy(registry_server.host) as proxy:
+        proxy.fault("cut", method="GET", path=f"/blobs/{sha256_digest(layer)}$")
+
+        [pulled] = pull_files(_open(proxy, repo_name), "v1", tmp_path / "out")
+
+        assert proxy.count(method="GET", path="/blobs/") == 2
+    assert pulled.read_bytes() == layer
