@@ -71,7 +71,7 @@ def _sha256_of_stream(registry: DistributionRegistry, digest: str, size: int) ->
     return "sha256:" + hasher.hexdigest()
 
 
-@pytest.mark.requirement("NFR-001", "FR-028", "FR-029")
+@pytest.mark.requirement("FR-028", "FR-029", "SC-002")
 def test_a_blob_larger_than_the_old_cap_replicates_and_pulls(
     registry_server: RegistryServer, replica_server: RegistryServer, repo_name: str,
     tmp_path: Path,
@@ -91,7 +91,7 @@ def test_a_blob_larger_than_the_old_cap_replicates_and_pulls(
     assert "sha256:" + hashlib.sha256(pulled.read_bytes()).hexdigest() == digest
 
 
-@pytest.mark.requirement("NFR-001", "FR-029")
+@pytest.mark.requirement("FR-029", "SC-002")
 @pytest.mark.parametrize("fault", ["flip", "cut"])
 def test_a_corrupted_source_stream_is_refused_and_nothing_is_stored(
     registry_server: RegistryServer, replica_server: RegistryServer, repo_name: str,
@@ -117,7 +117,7 @@ def test_a_corrupted_source_stream_is_refused_and_nothing_is_stored(
     assert not [p for p in (tmp_path / "out").iterdir()]  # no partial file either
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-028")
 def test_uploads_are_monolithic_where_the_registry_takes_them(
     replica_server: RegistryServer, repo_name: str,
 ) -> None:
@@ -132,7 +132,7 @@ def test_uploads_are_monolithic_where_the_registry_takes_them(
     assert _sha256_of_stream(_open(replica_server, repo_name), digest, len(data)) == digest
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-028")
 def test_a_refused_monolithic_upload_goes_in_chunks(
     replica_server: RegistryServer, repo_name: str,
 ) -> None:
@@ -147,7 +147,7 @@ def test_a_refused_monolithic_upload_goes_in_chunks(
     assert _sha256_of_stream(_open(replica_server, repo_name), digest, len(data)) == digest
 
 
-@pytest.mark.requirement("NFR-001", "NFR-004")
+@pytest.mark.requirement("FR-028", "NFR-004")
 def test_an_upload_cut_off_starts_the_blob_over(
     replica_server: RegistryServer, repo_name: str,
 ) -> None:
@@ -196,7 +196,7 @@ class _Gated(DistributionRegistry):
             self.open_now -= 1
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-028")
 def test_blob_copies_and_pulls_stay_within_the_concurrency_bound(
     registry_server: RegistryServer, replica_server: RegistryServer, repo_name: str,
     tmp_path: Path,

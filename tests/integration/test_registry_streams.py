@@ -33,7 +33,7 @@ def _stored(registry: Registry, digest: str, size: int) -> bool:
     return "sha256:" + hasher.hexdigest() == digest
 
 
-@pytest.mark.requirement("NFR-001", "FR-002")
+@pytest.mark.requirement("FR-029")
 def test_a_streamed_blob_round_trips_in_chunks(registry: Registry) -> None:
     data = os.urandom(3 * MIB + 17)
     digest = sha256_digest(data)
@@ -53,7 +53,7 @@ def test_a_streamed_blob_round_trips_in_chunks(registry: Registry) -> None:
     assert len(opened) >= 1
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-029")
 def test_a_stream_that_does_not_match_its_digest_is_never_stored(registry: Registry) -> None:
     data = os.urandom(2 * MIB)
     digest = sha256_digest(data)
@@ -68,7 +68,7 @@ def test_a_stream_that_does_not_match_its_digest_is_never_stored(registry: Regis
     assert not _stored(registry, sha256_digest(altered), len(altered))
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-029")
 @pytest.mark.parametrize("extra", [-1, 1], ids=["short", "long"])
 def test_a_stream_of_another_length_is_never_stored(registry: Registry, extra: int) -> None:
     data = os.urandom(MIB)
@@ -82,7 +82,7 @@ def test_a_stream_of_another_length_is_never_stored(registry: Registry, extra: i
     assert not _stored(registry, digest, len(data))
 
 
-@pytest.mark.requirement("NFR-001", "EDGE-01")
+@pytest.mark.requirement("FR-029")
 def test_open_blob_refuses_a_wrong_size_before_the_last_chunk(registry: Registry) -> None:
     data = os.urandom(2 * MIB)
     digest = registry.put_blob(data)
@@ -98,7 +98,7 @@ def test_open_blob_refuses_a_wrong_size_before_the_last_chunk(registry: Registry
         registry.open_blob(sha256_digest(b"never uploaded"), 14)
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-029")
 def test_a_blob_stream_is_read_once(registry: Registry) -> None:
     digest = registry.put_blob(b"once")
 

@@ -22,14 +22,14 @@ def _take(stream: BlobStream) -> tuple[bytes, IntegrityError | None]:
     return given, None
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-029")
 def test_matching_chunks_pass_unchanged() -> None:
     given, err = _take(BlobStream.of_bytes(DATA, DIGEST, chunk_size=999))
 
     assert err is None and given == DATA
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-029")
 @pytest.mark.parametrize("body", [DATA[:-1] + b"\x00", DATA[:-1], DATA + b"x", b""],
                          ids=["altered", "short", "long", "empty"])
 def test_a_mismatch_is_raised_before_the_whole_blob_was_given(body: bytes) -> None:
@@ -41,7 +41,7 @@ def test_a_mismatch_is_raised_before_the_whole_blob_was_given(body: bytes) -> No
     assert len(given) < len(DATA)
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-029")
 def test_an_empty_blob_passes_and_a_stream_is_read_once() -> None:
     empty = BlobStream(sha256_digest(b""), 0, iter([]))
 
@@ -50,7 +50,7 @@ def test_an_empty_blob_passes_and_a_stream_is_read_once() -> None:
         iter(empty)
 
 
-@pytest.mark.requirement("NFR-001")
+@pytest.mark.requirement("FR-029")
 def test_close_releases_the_source_once() -> None:
     closed = []
     with BlobStream(DIGEST, len(DATA), iter([DATA]), close=lambda: closed.append(1)) as s:
