@@ -52,17 +52,29 @@ def open_blob(http: RegistryHttp, path: str, digest: str, size: int, uri: str,
     if response.status_code != 200:
         raise fail(response, f"GET blob {digest}")
     what = f"blob {digest} in {uri}"
-    announced = response.headers.get("Content-Length")
-    if announced is not None and announced.isdigit() and int(announced) != size:
+    announced = _announced(response)
+    if announced is not None and announced != size:
         response.close()
+        said = (f"the content is larger than the {size} bytes its descriptor says"
+                if announced > size else f"content does not match its descriptor ({size} bytes,"
+                f" digest {digest})")
         raise IntegrityError(
-            f"{what}: the registry announces {announced} bytes, its descriptor says {size}",
+            f"{what}: {said} (the registry announces {announced} bytes)",
             hint="the registry returned different bytes than it named; check for a proxy "
             "or a corrupted registry store",
-            details={"expected": digest, "size": size, "announced": int(announced)})
+            details={"expected": digest, "size": size, "announced": announced})
     limit = deadline_s + size / MIB
     return BlobStream(digest, size, _body(response, http.host, limit, what), what=what,
                       close=response.close)
+
+
+def _announced(response: httpx.Response) -> int | None:
+    """The body's Content-Length, where it counts the blob's bytes (not an encoded body's)."""
+    encoding = response.headers.get("Content-Encoding", "identity").strip().lower()
+    length = response.headers.get("Content-Length")
+    if encoding != "identity" or length is None or not length.isdigit():
+        return None
+    return int(length)
 
 
 def _body(response: httpx.Response, host: str, deadline_s: float, what: str) -> Iterator[bytes]:

@@ -72,11 +72,14 @@ class BlobStream:
             yield held
 
     def _mismatch(self, received: int, actual: str | None) -> IntegrityError:
-        said = f"more than {self.size} bytes" if actual is None else (
-            f"{received} bytes, digest {actual}")
+        if actual is None:
+            said = (f"the content is larger than the {self.size} bytes its descriptor says "
+                    f"(digest {self.digest})")
+        else:
+            said = (f"content ({received} bytes, digest {actual}) does not match its "
+                    f"descriptor ({self.size} bytes, digest {self.digest})")
         return IntegrityError(
-            f"{self.what}: content ({said}) does not match its descriptor ({self.size} bytes, "
-            f"digest {self.digest}); nothing was stored under that digest",
+            f"{self.what}: {said}; nothing was stored under that digest",
             hint="the registry returned different bytes than it named; check for a proxy or "
             "a corrupted registry store",
             details={"expected": self.digest, "actual": actual, "size": self.size,
