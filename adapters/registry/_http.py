@@ -31,7 +31,7 @@ from __future__ import annotations
 import ssl
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -66,7 +66,8 @@ RETRY_AFTER_MAX_S = 5.0  # the longest Retry-After floe waits for before a retry
 
 MANIFEST_MAX_BYTES = 4 * MIB  # the distribution spec's limit for a manifest
 JSON_MAX_BYTES = 4 * MIB  # a token answer, a tag-list or referrers page, an error body
-BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (records, signatures, replicas)
+BLOB_MAX_BYTES = 64 * MIB  # a blob floe reads into memory (records, signatures, configs);
+# replicas and pulls stream blobs of any size (adapters/registry/_blob_stream.py)
 BODY_DEADLINE_S = 120.0  # the longest a whole answer body may take to arrive
 
 class RegistryHttp:
@@ -86,7 +87,7 @@ class RegistryHttp:
         body_deadline_s: float = BODY_DEADLINE_S,
         timeout: float = DEFAULT_TIMEOUT_S,
     ) -> None:
-        self._body_deadline_s = body_deadline_s
+        self.body_deadline_s = body_deadline_s
         self._timeout = httpx.Timeout(timeout, connect=min(CONNECT_TIMEOUT_S, timeout))
         self.base_url = f"{'http' if plain_http else 'https'}://{host}"
         self._origin = origin(httpx.URL(self.base_url))
@@ -142,12 +143,14 @@ class RegistryHttp:
         url: str | httpx.URL,
         *,
         headers: Mapping[str, str] | None = None,
-        content: bytes | None = None,
+        content: bytes | Iterable[bytes] | None = None,
         params: Mapping[str, str] | None = None,
         scopes: tuple[str, ...] = (),
         follow_redirects: bool = False,
         max_bytes: int = JSON_MAX_BYTES,
         sink: BinaryIO | None = None,
+        stream: bool = False,
+        once: bool = False,
     ) -> httpx.Response:
         """Send a request, answering auth challenges once; 401/403 → UnauthorizedError.
 
@@ -163,6 +166,11 @@ class RegistryHttp:
                 ``sink``, the size a 200 answer's body must not exceed.
             sink: a binary file a 200 answer's body is streamed into (not kept in memory;
                 rewritten from the start on a retry). Other answers are read as usual.
+            stream: a 200 answer is returned with its body unread (the caller iterates and
+                closes it: a blob streamed to another registry). Other answers are read.
+            once: send one attempt only, and on a 401 answer the challenge but return the
+                401 instead of resending (``content`` is a one-shot stream of chunks: the
+                caller starts over with a fresh one).
 
         Returns:
             The response, whatever its status other than 401/403.
@@ -193,6 +201,7 @@ class RegistryHttp:
         send: dict[str, Any] = {
             "headers": dict(headers or {}), "content": content, "params": params,
             "follow_redirects": follow_redirects, "max_bytes": max_bytes, "sink": sink,
+            "stream": stream, "attempts": 1 if once else len(BACKOFF_S) + 1,
         }
         sent_with = self._auth.header
         response = self._send(method, target, **send)
@@ -200,6 +209,8 @@ class RegistryHttp:
             with self._auth_lock:  # unless another thread answered it meanwhile
                 if scopes or self._auth.header == sent_with:
                     self._auth.answer(response, scopes)
+            if once:
+                return response
             response = self._send(method, target, **send)
         if response.status_code in (401, 403):
             raise self._auth.refused(response)
@@ -214,24 +225,27 @@ class RegistryHttp:
 
     def send_with_retries(
         self, method: str, url: httpx.URL, *, follow_redirects: bool = False,
-        max_bytes: int = JSON_MAX_BYTES, sink: BinaryIO | None = None, **kwargs: Any,
+        max_bytes: int = JSON_MAX_BYTES, sink: BinaryIO | None = None, stream: bool = False,
+        attempts: int = len(BACKOFF_S) + 1, **kwargs: Any,
     ) -> httpx.Response:
         """Send, retrying 5xx, 429 and connection errors; RegistryUnavailableError at the end.
 
         The body is streamed and read up to ``max_bytes`` within :data:`BODY_DEADLINE_S`
         (a HEAD's Content-Length is the resource's, not a body, so it is not checked); a
-        200 answer's body goes into ``sink`` when one is given.
+        200 answer's body goes into ``sink`` when one is given, or is left unread with
+        ``stream``.
         """
         problem, asked = "", None
         client = self.client()
-        for attempt in range(len(BACKOFF_S) + 1):
+        for attempt in range(attempts):
             if attempt:
                 self._sleep(max(BACKOFF_S[attempt - 1], asked or 0.0))
             asked = None
             try:
                 request = client.build_request(method, url, **kwargs)
                 response = client.send(request, stream=True, follow_redirects=follow_redirects)
-                self._read_body(method, response, max_bytes, sink)
+                if not (stream and response.status_code == 200):
+                    self._read_body(method, response, max_bytes, sink)
             except ResponseTooLargeError as exc:
                 if sink is not None and response.status_code == 200:
                     raise larger_than_said(self.host, url, exc) from None
@@ -251,9 +265,10 @@ class RegistryHttp:
             elif response.status_code < 500:
                 return response
         if asked is not None:
-            raise rate_limited(self.host, problem, asked, RETRY_AFTER_MAX_S, len(BACKOFF_S) + 1)
+            raise rate_limited(self.host, problem, asked, RETRY_AFTER_MAX_S, attempts)
         raise RegistryUnavailableError(
-            f"registry {self.host} is unavailable after {len(BACKOFF_S) + 1} attempts ({problem})",
+            f"registry {self.host} is unavailable after {attempts} attempt"
+            f"{'s' if attempts > 1 else ''} ({problem})",
             hint="is the registry running and reachable? check artifacts.registry.uri "
             "and plain_http (http vs https)",
             details={"host": self.host, "problem": problem},
@@ -274,7 +289,7 @@ class RegistryHttp:
         elif sink is not None and response.status_code == 200:
             sink.seek(0)
             sink.truncate()
-            read_capped(response, max_bytes, deadline_s=self._body_deadline_s, sink=sink)
+            read_capped(response, max_bytes, deadline_s=self.body_deadline_s, sink=sink)
         else:
             limit = min(max_bytes, JSON_MAX_BYTES) if sink is not None else max_bytes
-            read_capped(response, limit, deadline_s=self._body_deadline_s)
+            read_capped(response, limit, deadline_s=self.body_deadline_s)

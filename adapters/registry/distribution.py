@@ -20,6 +20,7 @@ from typing import BinaryIO
 
 import httpx
 
+from floe_ledger.adapters.registry._blob_stream import open_blob, upload_blob
 from floe_ledger.adapters.registry._common import (
     check_manifest_target,
     check_reference,
@@ -48,6 +49,7 @@ from floe_ledger.adapters.registry._http_auth import CredentialSource
 from floe_ledger.adapters.registry._listing import read_tag_pages
 from floe_ledger.adapters.registry._referrers import Referrers
 from floe_ledger.adapters.registry.auth import Credentials
+from floe_ledger.domain.model.blobs import BlobOpener, BlobStream
 from floe_ledger.domain.model.errors import (
     FloeError,
     IntegrityError,
@@ -253,6 +255,21 @@ class DistributionRegistry:
         if response.status_code != 200:
             raise self._fail(response, f"GET blob {digest}")
         verify_file(out, digest, size, f"blob in {self.uri}")
+
+    def open_blob(self, digest: str, size: int) -> BlobStream:
+        """The blob as a stream checked while read (one GET; iterate it, then close it).
+        NotFoundError if absent; IntegrityError if its bytes are not ``size``/``digest``."""
+        path = self._path("blobs", check_sha256(digest))
+        return open_blob(self._http, path, digest, size, self.uri, self._fail,
+                         self._http.body_deadline_s)
+
+    def put_blob_from(self, digest: str, size: int, opener: BlobOpener,
+                      media_type: str = "application/octet-stream") -> str:
+        """Upload the blob ``opener`` streams: one PUT with the whole body where the
+        registry takes it, else PATCH chunks (:mod:`._blob_stream`); never whole in memory.
+        IntegrityError, and nothing stored under ``digest``, if the bytes do not match."""
+        return upload_blob(self._http, self._path("blobs", "uploads/"), check_sha256(digest),
+                           size, opener, self._fail, self.has_blob)
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         """Upload a blob monolithically: POST ``?digest=`` with the bytes (one request where

@@ -21,7 +21,7 @@ import json
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -40,7 +40,8 @@ from floe_ledger.adapters.registry._common import (
     verify_file,
 )
 from floe_ledger.adapters.registry._fallback import add_to_fallback, read_fallback
-from floe_ledger.domain.model.errors import NotFoundError
+from floe_ledger.domain.model.blobs import BlobOpener, BlobStream
+from floe_ledger.domain.model.errors import IntegrityError, NotFoundError
 from floe_ledger.domain.model.oci import OCI_INDEX, Descriptor, Manifest, sha256_digest
 
 LAYOUT_FILE = "oci-layout"
@@ -115,7 +116,7 @@ class LayoutRegistry:
             if len(entries) == len(doc.get("manifests") or []):
                 return False
             doc["manifests"] = entries
-            _atomic_write(self._root / "index.json", json.dumps(doc, indent=2).encode() + b"\n")
+            _atomic_write(self._root / "index.json", [_json(doc)])
         return True
 
     def list_tags(self) -> list[str]:
@@ -155,6 +156,33 @@ class LayoutRegistry:
                 if out.tell() > size:
                     break
         verify_file(out, digest, size, f"blob in {self.uri}")
+
+    def open_blob(self, digest: str, size: int) -> BlobStream:
+        """The blob as a stream of 1 MiB chunks, checked while read. NotFoundError if
+        absent; IntegrityError if its bytes are not ``size`` bytes hashing to ``digest``."""
+        try:
+            blob = self._blob_path(digest).open("rb")
+        except FileNotFoundError:
+            raise NotFoundError(
+                f"blob {digest} not found in {self.uri}", hint="push the artifact again"
+            ) from None
+        return BlobStream(digest, size, iter(lambda: blob.read(1024 * 1024), b""),
+                          what=f"blob {digest} in {self.uri}", close=blob.close)
+
+    def put_blob_from(self, digest: str, size: int, opener: BlobOpener,
+                      media_type: str = "application/octet-stream") -> str:
+        """Store the blob ``opener`` streams (idempotent): into a temporary file renamed
+        onto its digest only once every byte matched (IntegrityError otherwise, and the
+        temporary file is removed)."""
+        path = self._blob_path(digest)
+        if not path.is_file():
+            self._ensure_layout()
+            with opener() as chunks:
+                if chunks.digest != digest or chunks.size != size:
+                    raise IntegrityError(f"{chunks.what} is not blob {digest} ({size} bytes)",
+                                         hint="a caller mixed up two blobs")
+                _atomic_write(path, chunks)
+        return digest
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         """Store a blob (idempotent) and return its digest."""
@@ -209,18 +237,18 @@ class LayoutRegistry:
         })
         doc.setdefault("schemaVersion", 2)
         doc["manifests"] = entries
-        _atomic_write(self._root / "index.json", json.dumps(doc, indent=2).encode() + b"\n")
+        _atomic_write(self._root / "index.json", [_json(doc)])
 
     def _write_blob(self, digest: str, data: bytes) -> None:
         path = self._blob_path(digest)
         if not path.is_file():
-            _atomic_write(path, data)
+            _atomic_write(path, [data])
 
     def _ensure_layout(self) -> None:
         (self._root / "blobs" / "sha256").mkdir(parents=True, exist_ok=True)
         marker = self._root / LAYOUT_FILE
         if not marker.is_file():
-            _atomic_write(marker, LAYOUT_VERSION)
+            _atomic_write(marker, [LAYOUT_VERSION])
 
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
@@ -251,14 +279,20 @@ def _names(entry: dict[str, Any], reference: str) -> bool:
     return (entry.get("annotations") or {}).get(REF_NAME) == reference
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
-    """Write ``data`` to a temp file beside ``path``, fsync it, then os.replace."""
+def _json(doc: dict[str, Any]) -> bytes:
+    return json.dumps(doc, indent=2).encode() + b"\n"
+
+
+def _atomic_write(path: Path, chunks: Iterable[bytes]) -> None:
+    """Write ``chunks`` to a temp file beside ``path``, fsync it, then os.replace (the temp
+    file is removed if ``chunks`` raise)."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         os.fchmod(fd, 0o644)
         with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
+            for chunk in chunks:
+                handle.write(chunk)
             handle.flush()
             os.fsync(handle.fileno())
         os.replace(tmp, path)

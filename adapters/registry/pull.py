@@ -10,8 +10,9 @@ where a file system folds case or Unicode forms), its digest a sha256 digest and
 non-negative integer (IntegrityError, exit 14, otherwise). A title naming a symlink or
 anything but a regular file already in the directory is refused (UsageError, exit 2).
 
-The layers are then streamed into hidden temporary files in the directory (never whole in
-memory; each refused past its descriptor's size and checked against its digest), and only
+The layers are then streamed into hidden temporary files in the directory, up to
+:data:`PULL_CONCURRENCY` at once (never whole in memory; each refused past its descriptor's
+size and checked against its digest while it arrives, before its last chunk is written), and only
 when all of them arrived are they renamed onto their titles. Every file operation is
 relative to the directory opened once, so swapping the directory meanwhile redirects
 nothing, and a rename replaces a directory entry: it never writes through a symlink or a
@@ -31,12 +32,20 @@ from pathlib import Path
 from typing import Any, TypeGuard
 
 from floe_ledger.adapters.registry._common import TITLE, load_json
-from floe_ledger.domain.model.errors import FloeError, IntegrityError, UsageError
+from floe_ledger.adapters.system.parallel import run_all
+from floe_ledger.domain.model.errors import (
+    FloeError,
+    IntegrityError,
+    RegistryUnavailableError,
+    UsageError,
+)
 from floe_ledger.domain.model.values import DIGEST_RE
 from floe_ledger.domain.services.ports import Registry
 
 MAX_NAME_BYTES = 255  # NAME_MAX of Linux and macOS file systems
 TEMP_PREFIX = ".floe-pull-"
+PULL_CONCURRENCY = 4  # layers downloaded at once
+FETCH_ATTEMPTS = 3
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
@@ -156,20 +165,42 @@ def _download(registry: Registry, layers: list[Layer], directory: int,
               dest_dir: Path) -> list[tuple[str, str]]:
     """Each layer streamed into its own new temporary file; [(temporary name, title)]."""
     staged: list[tuple[str, str]] = []
+    files: list[tuple[int, Layer]] = []
     try:
         for layer in layers:
             temp = f"{TEMP_PREFIX}{secrets.token_hex(8)}.part"
             fd = os.open(temp, os.O_RDWR | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC,
                          0o644, dir_fd=directory)
             staged.append((temp, layer.title))
-            with os.fdopen(fd, "w+b") as out:
-                registry.copy_blob(layer.digest, layer.size, out)
+            files.append((fd, layer))
+        opened, files = files, []  # from here on each _fetch closes its own file
+        run_all([lambda fd=fd, layer=layer: _fetch(registry, layer, fd)  # type: ignore[misc]
+                 for fd, layer in opened], PULL_CONCURRENCY)
     except (FloeError, OSError, KeyboardInterrupt) as err:
+        for fd, _ in files:
+            os.close(fd)
         _remove([temp for temp, _ in staged], directory)
         if isinstance(err, OSError):
             raise _local(dest_dir, err) from None
         raise
     return staged
+
+
+def _fetch(registry: Registry, layer: Layer, fd: int) -> None:
+    """Stream one layer into the open file ``fd`` (and close it). A connection lost
+    mid-body starts the layer over (:data:`FETCH_ATTEMPTS` in all), as any request is."""
+    with os.fdopen(fd, "wb") as out:
+        for attempt in range(FETCH_ATTEMPTS):
+            out.seek(0)
+            out.truncate()
+            try:
+                with registry.open_blob(layer.digest, layer.size) as chunks:
+                    for chunk in chunks:
+                        out.write(chunk)
+                return
+            except RegistryUnavailableError:
+                if attempt == FETCH_ATTEMPTS - 1:
+                    raise
 
 
 def _publish(staged: list[tuple[str, str]], directory: int, dest_dir: Path) -> None:

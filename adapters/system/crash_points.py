@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
 
+from floe_ledger.domain.model.blobs import BlobOpener, BlobStream
 from floe_ledger.domain.model.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -129,6 +130,13 @@ class CrashingRegistry:
 
     def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
         self.inner.copy_blob(digest, size, out)
+
+    def open_blob(self, digest: str, size: int) -> BlobStream:
+        return self.inner.open_blob(digest, size)
+
+    def put_blob_from(self, digest: str, size: int, opener: BlobOpener,
+                      media_type: str = "application/octet-stream") -> str:
+        return self.inner.put_blob_from(digest, size, opener, media_type)
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         return self.inner.put_blob(data, media_type)

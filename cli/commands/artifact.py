@@ -137,7 +137,12 @@ def verify(app: App, out: Output, ref: str, no_cache: bool) -> None:
               help="Directory to write the artifact's files into.")
 @floe_command()
 def pull(app: App, out: Output, ref: str, dest: str) -> None:
-    """Verify REF (per artifacts.registry.verification) before writing any file, then pull it."""
+    """Verify REF (per artifacts.registry.verification) before writing any file, then pull it.
+
+    Layers stream into DEST whatever their size (never whole in memory, 4 at
+    once), each checked against its digest as it arrives; if one does not match
+    (exit 14), no file is left behind.
+    """
     from floe_ledger.adapters.registry.pull import pull_files
 
     digest = _resolve(app, ref)

@@ -271,7 +271,10 @@ def sync(app: App, out: Output, check: bool) -> None:
 
     The ledger says which tags the primary holds (promotions, rollback tags,
     latest-ENV); each replica's tags are read from its own headers and re-pointed or
-    written where they differ. Exit 5 if a replica could not be brought level.
+    written where they differ. Blobs stream from the primary into each replica
+    (never whole in memory, up to 4 at once; each checked against its digest, and
+    one that does not match is never stored). Exit 5 if a replica could not be
+    brought level.
 
     \b
     Examples:

@@ -26,6 +26,7 @@ import json
 from collections.abc import Collection
 from typing import BinaryIO
 
+from floe_ledger.domain.model.blobs import BlobOpener, BlobStream
 from floe_ledger.domain.model.errors import ExitCode, FloeError, NotFoundError
 from floe_ledger.domain.model.oci import (
     DOCKER_MANIFEST,
@@ -115,6 +116,13 @@ class CommandReads:
 
     def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
         self.inner.copy_blob(digest, size, out)
+
+    def open_blob(self, digest: str, size: int) -> BlobStream:
+        return self.inner.open_blob(digest, size)
+
+    def put_blob_from(self, digest: str, size: int, opener: BlobOpener,
+                      media_type: str = "application/octet-stream") -> str:
+        return self.inner.put_blob_from(digest, size, opener, media_type)
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         digest = sha256_digest(data)

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
 
+from floe_ledger.domain.model.blobs import BlobOpener, BlobStream
 from floe_ledger.domain.model.gate_results import GateResult
 from floe_ledger.domain.model.oci import Descriptor, Manifest
 from floe_ledger.domain.model.records import RecordScan
@@ -73,6 +74,19 @@ class Registry(Protocol):
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         """Upload a blob (idempotent) and return its digest."""
+        ...
+
+    def open_blob(self, digest: str, size: int) -> BlobStream:
+        """A blob as a stream of chunks (never whole in memory), checked while it passes:
+        IntegrityError before its last chunk unless it is ``size`` bytes hashing to
+        ``digest``. NotFoundError if absent. Close it (``with``) when done."""
+        ...
+
+    def put_blob_from(self, digest: str, size: int, opener: BlobOpener,
+                      media_type: str = "application/octet-stream") -> str:
+        """Store the blob ``opener`` streams (called again to start over), never whole in
+        memory; idempotent. If its bytes do not hash to ``digest``: IntegrityError, and
+        nothing is stored under ``digest``."""
         ...
 
     def referrers(self, digest: str, artifact_type: str | None = None) -> list[Descriptor]:

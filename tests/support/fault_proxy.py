@@ -22,6 +22,12 @@ fault). Faults:
   half the body, or, for an answer without a body, half of its status line and headers.
 - ``hold``: forwarded; the answer is held until :meth:`release` (the test SIGKILLs the
   client meanwhile, see :meth:`wait_held`), then the connection is closed.
+- ``flip``: forwarded; the answer's body comes back whole but with its last byte altered
+  (a corrupted blob: same length, other digest).
+
+``max_body`` (bytes, default None: no limit): a request whose body is larger is answered
+``413 Payload Too Large`` without being forwarded (a registry, or a proxy in front of it,
+that refuses monolithic uploads of that size).
 
 Every request is recorded (method, path, status or fault) for counting. The Host header is
 passed through, so a registry builds its Location URLs on the proxy's address.
@@ -43,7 +49,7 @@ from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
-FAULTS = ("down", "500", "429", "timeout", "cut", "hold")
+FAULTS = ("down", "500", "429", "timeout", "cut", "hold", "flip")
 HOP_BY_HOP = {"connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te",
               "trailers", "transfer-encoding", "upgrade"}
 ERROR_BODY = b'{"errors":[{"code":"UNKNOWN","message":"fault injected by the test proxy"}]}'
@@ -88,8 +94,9 @@ class FaultProxy:
     """A threaded proxy to ``upstream`` (``host:port``, plain http)."""
 
     def __init__(self, upstream: str, *, delay: float = 3.0, retry_after: int = 1,
-                 latency: float = 0.0) -> None:
+                 latency: float = 0.0, max_body: int | None = None) -> None:
         self.upstream = upstream
+        self.max_body = max_body
         self.delay = delay
         self.latency = latency
         self.retry_after = retry_after
@@ -207,10 +214,14 @@ class FaultProxy:
         index = self._note(method, path, fault)
         if self.latency:
             time.sleep(self.latency)
-        if fault in ("down", "500", "429"):
+        if self.max_body is not None and len(body) > self.max_body:
+            fault = "413"
+        if fault in ("down", "500", "429", "413"):
             self._refuse(handler, fault)
             return
         status, reason, headers, data = self._forward(method, target, handler, body)
+        if fault == "flip" and data:
+            data, fault = data[:-1] + bytes([data[-1] ^ 0xFF]), None
         if fault is None:
             with self._lock:  # the status, now that it is known
                 self.seen[index] = Seen(method, path, status, None, self.seen[index].at)
@@ -230,9 +241,10 @@ class FaultProxy:
         if fault == "down":
             _close(handler)
             return
-        status, extra = (500, "") if fault == "500" else (
+        status, extra = (500, "") if fault == "500" else (413, "") if fault == "413" else (
             429, f"Retry-After: {self.retry_after}\r\n")
-        head = (f"HTTP/1.1 {status} {'Internal Server Error' if status == 500 else 'Too Many'}"
+        reason = {500: "Internal Server Error", 413: "Payload Too Large"}.get(status, "Too Many")
+        head = (f"HTTP/1.1 {status} {reason}"
                 f"\r\nContent-Type: application/json\r\n{extra}"
                 f"Content-Length: {len(ERROR_BODY)}\r\n\r\n")
         _write(handler, head.encode() + (b"" if handler.command == "HEAD" else ERROR_BODY))

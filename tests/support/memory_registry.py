@@ -21,6 +21,7 @@ import json
 from collections import Counter
 from typing import Any, BinaryIO
 
+from floe_ledger.domain.model.blobs import BlobOpener, BlobStream
 from floe_ledger.domain.model.errors import IntegrityError, NotFoundError, UsageError
 from floe_ledger.domain.model.oci import (
     MANIFEST_MEDIA_TYPES,
@@ -109,6 +110,23 @@ class MemoryRegistry:
         if len(data) != size:
             raise IntegrityError(f"blob {digest} is {len(data)} bytes, not {size}", hint="")
         out.write(data)
+
+    def open_blob(self, digest: str, size: int) -> BlobStream:
+        self.calls["open_blob"] += 1
+        if digest not in self.blobs:
+            raise NotFoundError(f"blob {digest} not found in {self.uri}")
+        return BlobStream.of_bytes(self.blobs[digest], digest, what=f"blob {digest}")
+
+    def put_blob_from(self, digest: str, size: int, opener: BlobOpener,
+                      media_type: str = "application/octet-stream") -> str:
+        self.calls["put_blob_from"] += 1
+        if digest not in self.blobs:
+            with opener() as chunks:
+                data = b"".join(chunks)
+            if chunks.digest != digest or len(data) != size:
+                raise IntegrityError(f"stream of {chunks.digest} is not {digest}")
+            self.blobs[digest] = data
+        return digest
 
     def put_blob(self, data: bytes, media_type: str = "application/octet-stream") -> str:
         self.calls["put_blob"] += 1
