@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any, ClassVar, cast
 from uuid import UUID
 
@@ -33,6 +33,7 @@ from floe_ledger.adapters.observability.logs import get_logger
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper, UntrustedSnapshot
 from floe_ledger.adapters.store.rows import RowReader, decode_rows
+from floe_ledger.adapters.store.stream_lock import PgStreamLock
 from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.adapters.system.files import private_file
 from floe_ledger.adapters.system.secrets import local_secret
@@ -83,12 +84,18 @@ class EventStoreLedger:
         location: where the ledger lives.
         env: extra eventsourcing settings (e.g. from the PostgreSQL adapter).
         create_tables: False on shared PostgreSQL after ``floe ledger init``.
+        stream_lock: queues the writers of one stream (PostgreSQL, :mod:`.stream_lock`).
     """
 
     def __init__(self, location: LedgerLocation, *, env: dict[str, str] | None = None,
                  views: EnvironmentViews | None = None, create_tables: bool = True,
-                 snapshot_key: bytes | None = None) -> None:
+                 snapshot_key: bytes | None = None,
+                 stream_lock: PgStreamLock | None = None) -> None:
         self.location = location
+        self.stream_lock = stream_lock
+        #: The aggregate each stream's last save left, with its version and chain head:
+        #: the next load of the stream reads only the newer events (see :meth:`load`).
+        self._latest: dict[UUID, tuple[Artifact, int, str]] = {}
         settings = dict(env) if env is not None else sqlite_env(location)
         settings["CREATE_TABLE"] = "y" if create_tables else "n"
         with damaged_ledger(location):
@@ -123,14 +130,44 @@ class EventStoreLedger:
 
     # ---- LedgerStore ------------------------------------------------------------------
 
+    def hold(self, repository: str) -> AbstractContextManager[bool]:
+        """Queue behind the stream's other writers (True) where the ledger is shared;
+        elsewhere nothing to wait for (False): optimistic concurrency alone."""
+        if self.stream_lock is None:
+            return nullcontext(False)
+        return self.stream_lock.held(str(Artifact.create_id(repository)))
+
     def load(self, repository: str) -> Artifact | None:
+        """The stream's aggregate, its hash chain checked as it folds.
+
+        After a save in this process, the saved aggregate is taken back and only the events
+        appended since (by any process) are read and folded onto it: no snapshot read, no
+        copy. It is handed out once (a later load reads the ledger again unless it was
+        saved again), and only if it is exactly as saved (same version and chain head,
+        nothing pending): a change that failed never leaks into the next load.
+        """
+        aid = Artifact.create_id(repository)
+        latest = self._latest.pop(aid, None)
+        if latest is not None:
+            artifact, version, head = latest
+            if (artifact.version == version and artifact.chain_head == head
+                    and not artifact.pending_events):
+                return self._fast_forward(repository, artifact)
         try:
-            artifact: Artifact = self.app.repository.get(Artifact.create_id(repository))
+            artifact = self.app.repository.get(aid)
         except AggregateNotFoundError:
             return None
         except UntrustedSnapshot as err:
             log.warning("store.snapshot_untrusted", reason=str(err))
             return self._replay(repository)
+        except TamperError as err:
+            raise _unverified(repository, err) from err
+        return artifact
+
+    def _fast_forward(self, repository: str, artifact: Artifact) -> Artifact:
+        try:
+            for event in self.app.repository.event_store.get(artifact.id, gt=artifact.version):
+                artifact = cast(ArtifactEvent, event).mutate(artifact)
         except TamperError as err:
             raise _unverified(repository, err) from err
         return artifact
@@ -149,6 +186,7 @@ class EventStoreLedger:
         pending = len(artifact.pending_events)
         if not pending:
             return 0
+        self._latest.pop(artifact.id, None)
         try:
             self.app.save(artifact)
         except (StoreIntegrityError, RecordConflictError) as err:
@@ -161,6 +199,7 @@ class EventStoreLedger:
                 f"the ledger database is busy: {err}",
                 hint="nothing was written; re-run the command",
             ) from err
+        self._latest[artifact.id] = (artifact, artifact.version, artifact.chain_head)
         self.saved += pending
         if self.auto_refresh:
             self.refresh_views()

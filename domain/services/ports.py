@@ -15,6 +15,7 @@ The :class:`Clock` is the services' only source of time, waiting and fresh ids.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -106,6 +107,12 @@ class LedgerStore(Protocol):
         Returns the number of events written; ConcurrencyError if another writer
         appended to the same stream first (nothing is written then).
         """
+        ...
+
+    def hold(self, repository: str) -> AbstractContextManager[bool]:
+        """Wait for the stream's other writers and keep them waiting until the block ends
+        (one decide-and-save). Yields True if it queued writers (a shared ledger), False
+        where it does nothing (optimistic concurrency alone)."""
         ...
 
 

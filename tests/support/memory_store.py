@@ -7,6 +7,7 @@ and re-checks the hash chain.
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from eventsourcing.utils import resolve_topic
@@ -29,6 +30,9 @@ class MemoryStore:
             event = resolve_topic(topic)(**json.loads(json.dumps(state)))
             artifact = event.mutate(artifact)
         return artifact  # type: ignore[no-any-return]
+
+    def hold(self, repository: str) -> AbstractContextManager[bool]:
+        return nullcontext(False)  # one process: optimistic concurrency alone
 
     def save(self, artifact: Artifact) -> int:
         pending = artifact.collect_events()
