@@ -137,22 +137,24 @@ class EventStoreLedger:
             return nullcontext(False)
         return self.stream_lock.held(str(Artifact.create_id(repository)))
 
-    def load(self, repository: str) -> Artifact | None:
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
         """The stream's aggregate, its hash chain checked as it folds.
 
-        After a save in this process, the saved aggregate is taken back and only the events
-        appended since (by any process) are read and folded onto it: no snapshot read, no
-        copy. It is handed out once (a later load reads the ledger again unless it was
-        saved again), and only if it is exactly as saved (same version and chain head,
-        nothing pending): a change that failed never leaks into the next load.
+        ``known``: the aggregate as the caller last loaded or saved it; only the events
+        appended since (by any process) are read and folded onto it. Without it, the
+        aggregate this process last saved is taken the same way, once (it is handed to one
+        caller), and only if it is exactly as saved (same version and chain head, nothing
+        pending), so a change that failed never leaks into a later load. Otherwise the
+        snapshot and the events after it are read.
         """
         aid = Artifact.create_id(repository)
         latest = self._latest.pop(aid, None)
-        if latest is not None:
+        if known is None and latest is not None:
             artifact, version, head = latest
-            if (artifact.version == version and artifact.chain_head == head
-                    and not artifact.pending_events):
-                return self._fast_forward(repository, artifact)
+            if artifact.version == version and artifact.chain_head == head:
+                known = artifact
+        if known is not None and not known.pending_events:
+            return self._fast_forward(repository, known)
         try:
             artifact = self.app.repository.get(aid)
         except AggregateNotFoundError:

@@ -85,8 +85,8 @@ class CrashingLedger:
     inner: LedgerStore
     points: CrashPoints
 
-    def load(self, repository: str) -> Artifact | None:
-        return self.inner.load(repository)
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
+        return self.inner.load(repository, known)
 
     def hold(self, repository: str) -> AbstractContextManager[bool]:
         return self.inner.hold(repository)

@@ -97,8 +97,11 @@ class Registry(Protocol):
 class LedgerStore(Protocol):
     """Where Artifact aggregates live (the event store)."""
 
-    def load(self, repository: str) -> Artifact | None:
-        """The aggregate for a repository reference, or None if it has no events."""
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
+        """The aggregate for a repository reference, or None if it has no events.
+
+        ``known``: the aggregate as this caller last loaded or saved it (nothing pending);
+        the store may read only the newer events and fold them onto it."""
         ...
 
     def save(self, artifact: Artifact) -> int:

@@ -85,8 +85,9 @@ class ArtifactSession:
         for attempt in range(MAX_RETRIES):
             try:
                 with self.store.hold(self.repository) as queued:
-                    if queued:  # the writer before us may have appended: read what it did
-                        self._artifact = None
+                    if queued and self._artifact is not None:
+                        # the writer before us may have appended: read what it did
+                        self._artifact = self.store.load(self.repository, self._artifact)
                     artifact = self.current()
                     outcome = change(artifact)
                     self._saves += self.store.save(artifact)

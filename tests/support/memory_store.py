@@ -21,7 +21,7 @@ class MemoryStore:
         self.streams: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.saves = 0
 
-    def load(self, repository: str) -> Artifact | None:
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
         stream = self.streams.get(str(Artifact.create_id(repository)))
         if not stream:
             return None
