@@ -11,10 +11,10 @@ import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
-from typing import Any, ClassVar, cast
+from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import (
     DatabaseError as StoreDatabaseError,
 )
@@ -22,14 +22,13 @@ from eventsourcing.persistence import (
     IntegrityError as StoreIntegrityError,
 )
 from eventsourcing.persistence import (
-    JSONTranscoder,
-    Mapper,
     OperationalError,
     RecordConflictError,
 )
-from eventsourcing.utils import Environment
 
 from floe_ledger.adapters.observability.logs import get_logger
+from floe_ledger.adapters.store.application import SNAPSHOT_INTERVAL as SNAPSHOT_INTERVAL
+from floe_ledger.adapters.store.application import LedgerApplication
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper, UntrustedSnapshot
 from floe_ledger.adapters.store.rows import RowReader, decode_rows
@@ -40,31 +39,11 @@ from floe_ledger.adapters.system.secrets import local_secret
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.model.events import ArtifactEvent, TamperError
-from floe_ledger.domain.model.snapshot import ArtifactSnapshot
 from floe_ledger.projections.audit import RawEvent
 from floe_ledger.projections.environment import PROJECTED_TOPICS
 
-SNAPSHOT_INTERVAL = 100
 REBUILD_PAGE = 5000  # events folded per transaction by ``floe ledger rebuild``
 log = get_logger("floe.ledger")
-
-
-class LedgerApplication(Application[UUID]):
-    """eventsourcing Application configured only from the given env mapping.
-
-    A snapshot every 100 events keeps loading a long-lived repository cheap; the audit
-    never trusts snapshots (it replays the events and their hash chain).
-    """
-
-    name = "Ledger"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Artifact: SNAPSHOT_INTERVAL}
-    snapshot_class = ArtifactSnapshot
-
-    def construct_env(self, name: str, env: Any = None) -> Environment:
-        return Environment(name, {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})})
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        return PydanticMapper(transcoder=JSONTranscoder())
 
 
 def sqlite_env(location: LedgerLocation) -> dict[str, str]:
