@@ -1,16 +1,24 @@
-"""Ledger store benchmarks, SQLite against PostgreSQL. Prints figures against the targets in
-docs/design-notes.md#performance-budgets.
+"""Ledger store benchmarks, SQLite against PostgreSQL, and PostgreSQL under many runners
+(issue 15 item 3). Prints figures against the targets in docs/design-notes.md#performance-budgets
+and writes the issue's rows to benchmarks/results.json (``_results.record``).
 
     scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py
-    scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py --runners 4
+    scripts/with-postgres.sh .venv/bin/python benchmarks/ledger_store.py --runners 4 --no-status
 
 1. append: events/s for one event per save (views caught up after each, as the CLI does)
    and for a batched fill (50 aggregates, ~5000 events, per save), on both backends.
 2. promotions/s: N runner processes (default 8) promoting through the real wiring
-   (``App.promotion_service()``: store, OCI-layout registry, gates) against one PostgreSQL
-   ledger. ``own repos``: each runner its own repository; ``one repo``: all runners promote
-   different versions of one repository (one aggregate, so they contend). Every completed
-   promotion is checked against the ledger: lost or duplicated events must be 0.
+   (``App.promotion_service()``: store, OCI-layout registry, gates) against one ledger.
+   ``own repositories``: each runner its own repository, on PostgreSQL, with the same
+   runners on one shared SQLite file as the peer in the same run. ``one repository``: all
+   runners promote different versions of one repository (one stream, so they contend), on
+   PostgreSQL with the writers queued per stream, and as the peer the same load with
+   optimistic concurrency alone (the stream lock switched off in the runners: how floe
+   behaved before). Every completed promotion is checked against the ledger: lost or
+   duplicated events must be 0; every refusal is counted by code (exit 7 is
+   ``concurrent_modification``).
+3. ``status`` whole process on PostgreSQL at 100k events (``ledger_status.py``), with the
+   same command on SQLite and ``python -c "import psycopg"`` in the same run.
 Big ledgers (status, audit verify and ledger rebuild at 1,000,000 events) are measured by
 ``ledger_scale.py``.
 
@@ -47,11 +55,18 @@ from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.model.values import EnvironmentPath
 from support.ledger_db import fresh_ledger_url
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _results import load_line, record
+from ledger_status import status_rows
+
 FLOE = str(Path(sys.executable).with_name("floe"))
 PATH = EnvironmentPath(("dev", "staging", "prod"))
 STEPS = [(None, "dev"), ("dev", "staging"), ("staging", "prod")]
 ACTOR = Actor("bench", "bench-trace")
-TARGETS = {"promotions/s, 8 PG runners": (">=", 100.0)}
+ROW_OWN = "promotions/s, 8 PostgreSQL runners, own repositories"
+ROW_ONE = "promotions/s, 8 PostgreSQL runners, one repository"
+ROW_EXIT7 = "exit 7 seen, 8 PostgreSQL runners, one repository"
+TARGETS = {ROW_OWN: ">= 100", ROW_ONE: ">= 20", ROW_EXIT7: "0"}
 
 
 def fresh_ledger(kind: str, work: Path) -> Any:
@@ -119,6 +134,8 @@ def runner(spec: dict[str, Any]) -> None:
     env = dict(os.environ, FLOE_LEDGER_URL=spec["url"], USER=f"runner{spec['index']}")
     app = App(Settings.from_options(spec["manifest"], env))
     service, actor = app.promotion_service(), app.actor()
+    if spec["optimistic"]:  # the peer: no queue per stream, optimistic concurrency alone
+        app.store.stream_lock = None
     Path(spec["ready"]).touch()
     while not Path(spec["go"]).exists():
         time.sleep(0.001)
@@ -135,9 +152,10 @@ def runner(spec: dict[str, Any]) -> None:
     app.close()
 
 
-def bench_promotions(work: Path, runners: int, versions: int, shared: bool) -> dict[str, Any]:
+def bench_promotions(work: Path, runners: int, versions: int, shared: bool, *,
+                     kind: str = "postgresql", optimistic: bool = False) -> dict[str, Any]:
     work.mkdir(parents=True, exist_ok=True)
-    with fresh_ledger("postgresql", work) as url:
+    with fresh_ledger(kind, work) as url:
         init_store(ledger_location(url, work), {})
         specs: list[dict[str, Any]] = []
         for i in range(runners):
@@ -150,6 +168,7 @@ def bench_promotions(work: Path, runners: int, versions: int, shared: bool) -> d
                 push_files(registry, [work / "payload.txt"], name)
             registry.close()
             specs.append({"url": url, "index": i, "versions": names, "go": str(work / "go"),
+                          "optimistic": optimistic,
                           "manifest": str(write_manifest(work / f"runner-{i}", str(repo))),
                           "ready": str(work / f"ready-{i}")})
         procs = [subprocess.Popen([sys.executable, __file__, "--runner", json.dumps(s)],
@@ -180,10 +199,34 @@ def bench_promotions(work: Path, runners: int, versions: int, shared: bool) -> d
 
 # ---- report ----------------------------------------------------------------------------------
 
-def verdict(name: str, value: float) -> str:
-    op, target = TARGETS[name]
-    ok = value >= target if op == ">=" else value <= target
-    return f"{'meets' if ok else 'MISSES'} target {op} {target:,.0f}"
+def promotion_rows(work: Path, runners: int, versions: int) -> list[tuple[str, str, str]]:
+    """The three rows of issue 15 item 3, each with its peer from the same run."""
+    rows: list[tuple[str, str, str]] = []
+    own = bench_promotions(work / "own-pg", runners, versions, shared=False)
+    own_peer = bench_promotions(work / "own-sqlite", runners, versions, shared=False,
+                                kind="sqlite")
+    one = bench_promotions(work / "one-pg", runners, versions, shared=True)
+    one_peer = bench_promotions(work / "one-pg-optimistic", runners, versions, shared=True,
+                                optimistic=True)
+    exit7, exit7_peer = (r["failed"].get("concurrent_modification", 0) for r in (one, one_peer))
+    peer_own = f"{own_peer['per_s']:.1f}/s: the same runners on one SQLite file"
+    peer_one = f"{one_peer['per_s']:.1f}/s: optimistic concurrency alone (no stream queue)"
+    peer_exit7 = f"{exit7_peer}: optimistic concurrency alone (no stream queue)"
+    record(ROW_OWN, round(own["per_s"], 1), TARGETS[ROW_OWN], peer_own, "promotions/s")
+    record(ROW_ONE, round(one["per_s"], 1), TARGETS[ROW_ONE], peer_one, "promotions/s")
+    record(ROW_EXIT7, exit7, TARGETS[ROW_EXIT7], peer_exit7, "exit 7")
+    for name, r, peer in ((ROW_OWN, own, peer_own), (ROW_ONE, one, peer_one)):
+        label = name.replace("8", str(runners), 1)
+        rows.append((label, f"{r['per_s']:,.1f} ({r['promotions']} in {r['wall_s']:.1f} s)",
+                     f"target {TARGETS[name]}; peer {peer}"))
+    rows.append((ROW_EXIT7.replace("8", str(runners), 1), str(exit7),
+                 f"target {TARGETS[ROW_EXIT7]}; peer {peer_exit7}"))
+    for label, r in (("own repositories", own), ("own repositories, SQLite", own_peer),
+                     ("one repository", one), ("one repository, optimistic", one_peer)):
+        rows.append((f"  lost / duplicated events, {label}",
+                     f"{r['lost']} / {r['duplicated']} of {r['events']}",
+                     f"refused: {dict(r['failed']) or 'none'}"))
+    return rows
 
 
 def main() -> None:
@@ -191,6 +234,7 @@ def main() -> None:
     parser.add_argument("--runners", type=int, default=8)
     parser.add_argument("--versions", type=int, default=20, help="per runner (x3 promotions)")
     parser.add_argument("--saves", type=int, default=300)
+    parser.add_argument("--no-status", action="store_true", help="skip status at 100k events")
     parser.add_argument("--runner", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.runner:
@@ -199,26 +243,20 @@ def main() -> None:
     if not os.environ.get("FLOE_TEST_POSTGRES_URL"):
         sys.exit("FLOE_TEST_POSTGRES_URL is not set: run under scripts/with-postgres.sh")
     rows: list[tuple[str, str, str]] = []
-    load_before = os.getloadavg()[0]
+    before = load_line()
     with TemporaryDirectory(prefix="floe-bench.") as tmp:
         work = Path(tmp)
         for kind in ("sqlite", "postgresql"):
             for name, value in bench_append(kind, work, args.saves).items():
                 rows.append((f"append {name} [{kind}]", f"{value:,.0f} events/s", ""))
-        for shared in (False, True):
-            r = bench_promotions(work / f"promo-{shared}", args.runners, args.versions, shared)
-            label = "one repo" if shared else "own repos"
-            note = verdict("promotions/s, 8 PG runners", r["per_s"]) if not shared else ""
-            rows.append((f"promotions/s, {args.runners} PG runners, {label}",
-                         f"{r['per_s']:,.1f} ({r['promotions']} in {r['wall_s']:.1f} s)", note))
-            rows.append((f"  lost / duplicated events, {label}",
-                         f"{r['lost']} / {r['duplicated']} of {r['events']}",
-                         f"refused: {dict(r['failed']) or 'none'}"))
-    rows.append(("load average (1 min) before / after", f"{load_before:.1f} / "
-                 f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} CPUs", "other work skews figures"))
+        rows += promotion_rows(work, args.runners, args.versions)
+        if not args.no_status:
+            rows += status_rows(work / "status")
+    rows.append(("load average before / after", f"{before} / {load_line()}",
+                 "other work skews figures: compare with the peers"))
     width = max(len(r[0]) for r in rows)
-    vwidth = max(len(r[1]) for r in rows)
-    print(f"\n{'measure':<{width}}  {'value':<{vwidth}}  vs target")
+    vwidth = max(len(r[1]) for r in rows if not r[0].startswith("load"))
+    print(f"\n{'measure':<{width}}  {'value':<{vwidth}}  vs target, peer in the same run")
     print(f"{'-' * width}  {'-' * vwidth}  {'-' * 30}")
     for label, figure, note in rows:
         print(f"{label:<{width}}  {figure:<{vwidth}}  {note}")

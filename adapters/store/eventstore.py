@@ -10,11 +10,11 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from typing import Any, ClassVar, cast
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from typing import Any, cast
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import (
     DatabaseError as StoreDatabaseError,
 )
@@ -22,48 +22,28 @@ from eventsourcing.persistence import (
     IntegrityError as StoreIntegrityError,
 )
 from eventsourcing.persistence import (
-    JSONTranscoder,
-    Mapper,
     OperationalError,
     RecordConflictError,
 )
-from eventsourcing.utils import Environment
 
 from floe_ledger.adapters.observability.logs import get_logger
+from floe_ledger.adapters.store.application import SNAPSHOT_INTERVAL as SNAPSHOT_INTERVAL
+from floe_ledger.adapters.store.application import LedgerApplication
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.mapper import PydanticMapper, UntrustedSnapshot
 from floe_ledger.adapters.store.rows import RowReader, decode_rows
+from floe_ledger.adapters.store.stream_lock import PgStreamLock
 from floe_ledger.adapters.store.views import EnvironmentViews
 from floe_ledger.adapters.system.files import private_file
 from floe_ledger.adapters.system.secrets import local_secret
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.errors import ConcurrencyError, IntegrityError
 from floe_ledger.domain.model.events import ArtifactEvent, TamperError
-from floe_ledger.domain.model.snapshot import ArtifactSnapshot
 from floe_ledger.projections.audit import RawEvent
 from floe_ledger.projections.environment import PROJECTED_TOPICS
 
-SNAPSHOT_INTERVAL = 100
 REBUILD_PAGE = 5000  # events folded per transaction by ``floe ledger rebuild``
 log = get_logger("floe.ledger")
-
-
-class LedgerApplication(Application[UUID]):
-    """eventsourcing Application configured only from the given env mapping.
-
-    A snapshot every 100 events keeps loading a long-lived repository cheap; the audit
-    never trusts snapshots (it replays the events and their hash chain).
-    """
-
-    name = "Ledger"
-    snapshotting_intervals: ClassVar[dict[type[Any], int]] = {Artifact: SNAPSHOT_INTERVAL}
-    snapshot_class = ArtifactSnapshot
-
-    def construct_env(self, name: str, env: Any = None) -> Environment:
-        return Environment(name, {"IS_SNAPSHOTTING_ENABLED": "y", **dict(env or {})})
-
-    def construct_mapper(self) -> Mapper[UUID]:
-        return PydanticMapper(transcoder=JSONTranscoder())
 
 
 def sqlite_env(location: LedgerLocation) -> dict[str, str]:
@@ -83,12 +63,18 @@ class EventStoreLedger:
         location: where the ledger lives.
         env: extra eventsourcing settings (e.g. from the PostgreSQL adapter).
         create_tables: False on shared PostgreSQL after ``floe ledger init``.
+        stream_lock: queues the writers of one stream (PostgreSQL, :mod:`.stream_lock`).
     """
 
     def __init__(self, location: LedgerLocation, *, env: dict[str, str] | None = None,
                  views: EnvironmentViews | None = None, create_tables: bool = True,
-                 snapshot_key: bytes | None = None) -> None:
+                 snapshot_key: bytes | None = None,
+                 stream_lock: PgStreamLock | None = None) -> None:
         self.location = location
+        self.stream_lock = stream_lock
+        #: The aggregate each stream's last save left, with its version and chain head:
+        #: the next load of the stream reads only the newer events (see :meth:`load`).
+        self._latest: dict[UUID, tuple[Artifact, int, str]] = {}
         settings = dict(env) if env is not None else sqlite_env(location)
         settings["CREATE_TABLE"] = "y" if create_tables else "n"
         with damaged_ledger(location):
@@ -123,14 +109,46 @@ class EventStoreLedger:
 
     # ---- LedgerStore ------------------------------------------------------------------
 
-    def load(self, repository: str) -> Artifact | None:
+    def hold(self, repository: str) -> AbstractContextManager[bool]:
+        """Queue behind the stream's other writers (True) where the ledger is shared;
+        elsewhere nothing to wait for (False): optimistic concurrency alone."""
+        if self.stream_lock is None:
+            return nullcontext(False)
+        return self.stream_lock.held(str(Artifact.create_id(repository)))
+
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
+        """The stream's aggregate, its hash chain checked as it folds.
+
+        ``known``: the aggregate as the caller last loaded or saved it; only the events
+        appended since (by any process) are read and folded onto it. Without it, the
+        aggregate this process last saved is taken the same way, once (it is handed to one
+        caller), and only if it is exactly as saved (same version and chain head, nothing
+        pending), so a change that failed never leaks into a later load. Otherwise the
+        snapshot and the events after it are read.
+        """
+        aid = Artifact.create_id(repository)
+        latest = self._latest.pop(aid, None)
+        if known is None and latest is not None:
+            artifact, version, head = latest
+            if artifact.version == version and artifact.chain_head == head:
+                known = artifact
+        if known is not None and not known.pending_events:
+            return self._fast_forward(repository, known)
         try:
-            artifact: Artifact = self.app.repository.get(Artifact.create_id(repository))
+            artifact = self.app.repository.get(aid)
         except AggregateNotFoundError:
             return None
         except UntrustedSnapshot as err:
             log.warning("store.snapshot_untrusted", reason=str(err))
             return self._replay(repository)
+        except TamperError as err:
+            raise _unverified(repository, err) from err
+        return artifact
+
+    def _fast_forward(self, repository: str, artifact: Artifact) -> Artifact:
+        try:
+            for event in self.app.repository.event_store.get(artifact.id, gt=artifact.version):
+                artifact = cast(ArtifactEvent, event).mutate(artifact)
         except TamperError as err:
             raise _unverified(repository, err) from err
         return artifact
@@ -149,6 +167,7 @@ class EventStoreLedger:
         pending = len(artifact.pending_events)
         if not pending:
             return 0
+        self._latest.pop(artifact.id, None)
         try:
             self.app.save(artifact)
         except (StoreIntegrityError, RecordConflictError) as err:
@@ -161,6 +180,7 @@ class EventStoreLedger:
                 f"the ledger database is busy: {err}",
                 hint="nothing was written; re-run the command",
             ) from err
+        self._latest[artifact.id] = (artifact, artifact.version, artifact.chain_head)
         self.saved += pending
         if self.auto_refresh:
             self.refresh_views()

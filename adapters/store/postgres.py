@@ -33,6 +33,7 @@ import psycopg
 from floe_ledger.adapters.observability.redact import register_secret
 from floe_ledger.adapters.store.location import LedgerLocation
 from floe_ledger.adapters.store.readers import TRACKING_NAME, read_history, read_statuses
+from floe_ledger.adapters.store.stream_lock import PgStreamLock
 from floe_ledger.adapters.system.net import is_loopback
 from floe_ledger.domain.model.errors import ConfigError
 
@@ -135,15 +136,16 @@ def postgres_env(target: PostgresTarget, *, create_tables: bool) -> dict[str, st
         "POSTGRES_DBNAME": target.dbname,
         "POSTGRES_USER": target.user,
         "POSTGRES_PASSWORD": target.password,
-        "POSTGRES_POOL_SIZE": "2",
-        "POSTGRES_MAX_OVERFLOW": "0",
+        # A runner uses the ledger from one thread: one pooled connection for the events
+        # (its statements prepared once per connection by eventsourcing) and one more only
+        # if a call ever nests; the views and the stream lock have the store's own one.
+        "POSTGRES_POOL_SIZE": "1",
+        "POSTGRES_MAX_OVERFLOW": "1",
         "POSTGRES_CONNECT_TIMEOUT": str(CONNECT_TIMEOUT),
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
-        # Repeated loads in one process (PromotionService reloads before every append) read
-        # only the newer events; fast-forward keeps it exact across processes, and the
-        # repository hands out deep copies, so a failed save never leaves the cache dirty.
-        "AGGREGATE_CACHE_MAXSIZE": "16",
-        "AGGREGATE_CACHE_FASTFORWARD": "y",
+        # No aggregate cache here: it deep-copies the aggregate on every load (30 ms for a
+        # stream of a few hundred promotions); EventStoreLedger.load fast-forwards the
+        # aggregate its last save left instead.
         "CREATE_TABLE": "y" if create_tables else "n",
     }
 
@@ -237,8 +239,10 @@ def open_postgres_store(location: LedgerLocation, env: Mapping[str, str], *,
                     hint=INIT_HINT,
                 )
         _pool_sslmode(target)
+        conn.raw.prepare_threshold = 0  # a runner repeats the same few statements
         return EventStoreLedger(location, env=postgres_env(target, create_tables=create_tables),
-                                views=postgres_views(conn), create_tables=create_tables)
+                                views=postgres_views(conn), create_tables=create_tables,
+                                stream_lock=PgStreamLock(conn))
     except BaseException:
         conn.close()
         raise

@@ -24,6 +24,7 @@ import os
 import signal
 import threading
 from collections.abc import Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO
@@ -85,8 +86,11 @@ class CrashingLedger:
     inner: LedgerStore
     points: CrashPoints
 
-    def load(self, repository: str) -> Artifact | None:
-        return self.inner.load(repository)
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
+        return self.inner.load(repository, known)
+
+    def hold(self, repository: str) -> AbstractContextManager[bool]:
+        return self.inner.hold(repository)
 
     def save(self, artifact: Artifact) -> int:
         kinds = ",".join(type(e).__name__ for e in artifact.pending_events)

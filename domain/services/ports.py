@@ -15,6 +15,7 @@ The :class:`Clock` is the services' only source of time, waiting and fresh ids.
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, BinaryIO, Protocol
@@ -110,8 +111,11 @@ class Registry(Protocol):
 class LedgerStore(Protocol):
     """Where Artifact aggregates live (the event store)."""
 
-    def load(self, repository: str) -> Artifact | None:
-        """The aggregate for a repository reference, or None if it has no events."""
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
+        """The aggregate for a repository reference, or None if it has no events.
+
+        ``known``: the aggregate as this caller last loaded or saved it (nothing pending);
+        the store may read only the newer events and fold them onto it."""
         ...
 
     def save(self, artifact: Artifact) -> int:
@@ -120,6 +124,12 @@ class LedgerStore(Protocol):
         Returns the number of events written; ConcurrencyError if another writer
         appended to the same stream first (nothing is written then).
         """
+        ...
+
+    def hold(self, repository: str) -> AbstractContextManager[bool]:
+        """Wait for the stream's other writers and keep them waiting until the block ends
+        (one decide-and-save). Yields True if it queued writers (a shared ledger), False
+        where it does nothing (optimistic concurrency alone)."""
         ...
 
 

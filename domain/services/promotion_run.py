@@ -4,8 +4,9 @@ ledger says is already done.
 
 Each step saves through the command's :class:`ArtifactSession` and writes registries through
 the :class:`RegistryWriter`: the same write path rollback and lock use. Saves are folded to
-keep commits few: the signature verdict is saved with the gate results, the ``latest-<env>``
-tag with the completion.
+keep commits few (issue 15 item 3): the decision is one commit, the signature verdict is
+saved with the gate results, and both tags with the completion, after the registry writes
+(docs/crash-points.md: a run killed in between finds the tags and records them then).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ class _Pending:
     """What a step decided but has not saved yet: it is saved with the next step."""
 
     signature: dict[str, Any] | None = None  # saved with the gate results
-    latest_tag: tuple[str, bool] | None = None  # (tag, already present): saved with completion
+    tags: list[tuple[str, bool, bool]] = field(default_factory=list)  # (tag, mutable,
+    # already present): saved with the completion
     record: tuple[dict[str, Any], object] | None = None  # (record, its upload under way)
 
 
@@ -179,12 +181,9 @@ class PromotionRun:
 
         def after_each(write: TagWrite, present: bool) -> None:
             result.tags.append(write.tag)
+            self._pending.tags.append((write.tag, write.mutable, present))
             if write.mutable:
-                self._pending.latest_tag = (write.tag, present)
                 return
-            self.session.apply(lambda a: a.record_tag(
-                promo.promotion_id, self.registry.uri, write.tag, promo.digest,
-                mutable=False, already_present=present, actor=self.session.actor))
             # the record is as it will be published (the ledger head does not move until
             # the completion): its upload overlaps the PUT of latest-<env>
             record = self._record(promo, result, [w.tag for w in writes])
@@ -214,13 +213,12 @@ class PromotionRun:
         result.record_digest = published.digest
         result.registries = published.registries
         _add_warnings(result, published.warnings)
-        pending_latest = self._pending.latest_tag
+        written = list(self._pending.tags)
 
         def complete(art: Artifact) -> None:
-            if pending_latest is not None:
-                tag, present = pending_latest
+            for tag, mutable, present in written:  # a tag already recorded is skipped
                 art.record_tag(promo.promotion_id, self.registry.uri, tag, promo.digest,
-                               mutable=True, already_present=present, actor=actor)
+                               mutable=mutable, already_present=present, actor=actor)
             art.complete_promotion(promo.promotion_id, registries=result.registries,
                                    actor=actor, record_digest=result.record_digest)
         self.session.apply(complete)

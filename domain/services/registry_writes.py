@@ -98,8 +98,8 @@ class RegistryWriter:
                    after_each: Callable[[TagWrite, bool], None] | None = None) -> TagsWritten:
         """Write ``writes`` in order to the primary while the replicas copy and tag (FR-028).
 
-        ``after_each(write, present)`` runs after each primary write (promote records the
-        immutable tag in the ledger before it moves ``latest-<env>``). The replicas are
+        ``after_each(write, present)`` runs after each primary write (promote notes each
+        tag for its completion commit and starts its record's upload). The replicas are
         joined even when the primary fails.
         """
         tags = [w.tag for w in writes]

@@ -10,6 +10,11 @@ lock all save through it. A change runs against the aggregate as this command la
 when another writer appended first (:class:`ConcurrencyError`), the aggregate is reloaded
 and the change decided again on the new state, up to :data:`MAX_RETRIES` times with a
 jittered, growing pause between attempts. A change that raises leaves nothing pending.
+
+Where the ledger is shared (PostgreSQL), each attempt first queues behind the stream's other
+writers (``store.hold``) and re-reads the stream: writers of one repository then take turns
+instead of racing, and the retry loop stays underneath for what the queue cannot see
+(docs/design-notes.md#contention-on-one-repository).
 """
 
 from __future__ import annotations
@@ -78,11 +83,15 @@ class ArtifactSession:
             FloeError: whatever ``change`` refuses with; nothing is saved then.
         """
         for attempt in range(MAX_RETRIES):
-            artifact = self.current()
             try:
-                outcome = change(artifact)
-                self._saves += self.store.save(artifact)
-                return outcome
+                with self.store.hold(self.repository) as queued:
+                    if queued and self._artifact is not None:
+                        # the writer before us may have appended: read what it did
+                        self._artifact = self.store.load(self.repository, self._artifact)
+                    artifact = self.current()
+                    outcome = change(artifact)
+                    self._saves += self.store.save(artifact)
+                    return outcome
             except ConcurrencyError:
                 self._artifact = None
                 if attempt == MAX_RETRIES - 1:

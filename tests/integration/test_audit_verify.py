@@ -87,14 +87,15 @@ def test_events_deleted_back_past_a_records_head_are_truncation(app: App) -> Non
 
 def test_deleting_the_final_commit_after_the_record_shows_as_drift(app: App) -> None:
     head = _newest_head(_verify(app))
-    with _ledger(app) as db:  # the latest-<env> tag and the completion, one commit
+    with _ledger(app) as db:  # both env tags and the completion, one commit
         db.execute("DELETE FROM stored_events WHERE rowid > ?", (head,))
     outcome = _verify(app)
     # The promotion record's head is still there, but the head the command anchored when it
     # ended saw the deleted commit: the ledger now fails closed (it holds less than a witness).
     assert [(b.reason, b.version) for b in outcome.breaks] == [("truncated", head + 1)]
     assert "registry anchor floe-staging-index" in outcome.breaks[0].message
-    assert [(d.tag, d.status) for d in outcome.drift] == [("latest-staging", "untracked")]
+    assert [(d.tag, d.status) for d in outcome.drift] == [("latest-staging", "untracked"),
+                                                          ("v1.0.0-staging", "unexplained")]
     assert len(outcome.incomplete) == 1  # ... and the promotion looks interrupted
     assert outcome.warnings == []
 

@@ -38,7 +38,7 @@ def test_postgres_settings_come_from_the_url_with_db_functions_off(tmp_path: Pat
         "db.internal", "6543", "ledger")
     assert (env["POSTGRES_USER"], env["POSTGRES_PASSWORD"]) == ("ci@acme", "p:ss")
     assert env["POSTGRES_ENABLE_DB_FUNCTIONS"] == "n" and env["CREATE_TABLE"] == "n"
-    assert env["POSTGRES_POOL_SIZE"] == "2" and env["POSTGRES_CONNECT_TIMEOUT"] == "5"
+    assert env["POSTGRES_POOL_SIZE"] == "1" and env["POSTGRES_CONNECT_TIMEOUT"] == "5"
     assert "p:ss" not in repr(postgres_target(loc, {}))
 
 

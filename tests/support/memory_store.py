@@ -7,6 +7,7 @@ and re-checks the hash chain.
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from eventsourcing.utils import resolve_topic
@@ -20,7 +21,7 @@ class MemoryStore:
         self.streams: dict[str, list[tuple[str, dict[str, Any]]]] = {}
         self.saves = 0
 
-    def load(self, repository: str) -> Artifact | None:
+    def load(self, repository: str, known: Artifact | None = None) -> Artifact | None:
         stream = self.streams.get(str(Artifact.create_id(repository)))
         if not stream:
             return None
@@ -29,6 +30,9 @@ class MemoryStore:
             event = resolve_topic(topic)(**json.loads(json.dumps(state)))
             artifact = event.mutate(artifact)
         return artifact  # type: ignore[no-any-return]
+
+    def hold(self, repository: str) -> AbstractContextManager[bool]:
+        return nullcontext(False)  # one process: optimistic concurrency alone
 
     def save(self, artifact: Artifact) -> int:
         pending = artifact.collect_events()
