@@ -21,7 +21,12 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
+from psycopg.errors import LockNotAvailable
+
 STREAM_LOCK_CLASS = 0x666C6F66  # advisory-lock key space of floe streams (two-int4 form)
+#: How long a writer queues for a stream before going on without the queue: well above one
+#: decide-and-commit (milliseconds), well below a CI step's patience.
+WAIT_SECONDS = 30.0
 
 
 class _Executes(Protocol):
@@ -36,14 +41,31 @@ def stream_key(stream_id: str) -> int:
 class PgStreamLock:
     """``with lock.held(stream_id): ...``: waits for the stream's other writers."""
 
-    def __init__(self, conn: _Executes) -> None:
+    def __init__(self, conn: _Executes, wait_seconds: float = WAIT_SECONDS) -> None:
         self.conn = conn
+        self.wait_seconds = wait_seconds
 
     @contextmanager
     def held(self, stream_id: str) -> Iterator[bool]:
+        """Yields True with the stream's lock held (waiting in PostgreSQL's queue), or False
+        after ``wait_seconds`` without it (a holder that hangs, not dies): the writer then
+        goes on as without a queue and the optimistic check decides, so a stuck runner never
+        stalls the others for longer than that."""
         key = (STREAM_LOCK_CLASS, stream_key(stream_id))
-        self.conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
+        if not self._wait(key):
+            yield False
+            return
         try:
             yield True
         finally:
             self.conn.execute("SELECT pg_advisory_unlock(%s, %s)", key)
+
+    def _wait(self, key: tuple[int, int]) -> bool:
+        self.conn.execute(f"SET lock_timeout = '{int(self.wait_seconds * 1000)}ms'")
+        try:
+            self.conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
+        except LockNotAvailable:
+            return False
+        finally:
+            self.conn.execute("SET lock_timeout = 0")
+        return True

@@ -26,17 +26,19 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import psycopg
 import pytest
 
 from floe_ledger.adapters.registry import RegistrySettings, open_registry, push_files
 from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
+from floe_ledger.adapters.store.stream_lock import PgStreamLock
 from floe_ledger.adapters.system.clock import SystemClock
 from floe_ledger.domain.model import events as ev
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.identity import Actor
 from floe_ledger.domain.services.unit_of_work import ArtifactSession
-from support.ledger_db import fresh_ledger_url
+from support.ledger_db import fresh_ledger_url, fresh_postgres_url
 from support.registry_server import RegistryServer
 
 RUNNERS = 6
@@ -175,3 +177,25 @@ def test_a_writer_queued_behind_another_decides_on_what_it_appended(
     finally:
         mine.close()
         other.close()
+
+
+@pytest.mark.postgres
+@pytest.mark.requirement("TXN-08")
+def test_a_writer_stops_queueing_behind_a_hung_holder_and_goes_on_optimistically() -> None:
+    """A holder that hangs (alive, lock held) delays the next writer by the wait, no more;
+    once it lets go, the queue works again."""
+    with fresh_postgres_url() as url, psycopg.connect(url, autocommit=True) as hung, \
+            psycopg.connect(url, autocommit=True) as writer:
+        stuck = PgStreamLock(hung).held("stream-a")
+        assert stuck.__enter__() is True
+        lock = PgStreamLock(writer, wait_seconds=0.3)
+        start = time.monotonic()
+        with lock.held("stream-a") as queued:
+            assert queued is False
+        assert 0.3 <= time.monotonic() - start < 10
+        with lock.held("stream-b") as other:  # another stream is not held up at all
+            assert other is True
+        assert writer.execute("SHOW lock_timeout").fetchone() == ("0",)
+        stuck.__exit__(None, None, None)
+        with lock.held("stream-a") as queued:
+            assert queued is True
