@@ -51,18 +51,15 @@ from floe_ledger.adapters.store.factory import init_store, open_store
 from floe_ledger.adapters.store.location import ledger_location
 from floe_ledger.domain.model import events as ev
 from floe_ledger.domain.model.artifact import Artifact
-from floe_ledger.domain.model.identity import Actor
-from floe_ledger.domain.model.values import EnvironmentPath
 from support.ledger_db import fresh_ledger_url
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _results import load_line, record
+from ledger_fill import ACTOR, promote_events
 from ledger_status import status_rows
 
 FLOE = str(Path(sys.executable).with_name("floe"))
-PATH = EnvironmentPath(("dev", "staging", "prod"))
 STEPS = [(None, "dev"), ("dev", "staging"), ("staging", "prod")]
-ACTOR = Actor("bench", "bench-trace")
 ROW_OWN = "promotions/s, 8 PostgreSQL runners, own repositories"
 ROW_ONE = "promotions/s, 8 PostgreSQL runners, one repository"
 ROW_EXIT7 = "exit 7 seen, 8 PostgreSQL runners, one repository"
@@ -73,20 +70,6 @@ def fresh_ledger(kind: str, work: Path) -> Any:
     """A FLOE_LEDGER_URL for an empty ledger (the tests' helper: PostgreSQL databases on the
     FLOE_TEST_POSTGRES_URL server, dropped afterwards)."""
     return fresh_ledger_url(kind, work / f"ledger-{uuid.uuid4().hex[:8]}")
-
-
-def promote_events(art: Artifact, version: str, source: str | None, target: str) -> None:
-    """The five events of a promotion without gates or signatures."""
-    pid = str(uuid.uuid4())
-    digest = "sha256:" + uuid.uuid5(uuid.NAMESPACE_URL, version).hex * 2
-    art.observe_version(version, digest, source, version if source is None else
-                        f"{version}-{source}", ACTOR)
-    art.request_promotion(promotion_id=pid, version=version, digest=digest, source=source,
-                          target=target, path=PATH, force=False, actor=ACTOR)
-    for tag, mutable in ((f"{version}-{target}", False), (f"latest-{target}", True)):
-        art.record_tag(pid, "bench", tag, digest, mutable=mutable, already_present=False,
-                       actor=ACTOR)
-    art.complete_promotion(pid, registries=[], actor=ACTOR)
 
 
 # ---- 1. append -------------------------------------------------------------------------------

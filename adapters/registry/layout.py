@@ -142,12 +142,7 @@ class LayoutRegistry:
     def copy_blob(self, digest: str, size: int, out: BinaryIO) -> None:
         """Copy the blob into ``out`` in chunks; IntegrityError unless it is ``size`` bytes
         hashing to ``digest``. NotFoundError if absent."""
-        try:
-            blob = self._blob_path(digest).open("rb")
-        except FileNotFoundError:
-            raise NotFoundError(
-                f"blob {digest} not found in {self.uri}", hint="push the artifact again"
-            ) from None
+        blob = self._open_blob_file(digest)
         with blob:
             out.seek(0)
             out.truncate()
@@ -160,14 +155,17 @@ class LayoutRegistry:
     def open_blob(self, digest: str, size: int) -> BlobStream:
         """The blob as a stream of 1 MiB chunks, checked while read. NotFoundError if
         absent; IntegrityError if its bytes are not ``size`` bytes hashing to ``digest``."""
+        blob = self._open_blob_file(digest)
+        return BlobStream(digest, size, iter(lambda: blob.read(1024 * 1024), b""),
+                          what=f"blob {digest} in {self.uri}", close=blob.close)
+
+    def _open_blob_file(self, digest: str) -> BinaryIO:
         try:
-            blob = self._blob_path(digest).open("rb")
+            return self._blob_path(digest).open("rb")
         except FileNotFoundError:
             raise NotFoundError(
                 f"blob {digest} not found in {self.uri}", hint="push the artifact again"
             ) from None
-        return BlobStream(digest, size, iter(lambda: blob.read(1024 * 1024), b""),
-                          what=f"blob {digest} in {self.uri}", close=blob.close)
 
     def put_blob_from(self, digest: str, size: int, opener: BlobOpener,
                       media_type: str = "application/octet-stream") -> str:
