@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import sys
 from pathlib import Path
 
 import click
@@ -54,6 +55,7 @@ def serve(app: App, out: Output, host: str, port: int, allow_remote: bool,
       floe serve --port 9000 --manifest deploy/manifest.yaml
       floe serve --ledger postgresql://floe@db/floe
       floe serve --host 0.0.0.0 --allow-remote     # reachable from other machines
+      floe serve --port 0 -o json                  # {"url": ...} once listening
     """
     import uvicorn
 
@@ -91,8 +93,12 @@ def _announce(server: object, out: Output) -> None:
         for srv in server.servers:
             for sock in srv.sockets:
                 host, port = sock.getsockname()[:2]
-                shown = f"[{host}]" if ":" in host else host
-                out.err_console.print(f"floe serve: http://{shown}:{port}/ (read-only; "
-                                      "Ctrl-C stops it)", markup=False, highlight=False)
+                url = f"http://[{host}]:{port}/" if ":" in host else f"http://{host}:{port}/"
+                if out.structured:  # one document, when listening: scripts read the URL
+                    out.result({"url": url, "host": host, "port": port, "read_only": True})
+                    sys.stdout.flush()
+                else:
+                    out.err_console.print(f"floe serve: {url} (read-only; Ctrl-C stops it)",
+                                          markup=False, highlight=False)
 
     server.startup = started  # type: ignore[method-assign]

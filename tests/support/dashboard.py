@@ -104,10 +104,17 @@ def chromium(width: int = 1280, height: int = 900) -> webdriver.Chrome:
 
 
 def screenshot(driver: webdriver.Chrome, name: str, width: int) -> Path:
-    """A full-page PNG of what the browser shows, at ``width`` px, under test-artifacts/."""
+    """A full-page PNG of what the browser shows at ``width`` CSS px (a phone's viewport
+    below 600), under test-artifacts/screenshots/."""
+    def emulate(height: int) -> None:
+        driver.execute_cdp_cmd("Emulation.setDeviceMetricsOverride", {
+            "width": width, "height": height, "deviceScaleFactor": 1, "mobile": width < 600})
+
+    emulate(800)
     height = int(driver.execute_script("return document.documentElement.scrollHeight"))
-    driver.set_window_size(width, max(height, 600))
+    emulate(max(height, 600))
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     path = SCREENSHOTS / f"{name}-{width}.png"
     driver.save_screenshot(str(path))
+    driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})
     return path
