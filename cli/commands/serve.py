@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+import socket
 import sys
 from pathlib import Path
 
@@ -88,8 +89,8 @@ def _announce(server: object, out: Output) -> None:
     assert isinstance(server, uvicorn.Server)
     startup = server.startup
 
-    async def started(sockets: list[object] | None = None) -> None:
-        await startup(sockets=sockets)  # type: ignore[arg-type]
+    async def started(sockets: list[socket.socket] | None = None) -> None:
+        await startup(sockets=sockets)
         for srv in server.servers:
             for sock in srv.sockets:
                 host, port = sock.getsockname()[:2]

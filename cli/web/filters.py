@@ -31,21 +31,7 @@ def duration(ms: Any) -> str:
     return f"{value} ms" if value < 1000 else f"{value / 1000:.1f} s"
 
 
-def hours(seconds: Any) -> str:
-    """Seconds as hours with one decimal ('–' for none)."""
-    if seconds is None:
-        return "–"
-    return f"{float(seconds) / 3600:.1f} h"
-
-
-def percent(ratio: Any) -> str:
-    if ratio is None:
-        return "–"
-    return f"{float(ratio) * 100:.0f} %"
-
-
-FILTERS = {"when": when, "short": short, "duration": duration, "hours": hours,
-           "percent": percent}
+FILTERS = {"when": when, "short": short, "duration": duration}
 
 
 def parse_moment(text: str | None, name: str, problems: list[str]) -> datetime | None:

@@ -29,7 +29,6 @@ from floe_ledger.projections.version_trail import ReplicaFold, VersionTrail
 
 if TYPE_CHECKING:
     from floe_ledger.cli.app import App
-    from floe_ledger.domain.model.events import ArtifactEvent
 
 #: The kinds the timeline shows: promotions, rollbacks, locks and refusals.
 TIMELINE_KINDS = frozenset({
@@ -45,7 +44,8 @@ def environments(app: App) -> list[str]:
     return list(app.manifest.artifacts.promotion.path.names)
 
 
-def events(app: App) -> Iterator[tuple[int, ArtifactEvent]]:
+def events(app: App) -> Iterator[tuple[int, Any]]:
+    # (position, ArtifactEvent): the CLI layer names no event class (import contract)
     """Every decoded event (none for a ledger that does not exist yet)."""
     try:
         rows = audit_ops.ledger_rows(app)
