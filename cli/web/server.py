@@ -35,7 +35,7 @@ from floe_ledger.cli.app import App, Settings
 from floe_ledger.cli.web import metrics_page, reads
 from floe_ledger.cli.web.filters import FILTERS, parse_moment
 
-HERE = Path(__file__).resolve().parent
+HERE = Path(__file__).parent  # the installed package (templates and static are package data)
 T = TypeVar("T")
 
 
