@@ -146,6 +146,8 @@ def dashboard(state: ServeState) -> Starlette:
         Route("/audit/events/{position:int}", audit_event, methods=["GET"]),
         Route("/metrics", metrics, methods=["GET"]),
         Route("/api/head", api_head, methods=["GET"]),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        # follow_symlink: a strict editable install links each file to the source tree
+        Mount("/static", StaticFiles(directory=HERE / "static", follow_symlink=True),
+              name="static"),
     ]
     return Starlette(routes=routes, exception_handlers={HTTPException: not_found})

@@ -99,14 +99,14 @@ def test_the_dashboard_shows_the_scripted_history_and_follows_the_ledger(workspa
                 screenshot(driver, f"{ws_kind(ws)}-audit", width)
 
             # a promotion by another floe process appears on the open page, no reload
-            driver.set_window_size(1280, 900)
             driver.get(base + "/")
+            assert driver.execute_script(  # its own stylesheet and script, from the package
+                "return getComputedStyle(document.body).fontFamily").startswith("system-ui")
             driver.execute_script("window.__same_page = true")
             ws.push("v1.2.0")
             ok(ws, "platform", "promote", "v1.2.0", "--to", "dev")
-            WebDriverWait(driver, 20).until(
-                ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#status tr[data-env=dev]"),
-                                                 "v1.2.0"))
+            WebDriverWait(driver, 20).until(ec.text_to_be_present_in_element(
+                (By.CSS_SELECTOR, "#status tr[data-env=dev]"), "v1.2.0"))
             assert driver.execute_script("return window.__same_page") is True
     finally:
         driver.quit()
