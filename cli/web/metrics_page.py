@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 
 from floe_ledger.cli.web import reads
 from floe_ledger.cli.web.charts import bar_chart
+from floe_ledger.cli.web.filters import parse_moment
 
 if TYPE_CHECKING:
     from floe_ledger.cli.app import App
 
 WINDOWS = (7, 30, 90, 365)  # days offered by the form
+MAX_DAYS = 3650
 DEFAULT_DAYS = 30
 FAILURE_WINDOW = timedelta(hours=24)  # a rollback this soon after a promotion marks it failed
 
@@ -31,13 +33,14 @@ METRICS = (
 
 
 def window(query: Mapping[str, str], problems: list[str]) -> tuple[int, datetime, datetime]:
-    """(days, since, until) from ``?days=N``; an unknown N is a problem, the default used."""
+    """(days, since, until) from ``?days=N`` (1..3650) and ``?as_of=TIME`` (the window's end,
+    as ``floe metrics --as-of``; default now); a bad value is a problem, its default used."""
     text = query.get("days") or str(DEFAULT_DAYS)
     days = int(text) if text.isdigit() else 0
-    if days not in WINDOWS:
-        problems.append(f"days: choose one of {', '.join(map(str, WINDOWS))}")
+    if not 1 <= days <= MAX_DAYS:
+        problems.append(f"days: a whole number of days from 1 to {MAX_DAYS}")
         days = DEFAULT_DAYS
-    until = datetime.now(UTC)
+    until = parse_moment(query.get("as_of"), "as_of", problems) or datetime.now(UTC)
     return days, until - timedelta(days=days), until
 
 
@@ -52,11 +55,13 @@ def context(app: App, query: Mapping[str, str]) -> dict[str, Any]:
     shown = [wanted] if wanted else envs
     report = dora_report(app, shown, since, until)
     rows = per_environment(report, shown)
-    table = [(r["environment"], [(key, fmt, _number(r, key, fmt))
+    table = [(r["environment"], [(key, fmt, _number(r, key, fmt), _detail(r.get(key)))
                                  for key, _, fmt, _ in METRICS]) for r in rows]
     charts = [bar_chart(title, unit, [(env, cells[i][2]) for env, cells in table], fmt)
               for i, (_, title, fmt, unit) in enumerate(METRICS)]
-    return {"problems": problems, "days": days, "windows": WINDOWS, "env": wanted,
+    windows = sorted({*WINDOWS, days})
+    return {"problems": problems, "days": days, "windows": windows, "env": wanted,
+            "as_of": query.get("as_of") or "",
             "envs": envs, "since": since.isoformat(), "until": until.isoformat(),
             "table": table, "report": report, "charts": charts, "metrics": METRICS,
             "failure_window_hours": FAILURE_WINDOW.total_seconds() / 3600}
@@ -105,3 +110,18 @@ def _number(row: dict[str, Any], key: str, fmt: str) -> float | None:
     if fmt == "percent":
         return round(number * 100, 1)
     return round(number, 3)
+
+
+def _detail(value: Any) -> str:
+    """What a number stands on: deployments, failures of deployments, samples and p90."""
+    if not isinstance(value, dict):
+        return ""
+    if "failed" in value:
+        return f"{value['failed']} of {value.get('deployments', 0)} deployments"
+    if "per_day" in value:
+        return f"{value.get('deployments', 0)} deployments"
+    if "samples" in value:
+        p90 = value.get("p90_seconds")
+        tail = f", p90 {float(p90) / 3600:.2f} h" if p90 is not None else ""
+        return f"{value['samples']} sample(s){tail}"
+    return ""
