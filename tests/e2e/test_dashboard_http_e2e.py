@@ -10,6 +10,7 @@ import httpx
 import pytest
 
 from support.dashboard import HOSTILE, free_port, ok, serving
+from support.ledger_tamper import checkpoint_keys, rowid_of, tamper
 from support.workspace import FLOE
 
 
@@ -115,3 +116,28 @@ def test_the_head_moves_when_another_process_promotes(sqlite_workspace) -> None:
         ok(ws, "platform", "promote", "v1.1.0", "--to", "dev")
         assert httpx.get(base + "/api/head", timeout=5).json()["head"] > first
         assert "v1.1.0" in httpx.get(base + "/", timeout=10).text
+
+
+@pytest.mark.requirement("UI-06", "FR-026")
+def test_the_audit_page_shows_the_checkpoint_and_verify_now_finds_an_edit(
+        sqlite_workspace) -> None:
+    ws = sqlite_workspace
+    small_history(ws)
+    private, public = checkpoint_keys(ws.root)
+    ok(ws, "audit", "checkpoint", "--key", str(private), "-O", "cp.json")
+    with serving(ws, "--checkpoint", "cp.json", "--public-key", str(public)) as base, \
+            httpx.Client(base_url=base, timeout=60) as http:
+        page = http.get("/audit").text
+        assert '<span id="verdict" class="ok">verified</span>' in page
+        assert "Signed checkpoint cp.json" in page and "covers 1 stream(s)" in page
+        # someone edits the lock's reason in the ledger: the last verify is shown until
+        # "verify now" runs the same check again, which names the edited event
+        lock = rowid_of(ws.ledger, "EnvironmentLocked", "freeze")
+        tamper(ws.ledger, "UPDATE stored_events SET state = replace(state, 'freeze', 'thaw!')"
+               f" WHERE rowid = {lock}")
+        assert '<span id="verdict" class="ok">verified</span>' in http.get("/audit").text
+        again = http.get("/audit", params={"verify": "now"}).text
+        assert '<span id="verdict" class="bad">FAILED</span>' in again
+        # the lock is the newest event: no later link names its hash, the checkpoint does
+        assert "ledger integrity broken" in again and "[edited]" in again
+        assert f"v{lock} " in again and "checkpoint of" in again  # one stream: v = position
