@@ -72,12 +72,15 @@ test: system-deps
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-# Benchmarks print numbers against named peers; they assert nothing.
+# Benchmarks print numbers against named peers; they assert nothing. Each writes its rows
+# into benchmarks/results.json; the last step prints the issue 15 table from them.
 bench: system-deps $(STAMP)
+	$(PY) benchmarks/table.py --begin
 	$(PY) benchmarks/promote.py
 	$(PY) benchmarks/latency.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_store.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_scale.py
+	$(PY) benchmarks/table.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info .floe demo-out .pytest_cache .mypy_cache .ruff_cache

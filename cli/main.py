@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import re
+import sys
 from typing import Any
 
 import click
@@ -79,4 +80,11 @@ def cli() -> None:
 
 
 def main() -> None:
+    # httpcore imports trio whenever it is installed (selenium brings it into a test
+    # environment; other tools into users'), ~40 ms and ctypes on every command that
+    # reaches a registry, for an async backend floe never uses. A None entry makes that
+    # optional import fail, as for httpx._main (cli/__init__.py); only in the floe process,
+    # only before httpcore is imported.
+    if "httpcore" not in sys.modules:
+        sys.modules.setdefault("trio", None)  # type: ignore[arg-type]
     cli(prog_name="floe", auto_envvar_prefix="FLOE")

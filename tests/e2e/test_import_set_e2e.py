@@ -40,6 +40,7 @@ NEVER = (
     "sigstore",            # keyless verification only
     "jwt",                 # OIDC identity only
     "sqlite_utils",        # `floe audit export -f sqlite` only
+    "trio",                # httpcore's optional async backend (installed here by selenium)
     "floe_ledger.cli.diagnostics",          # floe doctor
     "floe_ledger.cli.commands.audit",       # other commands are imported when run
     "floe_ledger.cli.commands.artifact",
