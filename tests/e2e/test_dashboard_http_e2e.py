@@ -141,3 +141,21 @@ def test_the_audit_page_shows_the_checkpoint_and_verify_now_finds_an_edit(
         # the lock is the newest event: no later link names its hash, the checkpoint does
         assert "ledger integrity broken" in again and "[edited]" in again
         assert f"v{lock} " in again and "checkpoint of" in again  # one stream: v = position
+
+
+@pytest.mark.requirement("UI-04")
+def test_the_timeline_filters_by_operator_and_time(sqlite_workspace) -> None:
+    ws = sqlite_workspace
+    small_history(ws)
+    with serving(ws) as base, httpx.Client(base_url=base, timeout=30) as http:
+        def kinds(**params: str) -> list[str]:
+            page = http.get("/timeline", params=params).text
+            return [k for k in ("PromotionCompleted", "EnvironmentLocked")
+                    if f'<td data-label="Event">{k}</td>' in page]
+
+        assert kinds() == ["PromotionCompleted", "EnvironmentLocked"]
+        assert kinds(operator="ci-runner", since="2000-01-01T00:00") == [
+            "PromotionCompleted", "EnvironmentLocked"]
+        assert kinds(operator="someone-else") == []
+        assert kinds(until="2000-01-01T00:00:00") == []
+        assert "No event matches." in http.get("/timeline", params={"env": "prod"}).text
