@@ -12,7 +12,8 @@ import click
 from floe_ledger.cli.app import App
 from floe_ledger.cli.options import floe_command
 from floe_ledger.cli.output import Output
-from floe_ledger.domain.model.errors import UsageError
+from floe_ledger.cli.render.text import printable
+from floe_ledger.domain.model.errors import UsageError, quoted
 
 DEFAULT_HOST, DEFAULT_PORT = "127.0.0.1", 8765
 PathType = click.Path(path_type=Path, dir_okay=False)
@@ -63,8 +64,8 @@ def serve(app: App, out: Output, host: str, port: int, allow_remote: bool,
     from floe_ledger.cli.web.server import ServeState, dashboard
 
     if not is_loopback(host) and not allow_remote:
-        raise UsageError(f"--host {host} is not a loopback address: the dashboard has no "
-                         "login, so anyone who reaches it reads the ledger",
+        raise UsageError(f"--host {quoted(printable(host))} is not a loopback address: the "
+                         "dashboard has no login, so anyone who reaches it reads the ledger",
                          hint="add --allow-remote to serve it anyway, or keep the default "
                          f"--host {DEFAULT_HOST}")
     if (checkpoint is None) != (public_key is None):
@@ -72,7 +73,7 @@ def serve(app: App, out: Output, host: str, port: int, allow_remote: bool,
                          hint="give the checkpoint file and the PEM key that signed it")
     app.manifest  # noqa: B018  (a broken manifest is exit 2 before the server starts)
     if not is_loopback(host):
-        out.warn(f"serving the ledger on {host}:{port} with no login: anyone who can reach "
+        out.warn(f"serving the ledger on {printable(host)}:{port} with no login: anyone who can reach "
                  "this address can read every environment, version and operator name")
     state = ServeState(app.settings, checkpoint=checkpoint, public_key=public_key)
     config = uvicorn.Config(dashboard(state), host=host, port=port, log_level="warning",

@@ -57,6 +57,7 @@ ARGS: dict[str, list[str]] = {
     "doctor": [],
     "gc": ["--keep", "5", "--dry-run"],
     "completion": ["bash"],
+    "serve": ["--host", "0.0.0.0"],                        # not loopback: exit 2, no server
 }
 
 
