@@ -73,8 +73,8 @@ def serve(app: App, out: Output, host: str, port: int, allow_remote: bool,
                          hint="give the checkpoint file and the PEM key that signed it")
     app.manifest  # noqa: B018  (a broken manifest is exit 2 before the server starts)
     if not is_loopback(host):
-        out.warn(f"serving the ledger on {printable(host)}:{port} with no login: anyone who can reach "
-                 "this address can read every environment, version and operator name")
+        out.warn(f"serving the ledger on {printable(host)}:{port} with no login: anyone who "
+                 "can reach this address can read every environment, version and operator name")
     state = ServeState(app.settings, checkpoint=checkpoint, public_key=public_key)
     config = uvicorn.Config(dashboard(state), host=host, port=port, log_level="warning",
                             access_log=False, server_header=False)
