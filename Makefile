@@ -80,6 +80,7 @@ bench: system-deps $(STAMP)
 	$(PY) benchmarks/latency.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_store.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_scale.py
+	$(PY) benchmarks/metrics.py
 	$(PY) benchmarks/table.py
 
 clean:

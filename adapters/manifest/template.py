@@ -20,7 +20,7 @@ from pathlib import Path
 
 from floe_ledger.adapters.manifest.loader import parse_manifest, read_yaml
 from floe_ledger.adapters.registry.reference import RegistryLocation
-from floe_ledger.domain.model.errors import ConfigError, UsageError
+from floe_ledger.domain.model.errors import ConfigError, UsageError, quoted
 
 DEFAULT_ENVIRONMENTS = ("dev", "staging", "prod")
 
@@ -97,6 +97,10 @@ def render_manifest(uri: str, environments: Sequence[str] = DEFAULT_ENVIRONMENTS
     RegistryLocation.parse(uri, base_dir=base_dir or Path.cwd())
     if not environments:
         raise UsageError("no environments given", hint="pass --env NAME at least once")
+    for name in environments:  # before rendering: a control character would break the YAML
+        if any(not c.isprintable() for c in name):
+            raise UsageError(f"--env: {quoted(name)} is not a valid environment name",
+                             hint="lower-case letters and digits, starting with a letter")
     text = (TEMPLATE.replace("@URI@", _scalar(uri))
             .replace("@PLAIN_HTTP@", _PLAIN_HTTP_ON if plain_http else _PLAIN_HTTP_EXAMPLE)
             .replace("@FIRST@", _scalar(environments[0]))

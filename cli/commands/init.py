@@ -50,7 +50,8 @@ def init(app: App, out: Output, uri: str, environments: tuple[str, ...], plain_h
 
     out.trace_id = app.trace_id
     path = app.settings.manifest_path
-    names = [n.strip() for value in environments for n in value.split(",")] or list(
+    # spaces after commas are fine ("dev, prod"); a newline or tab is no part of a name
+    names = [n.strip(" ") for value in environments for n in value.split(",")] or list(
         DEFAULT_ENVIRONMENTS)
     if plain_http:
         _check_plain_http(uri, path.parent)

@@ -57,6 +57,7 @@ ARGS: dict[str, list[str]] = {
     "doctor": [],
     "gc": ["--keep", "5", "--dry-run"],
     "completion": ["bash"],
+    "metrics": ["--since", "7d"],
     "serve": ["--host", "0.0.0.0"],                        # not loopback: exit 2, no server
 }
 
@@ -107,7 +108,7 @@ def test_every_command_prints_the_envelope_with_a_trace_id(promoted: Workspace) 
     assert len(seen) == len(commands)  # one trace per run
     succeeded = {c for c, code, _, _ in results if code == 0}
     assert {"platform status", "schema", "whoami", "completion", "ledger rebuild",
-            "webhooks status", "artifact keygen", "init"} <= succeeded
+            "webhooks status", "artifact keygen", "init", "metrics"} <= succeeded
     schema = json.loads(next(out for c, _, out, _ in results if c == "schema"))
     assert schema["schema"]["title"] == "floe manifest.yaml"
 

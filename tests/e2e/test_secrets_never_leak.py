@@ -235,6 +235,8 @@ def _audit(s: Setup) -> None:
             "keys/signer.pub")
     floe.ok("audit", "history", "--ledger", ledger)
     floe.ok("audit", "replay", "--as-of", now, "-o", "json")
+    floe.ok("metrics", "--since", "3650d", "-o", "json")
+    floe.ok("metrics", "--ledger", ledger)
     floe.ok("audit", "export", "-f", "jsonl", "-O", "exports/ledger.jsonl")
     floe.ok("audit", "export", "-f", "sqlite", "-O", "exports/ledger.sqlite")
     floe.ok("audit", "verify", "--export", "exports/ledger.jsonl")

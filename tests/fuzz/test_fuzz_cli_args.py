@@ -68,6 +68,9 @@ COMMANDS: dict[str, Spec] = {
     "doctor": ([], {}, {}),
     "completion": ([], {"SHELL": "bash"}, {}),
     "gc": (["--dry-run"], {"--keep": "2"}, {"--env": "dev"}),
+    "metrics": ([], {}, {"--env": "dev", "--since": "7d", "--as-of": "now",
+                         "--failure-window": "24h", "--export": "export.jsonl",
+                         "--ledger": ".floe/ledger.sqlite"}),
     # never listens here (it would serve until killed): a non-loopback --host without
     # --allow-remote, and --checkpoint without --public-key, each refuse it (exit 2)
     "serve": ([], {"--host": "0.0.0.0", "--checkpoint": "cp.json"},
@@ -76,7 +79,7 @@ COMMANDS: dict[str, Spec] = {
 # Names: a value that is plainly not one is exit 2 (3 for a reference that is merely unknown).
 NAMES = {"VERSION": {2}, "REF": {2, 3}, "--from": {2}, "--to": {2}, "--env": {2},
          "--reason": {2}, "--break-glass": {2}, "--as-of": {2}, "--since": {2},
-         "--until": {2}, "--digest": {2}, "--kind": {2}}
+         "--until": {2}, "--digest": {2}, "--kind": {2}, "--failure-window": {2}}
 # Every code a command may end with for a value that is not plainly invalid.
 DOCUMENTED = {0, 2, 3, 6, 7, 8, 9, 10, 11, 12, 13, 14}
 

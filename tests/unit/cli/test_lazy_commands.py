@@ -15,8 +15,8 @@ from floe_ledger.cli.commands.audit import audit
 from floe_ledger.cli.lazy import LazyCommands
 from floe_ledger.cli.main import cli
 
-EXPECTED = {"artifact", "audit", "completion", "doctor", "gc", "init", "ledger", "platform",
-            "schema", "serve", "webhooks", "whoami"}
+EXPECTED = {"artifact", "audit", "completion", "doctor", "gc", "init", "ledger", "metrics",
+            "platform", "schema", "serve", "webhooks", "whoami"}
 
 
 @pytest.mark.requirement("CLI-01")
