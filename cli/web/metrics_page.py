@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from floe_ledger.cli.web import reads
 from floe_ledger.cli.web.charts import bar_chart
 from floe_ledger.cli.web.filters import parse_moment
+from floe_ledger.projections.dora import DEFAULT_FAILURE_WINDOW, dora_metrics
 
 if TYPE_CHECKING:
     from floe_ledger.cli.app import App
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 WINDOWS = (7, 30, 90, 365)  # days offered by the form
 MAX_DAYS = 3650
 DEFAULT_DAYS = 30
-FAILURE_WINDOW = timedelta(hours=24)  # a rollback this soon after a promotion marks it failed
+FAILURE_WINDOW = DEFAULT_FAILURE_WINDOW  # floe metrics --failure-window's default (24h)
 
 #: (key in the report's JSON, title, unit formatter name, chart unit)
 METRICS = (
@@ -70,10 +71,6 @@ def context(app: App, query: Mapping[str, str]) -> dict[str, Any]:
 def dora_report(app: App, environments: list[str], since: datetime,
                 until: datetime) -> dict[str, Any]:
     """The DORA projection's report as JSON, over this ledger's decoded events."""
-    try:
-        from floe_ledger.projections.dora import dora_metrics
-    except ImportError:  # TEMPORARY, until projections/dora.py is merged (issue 16 item 2)
-        return {"environments": {}, "unavailable": "the DORA projection is not installed"}
     events = [event for _, event in reads.events(app)]
     report = dora_metrics(events, environments=environments, since=since, until=until,
                           failure_window=FAILURE_WINDOW)
