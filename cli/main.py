@@ -23,7 +23,7 @@ CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 #: only when the command line reaches it: start-up pays for the command that runs.
 COMMANDS = LazyCommands({name: f"floe_ledger.cli.commands.{name}:{name}" for name in (
     "platform", "artifact", "ledger", "audit", "whoami", "schema", "webhooks", "init",
-    "doctor", "completion", "gc", "metrics")})
+    "doctor", "completion", "gc", "metrics", "serve")})
 
 
 class FloeGroup(click.Group):

@@ -71,6 +71,8 @@ def main() -> None:
     run("platform", "status", "--history", "3")
     run("audit", "verify")
     print(f"\nDemo files are in {OUT} (manifest.yaml, registry/, .floe/ledger.sqlite).")
+    print("\n# see it in a browser (read-only dashboard on http://127.0.0.1:8765/):")
+    print(f"{FLOE} serve --manifest {OUT / 'manifest.yaml'}")
 
 
 if __name__ == "__main__":

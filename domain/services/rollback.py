@@ -16,6 +16,7 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 from floe_ledger.domain.model.artifact import Artifact
 from floe_ledger.domain.model.authorization import authorize_entry
@@ -242,6 +243,20 @@ class RollbackService:
                         reason=req.reason, impact=result.impact,
                         registries=result.registries, actor=actor)
         session.apply(record_rollback)
+
+    def impact(self, version: str, env: str) -> dict[str, Any] | None:
+        """The impact analysis of rolling ``env`` back to ``version`` against what runs there
+        now, read-only (no reconcile, nothing saved; ``floe serve`` shows it): None when the
+        ledger has nothing live in ``env``, or ``version`` is what runs there."""
+        art = self.store.load(self.repository)
+        live = art.live.get(env) if art is not None else None
+        if art is None or live is None or live.version == version:
+            return None
+        digest = art.versions.get(version)
+        if digest is None:
+            return None
+        return analyze_rollback(art, self.config.path, version, env, self._outline(digest),
+                                self._outline(live.digest), self.dependents)
 
     def _outline(self, digest: str) -> ManifestOutline:
         manifest = self.registry.get_manifest(digest)

@@ -59,6 +59,7 @@ ARGS: dict[str, list[str]] = {
     "gc": ["--keep", "5", "--dry-run"],
     "completion": ["bash"],
     "metrics": ["--since", "7d"],
+    "serve": ["--host", "0.0.0.0"],                        # not loopback: exit 2, no server
 }
 
 

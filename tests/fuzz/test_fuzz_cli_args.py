@@ -71,6 +71,10 @@ COMMANDS: dict[str, Spec] = {
     "metrics": ([], {}, {"--env": "dev", "--since": "7d", "--as-of": "now",
                          "--failure-window": "24h", "--export": "export.jsonl",
                          "--ledger": ".floe/ledger.sqlite"}),
+    # never listens here (it would serve until killed): a non-loopback --host without
+    # --allow-remote, and --checkpoint without --public-key, each refuse it (exit 2)
+    "serve": ([], {"--host": "0.0.0.0", "--checkpoint": "cp.json"},
+              {"--port": "0", "--public-key": "signing.pub", "--ledger": ".floe/ledger.sqlite"}),
 }
 # Names: a value that is plainly not one is exit 2 (3 for a reference that is merely unknown).
 NAMES = {"VERSION": {2}, "REF": {2, 3}, "--from": {2}, "--to": {2}, "--env": {2},

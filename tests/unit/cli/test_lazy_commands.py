@@ -16,7 +16,7 @@ from floe_ledger.cli.lazy import LazyCommands
 from floe_ledger.cli.main import cli
 
 EXPECTED = {"artifact", "audit", "completion", "doctor", "gc", "init", "ledger", "metrics",
-            "platform", "schema", "webhooks", "whoami"}
+            "platform", "schema", "serve", "webhooks", "whoami"}
 
 
 @pytest.mark.requirement("CLI-01")
