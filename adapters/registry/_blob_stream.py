@@ -28,7 +28,12 @@ from collections.abc import Callable, Iterator
 
 import httpx
 
-from floe_ledger.adapters.registry._http import BODY_DEADLINE_S, RegistryHttp
+from floe_ledger.adapters.registry._http import (
+    BACKOFF_S,
+    BODY_DEADLINE_S,
+    RETRY_AFTER_MAX_S,
+    RegistryHttp,
+)
 from floe_ledger.adapters.system.net import MIB
 from floe_ledger.domain.model.blobs import BlobOpener, BlobStream
 from floe_ledger.domain.model.errors import (
@@ -117,12 +122,16 @@ def upload_blob(http: RegistryHttp, uploads: str, digest: str, size: int, opener
                         continue
                 else:
                     response = _patch_all(http, location, digest, size, iter(chunks), fail)
-        except RegistryUnavailableError:
+        except RegistryUnavailableError as exc:
             _cancel(http, location)
             if has_blob(digest):  # the answer was lost, not the upload
                 return digest
-            if attempt == ATTEMPTS - 1:
+            asked = float(exc.details.get("retry_after") or 0.0)
+            if attempt == ATTEMPTS - 1 or asked > RETRY_AFTER_MAX_S:
                 raise
+            # the one-shot PUT was not retried by the client: pause as its retries would
+            # (a 429's Retry-After honoured) before the blob starts over
+            time.sleep(max(BACKOFF_S[min(attempt, len(BACKOFF_S) - 1)], asked))
             continue
         except (FloeError, OSError):  # IntegrityError among them: never completed
             _cancel(http, location)

@@ -21,12 +21,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, Protocol
 
-from psycopg.errors import LockNotAvailable
-
 STREAM_LOCK_CLASS = 0x666C6F66  # advisory-lock key space of floe streams (two-int4 form)
 #: How long a writer queues for a stream before going on without the queue: well above one
 #: decide-and-commit (milliseconds), well below a CI step's patience.
 WAIT_SECONDS = 30.0
+LOCK_NOT_AVAILABLE = "55P03"  # lock_timeout ran out
 
 
 class _Executes(Protocol):
@@ -64,7 +63,9 @@ class PgStreamLock:
         self.conn.execute(f"SET lock_timeout = '{int(self.wait_seconds * 1000)}ms'")
         try:
             self.conn.execute("SELECT pg_advisory_lock(%s, %s)", key)
-        except LockNotAvailable:
+        except Exception as error:  # psycopg's LockNotAvailable, matched by its SQLSTATE so
+            if getattr(error, "sqlstate", None) != LOCK_NOT_AVAILABLE:  # that a SQLite
+                raise  # process, which imports this module too, never imports psycopg
             return False
         finally:
             self.conn.execute("SET lock_timeout = 0")

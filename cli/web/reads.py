@@ -102,11 +102,16 @@ def matrix(app: App) -> Matrix:
     finally:
         reader.close()
     running = {(r["version"], r["environment"]) for r in rows if r["version"]}
+    current: dict[str, str] = {}  # env -> the version deployed there at this point
     for h in reversed(entries):  # oldest first: the newest state of a cell wins
         if h.version and h.version not in out.versions:
             out.versions.append(h.version)
         state = {"PROMOTED": "passed", "ADOPTED": "adopted", "ROLLBACK": "rolled back to",
                  "REJECTED": "refused"}[h.kind]
+        if state == "rolled back to" and current.get(h.environment, h.version) != h.version:
+            out.cells[(current[h.environment], h.environment)] = "rolled back from"
+        if state != "refused":
+            current[h.environment] = h.version
         if not (state == "refused" and (h.version, h.environment) in out.cells):
             out.cells[(h.version, h.environment)] = state
     for key in running:

@@ -50,7 +50,7 @@ def test_the_dashboard_shows_the_scripted_history_and_follows_the_ledger(workspa
             assert "locked" in status["staging"] and HOSTILE in status["staging"]
             assert "ci-runner" in status["prod"]
             matrix = rows(driver, "#matrix")
-            assert matrix["v1.1.0"].split()[1:] == ["running", "running", "passed"]
+            assert matrix["v1.1.0"].split()[1:] == ["running", "running", "rolled", "back", "from"]
             assert matrix["v1.0.0"].split()[1:] == ["passed", "passed", "running"]
             for width in WIDTHS:
                 screenshot(driver, f"{ws_kind(ws)}-matrix", width)

@@ -65,11 +65,14 @@ def test_a_process_killed_between_its_two_tag_writes_is_finished_by_a_rerun(fake
     while "v1.0.0-staging" not in fake.tags.get("acme/app", {}):
         assert time.monotonic() < deadline and proc.poll() is None
         time.sleep(0.05)
-    time.sleep(0.3)  # the env tag's TagWritten is saved before the second PUT starts
+    time.sleep(0.3)  # the second PUT has started
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     fake.delay_tag_puts("latest-staging", 0)
-    assert "TagWritten" in promotion_events(ws)
+    # both TagWritten are saved with the completion (docs/crash-points.md): the ledger
+    # shows an open promotion, never more than the registry holds
+    assert "TagWritten" not in promotion_events(ws)
+    assert "v1.0.0-staging" in fake.tags["acme/app"]
     assert "PromotionCompleted" not in promotion_events(ws)
     code, out = ws.json("platform", "promote", "v1.0.0", "--from", "dev", "--to", "staging")
     assert code == 0, out

@@ -247,6 +247,9 @@ def _audit(s: Setup) -> None:
     floe.ok("webhooks", "deliver", "--deadline", "5", "-o", "json")
     floe.ok("webhooks", "status", "--all")
     floe.expect(2, "audit", "archive")  # no audit sink configured (tests/e2e/test_archive_e2e.py)
+    # the dashboard's pages are scanned by tests/e2e/test_dashboard_http_e2e.py; here its
+    # refusal to listen beyond loopback without --allow-remote
+    floe.expect(2, "serve", "--host", "0.0.0.0")
 
 
 def _scan(s: Setup) -> LeakScanner:
