@@ -90,7 +90,7 @@ def main() -> None:
     try:
         (work / "manifest.yaml").write_text(
             f"artifacts:\n  registry:\n    uri: oci://{server.host}/{repo}\n    plain_http: true\n")
-        total = runs * 4 + 10
+        total = runs * 5 + 10  # floe runs, reconcile_cost 2 x runs, in_process 2 x runs
         for i in range(total):
             (work / "f.txt").write_text(f"artifact {i}\n")
             run([FLOE, "artifact", "push", "f.txt", f"v1.0.{i}-dev"], work, env)
