@@ -79,7 +79,6 @@ bench: system-deps $(STAMP)
 	$(PY) benchmarks/promote.py
 	$(PY) benchmarks/latency.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_store.py
-	scripts/with-postgres.sh $(PY) benchmarks/ledger_status.py
 	scripts/with-postgres.sh $(PY) benchmarks/ledger_scale.py
 	$(PY) benchmarks/big_artifact.py
 	$(PY) benchmarks/metrics.py
