@@ -73,6 +73,13 @@ def dashboard(state: ServeState) -> Starlette:
                                                **context)
         return HTMLResponse(html, status_code=status)
 
+    async def found(request: Request, name: str, *, what: str, detail: str,
+                    **context: Any) -> Response:
+        """The page for what was looked up (the one value in ``context``), else a 404."""
+        if any(value is None for value in context.values()):
+            return await page(request, "missing.html", status=404, what=what, detail=detail)
+        return await page(request, name, **context)
+
     async def matrix(request: Request) -> Response:
         data = await run_in_threadpool(with_app, reads.matrix)
         return await page(request, "matrix.html", m=data)
@@ -80,10 +87,8 @@ def dashboard(state: ServeState) -> Starlette:
     async def version(request: Request) -> Response:
         name = request.path_params["version"]
         data = await run_in_threadpool(with_app, lambda app: reads.version_page(app, name))
-        if data is None:
-            return await page(request, "missing.html", status=404,
-                              what=f"version {name}", detail="the ledger has no event about it")
-        return await page(request, "version.html", v=data)
+        return await found(request, "version.html", v=data, what=f"version {name}",
+                           detail="the ledger has no event about it")
 
     async def timeline(request: Request) -> Response:
         q = request.query_params
@@ -116,10 +121,8 @@ def dashboard(state: ServeState) -> Starlette:
     async def audit_event(request: Request) -> Response:
         position = request.path_params["position"]
         data = await run_in_threadpool(with_app, lambda app: reads.audit_entry(app, position))
-        if data is None:
-            return await page(request, "missing.html", status=404,
-                              what=f"event {position}", detail="no event at that position")
-        return await page(request, "event.html", e=data)
+        return await found(request, "event.html", e=data, what=f"event {position}",
+                           detail="no event at that position")
 
     async def metrics(request: Request) -> Response:
         context = await run_in_threadpool(
